@@ -1,0 +1,47 @@
+"""The vocabulary shared by the pytest plugin, the merger and the report.
+
+Nothing here imports a third-party package: the plugin that writes these names runs in cell
+virtualenvs that only hold the client under test, pytest and pytest-asyncio.
+"""
+
+from __future__ import annotations
+
+# Classified outcome of one test in one cell.
+PASS = "pass"
+FAIL = "fail"
+UNSUPPORTED_SERVER = "unsupported-server"
+UNSUPPORTED_CLIENT = "unsupported-client"
+ERROR = "error"  # the test could not run (fixture error) or the whole cell crashed
+SKIPPED = "skipped"  # skipped for a reason of its own (not a version)
+# Outcomes that only the runner/report assign, never the plugin:
+EXCLUDED = "excluded"  # the cell is excluded in matrix.yaml
+EXPECTED_FAILURE = "expected-failure"  # a fail/unsupported result that matrix.yaml expects
+
+TEST_OUTCOMES = (PASS, FAIL, UNSUPPORTED_SERVER, UNSUPPORTED_CLIENT, ERROR, SKIPPED)
+
+# <testsuite> properties, written once per cell by the plugin.
+SUITE_CELL = "cell"  # cell id, e.g. "redis-7.0--redis-5.0--py3.11"
+SUITE_CELL_SERVER = "cell.server"  # server name from matrix.yaml
+SUITE_CELL_CLIENT = "cell.client"  # client name from matrix.yaml
+SUITE_CELL_PYTHON = "cell.python"  # python version from matrix.yaml
+SUITE_SERVER_NAME = "server.name"  # "redis" or "valkey", from INFO server
+SUITE_SERVER_VERSION = "server.version"  # valkey_version on Valkey, redis_version otherwise
+SUITE_SERVER_REDIS_VERSION = "server.redis_version"  # redis_version, always
+SUITE_CLIENT_NAME = "client.name"  # distribution name, e.g. "redis" or "valkey"
+SUITE_CLIENT_VERSION = "client.version"
+SUITE_PYTHON_VERSION = "python.version"
+
+# <testcase> properties, written per test by the plugin (and the latency ones by the suite).
+CASE_FEATURE = "feature"
+CASE_SINCE = "since"
+CASE_OUTCOME = "outcome"
+CASE_REASON = "reason"
+CASE_LATENCY_MS = "latency_ms"
+CASE_LATENCY_TARGET_MS = "latency_target_ms"
+
+# Environment the runner hands to a cell's pytest (the suite itself reads only the first three).
+ENV_ENABLED = "TEST_REDIS_ENABLED"
+ENV_URL = "REDIS_URL"
+ENV_PREFIX = "TEST_STREAM_PREFIX"
+ENV_CLIENT_MODULE = "TEST_REDIS_CLIENT"  # import name of the client module: "redis" or "valkey"
+ENV_CELL = "STREAMMATRIX_CELL"  # JSON object: {"id", "server", "client", "python"}
