@@ -30,6 +30,19 @@ SUITE_SERVER_REDIS_VERSION = "server.redis_version"  # redis_version, always
 SUITE_CLIENT_NAME = "client.name"  # distribution name, e.g. "redis" or "valkey"
 SUITE_CLIENT_VERSION = "client.version"
 SUITE_PYTHON_VERSION = "python.version"
+# Written by the runner, not the plugin: a cell that could not run still gets a file of its own
+# (one <testsuite> with these properties), so the report is rebuilt from files alone.
+SUITE_CELL_STATUS = "cell.status"  # one of CELL_STATUSES
+SUITE_CELL_REASON = "cell.reason"  # why a cell is error/excluded/skipped
+SUITE_CELL_LOG = "cell.log"  # path of the cell's log, relative to the report dir
+SUITE_CELL_SECONDS = "cell.seconds"  # wall time of the cell's pytest run
+SUITE_CELL_PROVIDER = "cell.provider"  # "docker" or "binary"
+
+CELL_OK = "ok"  # pytest ran to the end (its tests may still fail)
+CELL_ERROR = "error"  # server died, pytest could not start, timeout
+CELL_EXCLUDED = "excluded"  # excluded in matrix.yaml
+CELL_SKIPPED = "skipped"  # e.g. the python version is not on this machine
+CELL_STATUSES = (CELL_OK, CELL_ERROR, CELL_EXCLUDED, CELL_SKIPPED)
 
 # <testcase> properties, written per test by the plugin (and the latency ones by the suite).
 CASE_FEATURE = "feature"

@@ -113,3 +113,43 @@ def serve(
         yield server
     finally:
         server.stop()
+
+
+# Every server a provider started in this process, so that a signal handler or atexit can stop
+# them all: nothing is left running, whatever ends the run.
+_LIVE: dict[int, RunningServer] = {}
+
+
+def track(server: RunningServer) -> None:
+    _LIVE[id(server)] = server
+
+
+def untrack(server: RunningServer) -> None:
+    _LIVE.pop(id(server), None)
+
+
+def stop_all() -> None:
+    for server in list(_LIVE.values()):
+        with contextlib.suppress(Exception):
+            server.stop()
+    _LIVE.clear()
+
+
+@contextlib.contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """Turn SIGTERM/SIGHUP into KeyboardInterrupt for the block, so every ``finally`` runs."""
+    import signal
+
+    def interrupt(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = {}
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        with contextlib.suppress(ValueError):  # not the main thread
+            previous[sig] = signal.signal(sig, interrupt)
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        stop_all()
