@@ -49,7 +49,7 @@ def info(host: str, port: int, section: str = "server", timeout: float = 2.0) ->
     reply = _command(host, port, "INFO", section, timeout=timeout)
     if reply.startswith(b"-"):
         raise ConnectionError(reply[1:].decode(errors="replace").strip())
-    head, _, body = reply.partition(b"\r\n")
+    _, _, body = reply.partition(b"\r\n")
     fields: dict[str, str] = {}
     for line in body.decode(errors="replace").splitlines():
         if line and not line.startswith("#") and ":" in line:
