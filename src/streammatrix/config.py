@@ -10,7 +10,6 @@ import fnmatch
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 PROVIDERS = ("auto", "docker", "binary")
 DEFAULT_SUITE = "tests/streams"
@@ -145,8 +144,7 @@ class Matrix:
 
 
 def load(path: str | Path) -> Matrix:
-    raise NotImplementedError
+    """Read and validate ``path``; raise one ConfigError naming file, key path and line."""
+    from streammatrix.config_schema import parse
 
-
-def _unused(_: Any) -> None:  # pragma: no cover - placeholder until the loader lands
-    pass
+    return parse(Path(path))

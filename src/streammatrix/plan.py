@@ -1,0 +1,117 @@
+"""A validated matrix -> the list of cells to run (server x client x python).
+
+Selection (--servers/--clients/--python), exclusions and sharding all happen here, before any
+server or virtualenv exists, so that ``--list`` shows exactly what a run would do.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from streammatrix.config import ClientSpec, ConfigError, Matrix, ServerSpec
+
+
+@dataclass(frozen=True)
+class Cell:
+    server: ServerSpec
+    client: ClientSpec
+    python: str
+    excluded: str | None = None  # the reason, when matrix.yaml excludes this cell
+
+    @property
+    def id(self) -> str:
+        return f"{self.server.name}--{self.client.name}--py{self.python}"
+
+    def coordinates(self) -> dict[str, str]:
+        return {
+            "id": self.id,
+            "server": self.server.name,
+            "client": self.client.name,
+            "python": self.python,
+        }
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """'2/4' -> (2, 4); the index is 1-based, as CI matrices count."""
+    try:
+        index, total = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise ConfigError(f"--shard {text!r}: expected I/N, e.g. 1/4") from None
+    if not 1 <= index <= total:
+        raise ConfigError(f"--shard {text!r}: I must be between 1 and N")
+    return index, total
+
+
+def _select(names: Sequence[str], patterns: Sequence[str] | None, what: str) -> set[str]:
+    if not patterns:
+        return set(names)
+    chosen: set[str] = set()
+    for pattern in patterns:
+        if pattern == "all":
+            return set(names)
+        hits = {n for n in names if fnmatch.fnmatchcase(n, pattern)}
+        if not hits:
+            raise ConfigError(
+                f"--{what} {pattern!r} matches no {what[:-1]} in matrix.yaml "
+                f"(there are: {', '.join(names)})"
+            )
+        chosen |= hits
+    return chosen
+
+
+def _claimed(spec: str) -> str:
+    """A version to match family ranges against before anything is installed: '==5.0.*' -> 5.0."""
+    return spec.removeprefix("==").removesuffix(".*") if spec.startswith("==") else ""
+
+
+def _family(server: ServerSpec) -> str:
+    text = f"{server.name} {server.image or ''} {server.binary.package if server.binary else ''}"
+    return "valkey" if "valkey" in text.lower() else "redis"
+
+
+def _excluded(matrix: Matrix, server: ServerSpec, client: ClientSpec, python: str) -> str | None:
+    for rule in matrix.exclude:
+        if (
+            rule.server.matches(server.name, _family(server), server.version or "")
+            and rule.client.matches(client.name, client.package, _claimed(client.version))
+            and fnmatch.fnmatchcase(python, rule.python)
+        ):
+            return rule.reason or "excluded in matrix.yaml"
+    return None
+
+
+def plan(
+    matrix: Matrix,
+    *,
+    servers: Sequence[str] | None = None,
+    clients: Sequence[str] | None = None,
+    pythons: Sequence[str] | None = None,
+    shard: tuple[int, int] | None = None,
+) -> list[Cell]:
+    """Expand the matrix into cells, in a stable order: client, python, then server.
+
+    Without a selection, the entries marked ``default: false`` are left out. Grouping by client
+    first means a shard creates as few virtualenvs as possible (the slow part of a cell).
+    """
+    server_names = _select(
+        [s.name for s in matrix.servers if servers or s.default], servers, "servers"
+    )
+    client_names = _select(
+        [c.name for c in matrix.clients if clients or c.default], clients, "clients"
+    )
+    python_versions = _select(list(matrix.python), pythons, "pythons")
+    cells = [
+        Cell(server, client, python, _excluded(matrix, server, client, python))
+        for client in matrix.clients
+        if client.name in client_names
+        for python in matrix.python
+        if python in python_versions
+        for server in matrix.servers
+        if server.name in server_names
+    ]
+    if shard is not None:
+        index, total = shard
+        cells = cells[(index - 1) * len(cells) // total : index * len(cells) // total]
+    return cells
