@@ -1,0 +1,225 @@
+"""One cell: the suite's pytest, in the client's environment, against one running server.
+
+The suite is told where its server is only through the environment, exactly as a user would
+point it at their own Redis; the cell's coordinates travel the same way to the plugin, which
+writes them into the cell's JUnit file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import streammatrix
+from streammatrix import cellfile
+from streammatrix import outcomes as o
+from streammatrix.plan import Cell
+from streammatrix.servers.base import RunningServer
+from streammatrix.venvs import ClientEnv, cell_environ
+
+# What a cell's pytest may import from the runner: the plugin and what it imports, nothing else.
+PLUGIN_MODULES = ("__init__.py", "outcomes.py", "resp.py", "pytest_plugin.py")
+
+# Cell processes run in sessions of their own (so a timeout can kill the whole group); a Ctrl-C
+# at the terminal does not reach them, so the runner kills them through this registry.
+_RUNNING: set[subprocess.Popen[bytes]] = set()
+
+
+def kill_running() -> None:
+    for proc in list(_RUNNING):
+        _kill_group(proc)
+
+
+@dataclass
+class CellResult:
+    cell: Cell
+    status: str  # one of outcomes.CELL_STATUSES
+    seconds: float = 0.0
+    counts: Counter[str] = field(default_factory=Counter)
+    reason: str = ""
+
+
+@dataclass
+class ReportPaths:
+    root: Path
+
+    @property
+    def cells(self) -> Path:
+        return self.root / "cells"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    def cell_file(self, cell: Cell) -> Path:
+        return self.cells / f"{cell.id}.xml"
+
+    def log_file(self, cell: Cell) -> Path:
+        return self.logs / f"{cell.id}.log"
+
+
+def plugin_path(root: Path) -> Path:
+    """A directory holding only the plugin's modules, for the cell's PYTHONPATH.
+
+    Putting the runner's own site-packages there instead would leak its client into the cell.
+    """
+    target = root / ".streammatrix-plugin"
+    package = target / "streammatrix"
+    package.mkdir(parents=True, exist_ok=True)
+    source = Path(streammatrix.__file__).parent
+    for name in PLUGIN_MODULES:
+        shutil.copy2(source / name, package / name)
+    return target
+
+
+def base_properties(cell: Cell, env: ClientEnv | None, provider: str) -> dict[str, str]:
+    props = {
+        o.SUITE_CELL: cell.id,
+        o.SUITE_CELL_SERVER: cell.server.name,
+        o.SUITE_CELL_CLIENT: cell.client.name,
+        o.SUITE_CELL_PYTHON: cell.python,
+        o.SUITE_CELL_PROVIDER: provider,
+    }
+    if env is not None:
+        props[o.SUITE_CLIENT_NAME] = cell.client.package
+        props[o.SUITE_CLIENT_VERSION] = env.client_version
+    return props
+
+
+def server_properties(server: RunningServer) -> dict[str, str]:
+    return {
+        o.SUITE_SERVER_NAME: server.identity.name,
+        o.SUITE_SERVER_VERSION: server.identity.version,
+        o.SUITE_SERVER_REDIS_VERSION: server.identity.redis_version,
+    }
+
+
+def run_cell(
+    cell: Cell,
+    env: ClientEnv,
+    server: RunningServer,
+    *,
+    suite: Path,
+    paths: ReportPaths,
+    plugin_dir: Path,
+    timeout: float,
+    provider: str,
+    workdir: Path,
+) -> CellResult:
+    """Run the suite for ``cell``; always leave exactly one JUnit file for it."""
+    xml, log = paths.cell_file(cell), paths.log_file(cell)
+    xml.unlink(missing_ok=True)
+    environ = cell_environ()
+    environ.update(
+        {
+            o.ENV_ENABLED: "true",
+            o.ENV_URL: server.url,
+            o.ENV_PREFIX: f"sm:{cell.id}:",
+            o.ENV_CLIENT_MODULE: cell.client.module,
+            o.ENV_CELL: json.dumps(cell.coordinates()),
+            "PYTHONPATH": str(plugin_dir),
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+    )
+    cmd = [
+        str(env.python),
+        "-m",
+        "pytest",
+        str(suite),
+        "-p",
+        "streammatrix.pytest_plugin",
+        "-p",
+        "no:cacheprovider",
+        f"--junitxml={xml}",
+        "-o",
+        f"junit_suite_name={cell.id}",
+        "-o",
+        "junit_family=xunit1",
+        "-q",
+        "-rfE",
+    ]
+    props = {**base_properties(cell, env, provider), **server_properties(server)}
+    props[o.SUITE_CELL_LOG] = os.path.relpath(log, paths.root)
+    started = time.monotonic()
+    reason = ""
+    with log.open("w") as out:
+        out.write(
+            f"$ {' '.join(cmd)}\n# server {server.url} ({server.identity.name} "
+            f"{server.identity.version}), client {env.client_version}\n"
+        )
+        out.flush()
+        proc = subprocess.Popen(
+            cmd,
+            cwd=workdir,
+            env=environ,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        _RUNNING.add(proc)
+        try:
+            code = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            code = None
+            reason = f"timed out after {timeout:g}s"
+        finally:
+            if proc.poll() is None:  # timeout, or the runner itself is being interrupted
+                _kill_group(proc)
+            _RUNNING.discard(proc)
+    seconds = time.monotonic() - started
+    props[o.SUITE_CELL_SECONDS] = f"{seconds:.3f}"
+    if not reason and not server.alive():
+        reason = f"the server {cell.server.name} died during the cell"
+    if not reason and code not in (0, 1):
+        reason = f"pytest exited with code {code}" + (" (no tests collected)" if code == 5 else "")
+    if reason or not xml.exists():
+        reason = reason or "pytest wrote no JUnit file"
+        detail = f"{reason}\n--- last lines of {log.name} ---\n{_tail(log)}"
+        props.update({o.SUITE_CELL_STATUS: o.CELL_ERROR, o.SUITE_CELL_REASON: reason})
+        cellfile.write_status(xml, cell.id, props, error=detail)
+        return CellResult(cell, o.CELL_ERROR, seconds, Counter({o.ERROR: 1}), reason)
+    props[o.SUITE_CELL_STATUS] = o.CELL_OK
+    cellfile.annotate(xml, props)
+    return CellResult(cell, o.CELL_OK, seconds, cellfile.outcome_counts(xml))
+
+
+def record_not_run(
+    cell: Cell, paths: ReportPaths, status: str, reason: str, props: dict[str, str]
+) -> CellResult:
+    """The file for a cell that never started: excluded, skipped (no python), or error."""
+    props = {**props, o.SUITE_CELL_STATUS: status, o.SUITE_CELL_REASON: reason}
+    log = paths.log_file(cell)
+    if status == o.CELL_ERROR:
+        log.write_text(reason + "\n")
+        props[o.SUITE_CELL_LOG] = os.path.relpath(log, paths.root)
+    error = reason if status == o.CELL_ERROR else None
+    cellfile.write_status(paths.cell_file(cell), cell.id, props, error=error)
+    counts = Counter({o.ERROR: 1}) if error else Counter()
+    return CellResult(cell, status, 0.0, counts, reason)
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=5)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        pass
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
