@@ -1,0 +1,63 @@
+"""Sessions: the compatibility matrix and the project's own checks.
+
+The sessions are thin: each installs the package and calls its command line, so the same run
+works from nox, from CI, and by hand (``python -m streammatrix run --help``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nox
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.sessions = ["lint", "tests"]
+nox.options.error_on_missing_interpreters = False
+
+# pip downloads binary wheels for local servers; uv-made environments do not ship it.
+RUNNER = [".", "pip"]
+
+
+def _envdir(session: nox.Session) -> str:
+    """Client environments live beside the session's own, under nox's envdir."""
+    return str(Path(session.virtualenv.location).parent)
+
+
+@nox.session
+def matrix(session: nox.Session) -> None:
+    """Run the stream suite in every cell of matrix.yaml and write the report (report/).
+
+    Options after --: --servers, --clients, --python, --workers N, --shard I/N,
+    --provider auto|docker|binary, --report-dir, --baseline report.json, --refresh, --list.
+    """
+    session.install(*RUNNER)
+    session.run("streammatrix", "run", "--envdir", _envdir(session), *session.posargs)
+
+
+@nox.session
+def report(session: nox.Session) -> None:
+    """Merge cell files (report/cells, or paths after --) into report/: JUnit, JSON, MD, HTML."""
+    session.install(*RUNNER)
+    session.run("streammatrix", "report", *session.posargs)
+
+
+@nox.session
+def images(session: nox.Session) -> None:
+    """Build local server images from the binary sources in matrix.yaml (no registry needed)."""
+    session.install(*RUNNER)
+    session.run("streammatrix", "images", *session.posargs)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The project's own tests: real servers, a real Docker engine, a real small matrix."""
+    session.install("-e", ".[test]", "pip")
+    session.run("pytest", *(session.posargs or ["-ra"]))
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff: lint and formatting."""
+    session.install("ruff")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")

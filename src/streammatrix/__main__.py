@@ -1,0 +1,5 @@
+import sys
+
+from streammatrix.cli import main
+
+sys.exit(main())

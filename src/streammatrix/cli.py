@@ -1,0 +1,197 @@
+"""Command line: ``streammatrix run | report | images | list``; the noxfile calls these.
+
+Exit codes: 0 every result as expected, 1 an unexpected result (a regression, or an expectation
+that no longer holds), 2 unusable input (matrix.yaml, options, engine), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+
+from streammatrix.config import ConfigError, Matrix, load
+from streammatrix.plan import plan
+
+EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+console = Console(highlight=False, soft_wrap=True)
+
+
+def _names(values: list[str] | None) -> list[str] | None:
+    if not values:
+        return None
+    return [name.strip() for value in values for name in value.split(",") if name.strip()]
+
+
+def _selection(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", default="matrix.yaml", type=Path, help="the matrix file")
+    parser.add_argument(
+        "--servers", action="append", help="server names or globs, comma-separated ('all')"
+    )
+    parser.add_argument(
+        "--clients", action="append", help="client names or globs, comma-separated ('all')"
+    )
+    parser.add_argument("--python", action="append", help="python versions, comma-separated")
+    parser.add_argument("--shard", help="run slice I of N of the cells, e.g. 2/4")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="streammatrix", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the matrix and write the report")
+    _selection(run)
+    run.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    run.add_argument("--provider", choices=("auto", "docker", "binary"))
+    run.add_argument("--report-dir", default=Path("report"), type=Path)
+    run.add_argument("--envdir", default=Path(".nox"), type=Path, help="where client envs live")
+    run.add_argument("--refresh", action="store_true", help="recreate client environments")
+    run.add_argument("--keep", action="store_true", help="keep earlier cell files in report dir")
+    run.add_argument("--timeout", type=float, help="seconds per cell (overrides matrix.yaml)")
+    run.add_argument("--baseline", type=Path, help="an earlier report.json to compare with")
+    run.add_argument("--list", action="store_true", help="only list the cells")
+
+    report = sub.add_parser("report", help="merge cell files into the compatibility report")
+    report.add_argument("inputs", nargs="*", type=Path, help="cell files or folders")
+    report.add_argument("--config", default="matrix.yaml", type=Path)
+    report.add_argument("--report-dir", default=Path("report"), type=Path)
+    report.add_argument("--baseline", type=Path)
+
+    images = sub.add_parser("images", help="build local server images from binary sources")
+    _selection(images)
+    images.add_argument("--force", action="store_true", help="rebuild images already present")
+
+    listing = sub.add_parser("list", help="list the cells a run would run")
+    _selection(listing)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except ConfigError as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        console.print("[bold red]interrupted[/]: servers and cell processes were stopped")
+        return EXIT_INTERRUPTED
+
+
+def _cells(args: argparse.Namespace, matrix: Matrix):
+    from streammatrix.plan import parse_shard
+
+    return plan(
+        matrix,
+        servers=_names(args.servers),
+        clients=_names(args.clients),
+        pythons=_names(args.python),
+        shard=parse_shard(args.shard) if args.shard else None,
+    )
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    matrix = load(args.config)
+    for cell in _cells(args, matrix):
+        note = f"  (excluded: {cell.excluded})" if cell.excluded else ""
+        console.print(f"{cell.id}{note}")
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from streammatrix.runner import RunOptions, run_cells, summarize
+    from streammatrix.servers.base import ProviderError
+    from streammatrix.servers.select import make_provider
+
+    matrix = load(args.config)
+    cells = _cells(args, matrix)
+    if args.list:
+        return cmd_list(args)
+    if not cells:
+        raise ConfigError(f"{args.config}: the selection leaves no cell to run")
+    if args.baseline and not args.baseline.is_file():
+        raise ConfigError(f"--baseline {args.baseline}: no such file")
+    kind = args.provider or matrix.provider
+    started = time.monotonic()
+    try:
+        provider = make_provider(kind, notify=_say)
+    except ProviderError as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        return EXIT_USAGE
+    workers = max(1, args.workers)
+    _say(f"{len(cells)} cells, {workers} workers, {provider.kind} servers")
+    options = RunOptions(
+        report_dir=args.report_dir,
+        envdir=args.envdir.resolve(),
+        workers=workers,
+        refresh=args.refresh,
+        keep=args.keep,
+        timeout=args.timeout,
+    )
+    results = run_cells(matrix, cells, provider, options, _say)
+    counts = summarize(results)
+    statuses = {r.status for r in results}
+    _say(
+        f"{len(results)} cells ({', '.join(sorted(statuses))}) in "
+        f"{time.monotonic() - started:.1f}s: "
+        + ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
+    )
+    return _report([options.report_dir / "cells"], options.report_dir, matrix, args.baseline)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    matrix = load(args.config) if args.config.exists() else None
+    inputs = args.inputs or [args.report_dir / "cells"]
+    return _report(inputs, args.report_dir, matrix, args.baseline)
+
+
+def _report(inputs: list[Path], out: Path, matrix: Matrix | None, baseline: Path | None) -> int:
+    from streammatrix.report import write_reports
+
+    result = write_reports(inputs, out, matrix, baseline)
+    for warning in result.warnings:
+        console.print(f"[yellow]warning:[/] {warning}")
+    for line in result.summary_lines():
+        console.print(line)
+    bad = list(result.unexpected) + list(result.new_failures)
+    if bad:
+        console.print(f"[bold red]{len(bad)} unexpected result(s)[/]:")
+        for item in bad:
+            console.print(f"  - {item}")
+        return EXIT_UNEXPECTED
+    return EXIT_OK
+
+
+def cmd_images(args: argparse.Namespace) -> int:
+    from streammatrix.servers.base import ProviderError
+    from streammatrix.servers.images import build_images
+
+    matrix = load(args.config)
+    names = {c.server.name for c in _cells(args, matrix)} if args.servers else None
+    specs = [
+        s for s in matrix.servers if (names is None and s.default) or (names and s.name in names)
+    ]
+    try:
+        results = build_images(specs, force=args.force, progress=_say)
+    except ProviderError as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        return EXIT_USAGE
+    failed = [r for r in results if getattr(r, "error", None)]
+    for r in failed:
+        console.print(f"[bold red]error:[/] {r.error}")
+    return EXIT_UNEXPECTED if failed else EXIT_OK
+
+
+def _say(message: str) -> None:
+    console.print(message, markup=False)
+
+
+COMMANDS = {"run": cmd_run, "report": cmd_report, "images": cmd_images, "list": cmd_list}
+
+if __name__ == "__main__":
+    sys.exit(main())
