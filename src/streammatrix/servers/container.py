@@ -77,22 +77,32 @@ def engine_address() -> str:
     return os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
 
 
-def engine_error(exc: BaseException) -> ProviderError:
-    """One message for 'the engine does not answer', naming the address tried."""
+class EngineUnavailable(ProviderError):
+    """The Docker engine does not answer; names the address that was tried."""
+
+    def __init__(self, reason: str, address: str | None = None) -> None:
+        self.address = address or engine_address()
+        self.reason = reason
+        super().__init__(
+            f"the Docker engine at {self.address} does not answer ({reason}); start it, "
+            "point DOCKER_HOST at it, or use the binary provider"
+        )
+
+
+def engine_error(exc: BaseException) -> EngineUnavailable:
+    """The engine error for an exception the SDK (or requests beneath it) raised."""
     reason = getattr(exc, "explanation", None) or str(exc) or type(exc).__name__
-    return ProviderError(
-        f"the Docker engine at {engine_address()} does not answer ({reason}); start it, "
-        "point DOCKER_HOST at it, or use the binary provider"
-    )
+    return EngineUnavailable(str(reason).strip())
 
 
-def connect(timeout: float = 60.0) -> docker.DockerClient:
-    """A client for the engine named by the environment, checked with a ping."""
+def connect(timeout: float = 60.0, ping_timeout: float = 5.0) -> docker.DockerClient:
+    """A client for the engine the environment names, pinged within ``ping_timeout`` seconds."""
     try:
-        client = docker.from_env(timeout=timeout)
+        client = docker.from_env(timeout=ping_timeout)
         client.ping()
     except _ENGINE_ERRORS as exc:
         raise engine_error(exc) from exc
+    client.api.timeout = timeout
     return client
 
 

@@ -1,0 +1,108 @@
+"""Which provider starts the servers: ``provider: auto | docker | binary`` in matrix.yaml.
+
+``docker`` and ``binary`` mean exactly that, and fail with one clear error when they cannot
+work. ``auto`` means "whatever works here": Docker when an engine answers a ping quickly, else
+local binaries, said once. With Docker, a server whose image is neither present nor pullable
+but that has a ``binary:`` source runs from that binary instead, also said once: a fresh
+machine without a registry runs the matrix before anyone has built images (``nox -s images``),
+and a server without a binary source still fails with the image error.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from streammatrix.servers.base import Provider, ProviderError, RunningServer
+from streammatrix.servers.container import (
+    DockerProvider,
+    EngineUnavailable,
+    ImageUnavailable,
+    connect,
+)
+
+if TYPE_CHECKING:
+    import docker
+
+    from streammatrix.config import ServerSpec
+
+KINDS = ("auto", "docker", "binary")
+PING_TIMEOUT = 2.0  # seconds auto mode waits for the engine before it uses local binaries
+
+
+def make_provider(
+    kind: str = "auto",
+    *,
+    cache_dir: str | Path | None = None,
+    notify: Callable[[str], None] = print,
+) -> Provider:
+    """The provider ``kind`` names; ProviderError when an explicitly chosen one cannot work."""
+    if kind == "docker":
+        return DockerProvider(progress=notify)
+    if kind == "binary":
+        return _binary_provider(cache_dir)
+    if kind != "auto":
+        raise ProviderError(f"unknown provider {kind!r}: choose one of {', '.join(KINDS)}")
+    try:
+        client = connect(ping_timeout=PING_TIMEOUT)
+    except EngineUnavailable as exc:
+        notify(
+            f"not using Docker: no engine answers at {exc.address} ({exc.reason}); "
+            "starting servers from local binaries"
+        )
+        return _binary_provider(cache_dir)
+    return AutoProvider(client, cache_dir=cache_dir, notify=notify)
+
+
+def _binary_provider(cache_dir: str | Path | None) -> Provider:
+    from streammatrix.servers.binary import BinaryProvider
+
+    return BinaryProvider(cache_dir=cache_dir)
+
+
+class AutoProvider(DockerProvider):
+    """Docker, except for servers whose image cannot be had but whose binary can."""
+
+    def __init__(
+        self,
+        client: docker.DockerClient | None = None,
+        *,
+        cache_dir: str | Path | None = None,
+        notify: Callable[[str], None] = print,
+        **kwargs: object,
+    ) -> None:
+        super().__init__(client, progress=notify, **kwargs)  # type: ignore[arg-type]
+        self.cache_dir = cache_dir
+        self.notify = notify
+        self.fallbacks: dict[str, str] = {}  # server name -> why it runs from its binary
+        self._binary: Provider | None = None
+        self._lock = threading.Lock()
+
+    def start(self, spec: ServerSpec, labels: Mapping[str, str] | None = None) -> RunningServer:
+        if spec.name not in self.fallbacks:
+            try:
+                return super().start(spec, labels)
+            except ImageUnavailable as exc:
+                if spec.binary is None:
+                    raise
+                self._fall_back(spec, exc)
+        return self._binary_provider().start(spec, labels)
+
+    def _fall_back(self, spec: ServerSpec, exc: ImageUnavailable) -> None:
+        with self._lock:
+            if spec.name in self.fallbacks:
+                return
+            self.fallbacks[spec.name] = str(exc)
+        self.notify(
+            f"server {spec.name!r}: image {exc.image} is not present and cannot be pulled; "
+            f"running its binary ({spec.binary.describe() if spec.binary else '?'}) instead "
+            "(`nox -s images` builds the image)"
+        )
+
+    def _binary_provider(self) -> Provider:
+        with self._lock:
+            if self._binary is None:
+                self._binary = _binary_provider(self.cache_dir)
+            return self._binary
