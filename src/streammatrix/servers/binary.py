@@ -1,0 +1,217 @@
+"""The binary provider: a local server process per entry, from a binary :mod:`sources` fetched.
+
+Each server listens on a free port of 127.0.0.1, keeps nothing on disk (``--save ""
+--appendonly no``, its own temporary ``--dir``) and writes its output to ``server.log`` there.
+It runs in a process group of its own and, on Linux, gets SIGKILL when the process that started
+it dies (``PR_SET_PDEATHSIG``), so a runner that is killed outright leaves no server behind;
+:meth:`BinaryServer.stop`, :func:`base.stop_on_signals` and atexit cover every other ending.
+
+What the server is comes from ``INFO server``; a row's ``version`` must match it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import ctypes
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from streammatrix.servers import base, sources
+from streammatrix.servers.base import ServerIdentity, ServerStartError
+
+if TYPE_CHECKING:
+    from streammatrix.config import ServerSpec
+
+HOST = "127.0.0.1"
+PORT_ATTEMPTS = 3  # a free port can be taken by someone else before the server binds it
+STOP_GRACE = 5.0  # seconds between SIGTERM and SIGKILL
+_PR_SET_PDEATHSIG = 1
+
+atexit.register(base.stop_all)
+
+
+def version_matches(claimed: str, actual: str) -> bool:
+    """True when ``claimed`` is ``actual`` or a prefix of it on dotted components (7.0/7.0.15)."""
+    want, have = claimed.strip().split("."), actual.strip().split(".")
+    return bool(claimed.strip()) and have[: len(want)] == want
+
+
+@dataclass(eq=False)
+class BinaryServer(base.Started):
+    """One running server process; :meth:`stop` ends it and removes its directory."""
+
+    process: subprocess.Popen[bytes] | None = None
+    workdir: Path = field(default_factory=Path)
+    binary: sources.Binary | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    _stopped: bool = field(default=False, repr=False)
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / "server.log"
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def logs(self, tail: int = 50) -> str:
+        try:
+            lines = self.log_path.read_text(errors="replace").splitlines()
+        except OSError:
+            return ""
+        return "\n".join(lines[-tail:])
+
+    def stop(self) -> None:
+        """SIGTERM its process group, SIGKILL it if it lingers, remove its directory. Idempotent."""
+        if self._stopped:
+            return
+        self._stopped = True
+        process = self.process
+        if process is not None and process.poll() is None:
+            _signal_group(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=STOP_GRACE)
+            except subprocess.TimeoutExpired:
+                _signal_group(process.pid, signal.SIGKILL)
+                process.wait()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+        base.untrack(self)
+
+
+class BinaryProvider:
+    """Starts servers from their ``binary:`` source; fetched binaries are cached across runs."""
+
+    kind = "binary"
+
+    def __init__(self, cache_dir: str | Path | None = None, start_timeout: float = 10.0) -> None:
+        self.cache_dir = cache_dir
+        self.start_timeout = start_timeout
+
+    def start(self, spec: ServerSpec, labels: Mapping[str, str] | None = None) -> BinaryServer:
+        """Start ``spec``, wait until it answers, check its version; raise ServerStartError."""
+        binary = sources.fetch(spec, self.cache_dir)
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            server = self._launch(spec, binary, labels)
+            try:
+                self._ready(server)
+            except ServerStartError as exc:
+                server.stop()
+                if attempt < PORT_ATTEMPTS and "already in use" in str(exc):
+                    continue
+                raise ServerStartError(
+                    f"server {spec.name!r} on port {server.port}: {exc}"
+                ) from None
+            except BaseException:
+                server.stop()
+                raise
+            return server
+        raise AssertionError("unreachable")
+
+    def _launch(
+        self, spec: ServerSpec, binary: sources.Binary, labels: Mapping[str, str] | None
+    ) -> BinaryServer:
+        workdir = Path(tempfile.mkdtemp(prefix=f"streammatrix-{spec.name}-"))
+        port = _free_port()
+        args = [
+            *("--bind", HOST, "--port", str(port), "--dir", str(workdir)),
+            *("--save", "", "--appendonly", "no", "--daemonize", "no"),
+            *spec.args,
+        ]
+        server = BinaryServer(spec, HOST, port, workdir=workdir, binary=binary)
+        server.labels = dict(labels or {})
+        try:
+            with open(server.log_path, "wb") as log:
+                server.process = _spawn(binary.command(args), {**os.environ, **binary.env()}, log)
+        except OSError as exc:
+            server.stop()
+            raise ServerStartError(
+                f"server {spec.name!r}: cannot run {binary.executable}: {exc}"
+            ) from None
+        base.track(server)
+        return server
+
+    def _ready(self, server: BinaryServer) -> None:
+        base.wait_ready(
+            server.host,
+            server.port,
+            timeout=self.start_timeout,
+            alive=server.alive,
+            describe=lambda: f"last lines of {server.log_path}:\n{server.logs()}",
+        )
+        try:
+            server.identity = ServerIdentity.probe(server.host, server.port)
+        except (OSError, ConnectionError) as exc:
+            raise ServerStartError(f"answered PING but not INFO server: {exc}") from None
+        claimed, actual = server.spec.version, server.identity.version
+        if claimed and not version_matches(claimed, actual):
+            raise ServerStartError(
+                f"the row claims version {claimed} but the server reports "
+                f"{server.identity.name} {actual or '(no version)'}"
+            )
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, sig)
+
+
+_PRCTL = ctypes.CDLL(None, use_errno=True).prctl if sys.platform.startswith("linux") else None
+
+
+def _child_setup(parent: int) -> Callable[[], None]:
+    """What the child runs before exec: a process group of its own, and death with its parent."""
+    prctl = _PRCTL
+
+    def setup() -> None:
+        os.setpgid(0, 0)
+        if prctl is not None:
+            prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+            if os.getppid() != parent:  # the parent died before prctl took effect
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    return setup
+
+
+# PR_SET_PDEATHSIG fires when the *thread* that forked the child exits, not the process. A
+# server started from a short-lived thread (a worker pool) is therefore forked from one
+# long-lived thread instead, so that it lives as long as the process that started it.
+_spawner: ThreadPoolExecutor | None = None
+_spawner_lock = threading.Lock()
+
+
+def _spawn(argv: list[str], env: dict[str, str], log: object) -> subprocess.Popen[bytes]:
+    def popen() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log,  # type: ignore[arg-type]
+            stderr=subprocess.STDOUT,
+            env=env,
+            close_fds=True,
+            preexec_fn=_child_setup(os.getpid()),
+        )
+
+    if threading.current_thread() is threading.main_thread():
+        return popen()
+    global _spawner
+    with _spawner_lock:
+        if _spawner is None:
+            _spawner = ThreadPoolExecutor(1, thread_name_prefix="streammatrix-spawn")
+    return _spawner.submit(popen).result()
