@@ -107,12 +107,13 @@ def connect(timeout: float = 60.0, ping_timeout: float = 5.0) -> docker.DockerCl
 
 
 def _start_time(pid: int) -> str | None:
-    """The process's start time (clock ticks since boot) from /proc, or None if it is gone."""
+    """The process's start time (clock ticks since boot) from /proc; None once it has ended."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    return stat.rpartition(")")[2].split()[19]
+    fields = stat.rpartition(")")[2].split()  # after the command name, which may hold spaces
+    return None if fields[0] in ("Z", "X") else fields[19]  # a zombie has ended too
 
 
 def current_run_id() -> str:

@@ -1,0 +1,64 @@
+"""Shared by the Docker provider, image and selection tests: the engine and the catalogue images."""
+
+from __future__ import annotations
+
+import functools
+import socket
+from pathlib import Path
+
+import docker
+import pytest
+
+from streammatrix import config
+from streammatrix.config import ServerSpec
+from streammatrix.servers.base import ProviderError
+from streammatrix.servers.container import RUN_ID_LABEL, RUNNER, RUNNER_LABEL, connect
+from streammatrix.servers.images import BuildResult, build_images
+
+ROOT = Path(__file__).resolve().parents[2]
+ABSENT_IMAGE = "streammatrix-test/absent:0"  # never built, never pullable
+
+
+def engine() -> docker.DockerClient:
+    """A client for the engine; skip (a failure under STREAMMATRIX_STRICT=1) when none answers."""
+    try:
+        return connect()
+    except ProviderError as exc:
+        pytest.skip(f"no Docker engine: {exc}")
+
+
+def catalogue() -> list[ServerSpec]:
+    """Every server of matrix.yaml that has a ``binary:`` source (and so a buildable image)."""
+    return [s for s in config.load(ROOT / "matrix.yaml").servers if s.binary and s.image]
+
+
+def by_name(name: str) -> ServerSpec:
+    return next(s for s in catalogue() if s.name == name)
+
+
+@functools.cache
+def catalogue_images() -> dict[str, BuildResult]:
+    """Build the catalogue's images once per test process; those present are left alone."""
+    return {r.server: r for r in build_images(catalogue(), engine())}
+
+
+def image_for(name: str) -> ServerSpec:
+    """The catalogue entry ``name``, its image built (or the test fails naming why)."""
+    result = catalogue_images()[name]
+    assert result.ok, result.error
+    return by_name(name)
+
+
+def ours(client: docker.DockerClient, run_id: str | None = None) -> list:
+    """Containers carrying the runner label (of one run, when ``run_id`` is given)."""
+    labels = [f"{RUNNER_LABEL}={RUNNER}"]
+    if run_id:
+        labels.append(f"{RUN_ID_LABEL}={run_id}")
+    return client.containers.list(all=True, filters={"label": labels})
+
+
+def closed_port() -> int:
+    """A local TCP port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
