@@ -104,6 +104,13 @@ class Binary:
         return os.pathsep.join(str(d) for d in self.lib_dirs)
 
 
+# ldd / ld.so --list lines: "libz.so.1 => /lib/.../libz.so.1 (0x...)", "libz.so.1 => not found",
+# "/lib64/ld-linux-x86-64.so.2 (0x...)"; "linux-vdso.so.1 (0x...)" has no path and is skipped.
+_LDD_LINE = re.compile(
+    r"^\s+(?:(?P<name>\S+) => )?(?P<path>not found|\S+)(?: \(0x[0-9a-f]+\))?\s*$"
+)
+
+
 def _linked(binary: Binary) -> tuple[list[Path], list[str], list[str]]:
     """(libraries found, sonames not found, symbol versions not found) as the loader sees it."""
     if binary.loader is not None:
@@ -120,13 +127,14 @@ def _linked(binary: Binary) -> tuple[list[Path], list[str], list[str]]:
     found: list[Path] = []
     missing: list[str] = []
     for line in done.stdout.splitlines():
-        name, arrow, target = (part.strip() for part in line.strip().partition("=>"))
-        where = (target if arrow else name).split(" (0x", 1)[0].strip()
-        if where == "not found":
-            missing.append(name)
-        elif where.startswith("/"):
-            found.append(Path(os.path.normpath(where)))
-    versions = sorted(set(re.findall(r"version `([^']+)' not found", done.stderr)))
+        entry = _LDD_LINE.match(line)
+        if entry is None:
+            continue
+        if entry["path"] == "not found":
+            missing.append(entry["name"])
+        elif entry["path"].startswith("/"):
+            found.append(Path(os.path.normpath(entry["path"])))
+    versions = sorted(set(re.findall(r"version `([^']+)' not found", done.stdout + done.stderr)))
     static = "not a dynamic executable" in done.stderr + done.stdout
     if done.returncode != 0 and not (found or missing or versions or static):
         raise ProviderError(f"{binary.origin}: {what} failed: {done.stderr.strip()}")
@@ -166,7 +174,7 @@ def _missing_message(binary: Binary, missing: list[str], versions: list[str], su
             f"library: add libc6/{suite} and the libraries it then asks for (libstdc++6, "
             f"libgcc-s1, ...) to its `libs:`, so that it runs through that suite's own loader"
         )
-    guesses = ", ".join(f"{_package_guess(soname)}/{suite}" for soname in missing)
+    guesses = ", ".join(dict.fromkeys(f"{_package_guess(so)}/{suite}" for so in missing))
     return (
         f"{binary.origin}: {name} needs {', '.join(missing)}, found neither on this machine nor "
         f"in the `libs:` packages: add the Debian package that ships each to `libs:` in "
@@ -176,10 +184,11 @@ def _missing_message(binary: Binary, missing: list[str], versions: list[str], su
 
 def _package_guess(soname: str) -> str:
     """Debian's usual package name for a soname: libssl.so.1.1 -> libssl1.1."""
-    match = re.match(r"^(lib[^.]+)\.so\.([\d.]+)$", soname)
+    match = re.match(r"^(lib.+?)\.so\.([\d.]+)$", soname)
     if not match:
         return soname
     stem, version = match.group(1).lower().replace("_", "-"), match.group(2)
+    stem = "libssl" if stem == "libcrypto" else stem  # Debian ships both in one package
     return f"{stem}-{version}" if stem[-1].isdigit() else f"{stem}{version}"
 
 
@@ -379,10 +388,11 @@ def _find(members: Sequence[str], path: str, where: str, origin: str) -> str:
     if hits:
         return min(hits, key=len)
     base = path.rsplit("/", 1)[-1]
-    close = [m for m in members if m.rsplit("/", 1)[-1] == base]
-    close += [
-        m for m in difflib.get_close_matches(path, members, n=5, cutoff=0.5) if m not in close
-    ]
+    names = {m: m.rsplit("/", 1)[-1] for m in members}
+    like = set(difflib.get_close_matches(base, set(names.values()), n=5, cutoff=0.6))
+    close = sorted((m for m in members if names[m] == base), key=len)
+    close += sorted((m for m in members if names[m] in like and m not in close), key=len)
+    close += [m for m in difflib.get_close_matches(path, members, n=5) if m not in close]
     hint = (
         f"close candidates: {', '.join(close[:5])}" if close else f"it holds {len(members)} files"
     )
