@@ -1,0 +1,191 @@
+"""The compatibility report: per-cell JUnit files in, junit.xml + report.json + report.md +
+report.html out.
+
+:func:`build_report` turns merged cells into a :class:`~streammatrix.report_model.Report` (plain
+data); :func:`write_reports` is what ``nox -s report`` and the end of ``nox -s matrix`` call. It
+returns what the command line needs to pick an exit code: the unexpected results and the new
+failures since a baseline. Nothing here decides the exit code itself.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from streammatrix import expect, merge, report_baseline, report_grid, report_versions
+from streammatrix import outcomes as o
+from streammatrix.config import DEFAULT_REQUIRED, Matrix
+from streammatrix.report_model import Cell, Change, Report, Unexpected
+
+__all__ = ["ReportResult", "build_report", "write_reports"]
+
+OUTPUTS = {
+    "junit": "junit.xml",
+    "json": "report.json",
+    "markdown": "report.md",
+    "html": "report.html",
+}
+
+
+def _cells(records: Iterable[merge.CellRecord], matrix: Matrix | None) -> list[Cell]:
+    records = list(records)
+    cells = []
+    for record in records:
+        at = report_grid.fill_in(report_grid.coordinates(record, matrix), record, records)
+        cell = Cell(record, at, status=record.status, log=record.log)
+        cell.note = record.reason or (record.detail.splitlines() or [""])[0]
+        rule = expect.exclusion(matrix, cell)
+        if rule is not None and cell.status != o.CELL_EXCLUDED:
+            cell.status = o.CELL_EXCLUDED
+            cell.note = rule.reason or "excluded in matrix.yaml"
+        elif cell.status == o.CELL_EXCLUDED and rule is not None and not cell.note:
+            cell.note = rule.reason
+        cells.append(cell)
+    return sorted(cells, key=report_grid.cell_order)
+
+
+def build_report(
+    cells: Iterable[merge.CellRecord],
+    matrix: Matrix | None,
+    baseline: dict[str, Any] | None,
+    *,
+    warnings: Sequence[str] = (),
+) -> Report:
+    """Classify, group and summarise merged cells (see the modules this one calls)."""
+    shown = _cells(cells, matrix)
+    required = tuple(matrix.required) if matrix else DEFAULT_REQUIRED
+    expectations = tuple(matrix.expected) if matrix else ()
+    groups = report_grid.build_groups(shown, required, expectations)
+    report = Report(
+        cells=shown,
+        groups=groups,
+        required=required,
+        minimums=[],
+        latencies=report_grid.latencies(shown),
+        expectations=expectations,
+        warnings=list(warnings),
+        matrix_path=str(matrix.path) if matrix else "",
+        generated=datetime.now(timezone.utc).replace(microsecond=0),
+    )
+    rows = report.rows
+    for row in rows:
+        report_versions.feature_minimums(row, shown)
+    required_rows = [row for row in rows if row.required]
+    for pattern in required:
+        if shown and not any(report_grid.is_required(row, [pattern]) for row in rows):
+            report.warnings.append(f"required feature {pattern!r} matches no test")
+    report.minimums = report_versions.minimums(shown, required_rows)
+    for cell in shown:
+        for test in cell.record.tests:
+            hit = expect.covering(expectations, cell, test.feature, test.outcome)
+            if hit is not None:
+                report.expected[(cell.id, test.id)] = hit
+    report.unexpected = expect.unexpected(report)
+    if baseline is not None:
+        report.baseline = report_baseline.diff(report, baseline)
+    return report
+
+
+def _log_link(record: merge.CellRecord, out_dir: Path, inputs: Sequence[Path]) -> str:
+    """The cell's log as a link relative to ``out_dir``, found beside its JUnit file if moved."""
+    if not record.log:
+        return ""
+    log = Path(record.log)
+    if log.is_absolute():
+        return log.as_posix()
+    bases = [record.source.parent, record.source.parent.parent, out_dir, *inputs]
+    for base in bases:
+        if (base / log).is_file():
+            return Path(os.path.relpath(base / log, out_dir)).as_posix()
+    return log.as_posix()
+
+
+@dataclass
+class ReportResult:
+    """What a report run produced, for the command line to print and pick an exit code."""
+
+    report: Report
+    paths: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def warnings(self) -> list[str]:
+        return self.report.warnings
+
+    @property
+    def unexpected(self) -> list[Unexpected]:
+        return self.report.unexpected
+
+    @property
+    def new_failures(self) -> list[Change]:
+        return self.report.baseline.new_failures if self.report.baseline else []
+
+    @property
+    def ok(self) -> bool:
+        """Green: no unexpected result and nothing newly failing since the baseline."""
+        return not self.unexpected and not self.new_failures
+
+    def summary_lines(self, limit: int = 10) -> list[str]:
+        report = self.report
+        statuses = Counter(c.status for c in report.cells)
+        tests = Counter(t.outcome for c in report.cells for t in c.record.tests)
+        lines = [
+            f"{len(report.cells)} cells ("
+            + ", ".join(f"{n} {s}" for s, n in statuses.most_common())
+            + f"), {sum(tests.values())} test results ("
+            + ", ".join(f"{n} {s}" for s, n in tests.most_common())
+            + ")",
+            report.headline,
+        ]
+        if self.unexpected:
+            lines.append(f"{len(self.unexpected)} unexpected result(s):")
+            for item in self.unexpected[:limit]:
+                what = item.test or item.feature or "the cell"
+                lines.append(f"  {item.kind}: {item.cell}: {what}: {item.outcome} {item.message}")
+            if len(self.unexpected) > limit:
+                lines.append(f"  ... and {len(self.unexpected) - limit} more (see report.md)")
+        if report.baseline is not None:
+            diff = report.baseline
+            lines.append(
+                f"since baseline: {len(diff.new_failures)} newly failing, "
+                f"{len(diff.new_passes)} newly passing, {len(diff.new_cells)} new cells, "
+                f"{len(diff.gone_cells)} gone"
+            )
+        if self.warnings:
+            lines.append(f"{len(self.warnings)} warning(s), e.g. {self.warnings[0]}")
+        lines.extend(f"wrote {path}" for path in self.paths.values())
+        return [line.rstrip() for line in lines]
+
+
+def write_reports(
+    inputs: Sequence[str | Path],
+    out_dir: str | Path,
+    matrix: Matrix | None = None,
+    baseline: str | Path | None = None,
+) -> ReportResult:
+    """Merge the cell files under ``inputs`` and write the four reports into ``out_dir``.
+
+    Raises :class:`~streammatrix.report_baseline.BaselineError` for an unusable baseline; bad
+    cell files only produce warnings.
+    """
+    from streammatrix import report_json, report_render
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {kind: out / name for kind, name in OUTPUTS.items()}
+    inputs = [Path(p) for p in inputs]
+    records, warnings = merge.load_cells(inputs, skip=[paths["junit"]])
+    data = report_baseline.load_baseline(baseline) if baseline is not None else None
+    report = build_report(records, matrix, data, warnings=warnings)
+    for cell in report.cells:
+        cell.log = _log_link(cell.record, out, inputs)
+    expected = {key: e.reason or f"expected {e.outcome}" for key, e in report.expected.items()}
+    merge.write_junit([c.record for c in report.cells], paths["junit"], expected=expected)
+    report_json.write(report, paths["json"])
+    report_render.write_markdown(report, paths["markdown"])
+    report_render.write_html(report, paths["html"])
+    return ReportResult(report, paths)
