@@ -4,7 +4,8 @@ Each server listens on a free port of 127.0.0.1, keeps nothing on disk (``--save
 --appendonly no``, its own temporary ``--dir``) and writes its output to ``server.log`` there.
 It runs in a process group of its own and, on Linux, gets SIGKILL when the process that started
 it dies (``PR_SET_PDEATHSIG``), so a runner that is killed outright leaves no server behind;
-:meth:`BinaryServer.stop`, :func:`base.stop_on_signals` and atexit cover every other ending.
+:meth:`BinaryServer.stop`, :func:`base.stop_on_signals` and atexit cover every other ending,
+and :func:`reap` removes the directories a killed runner left.
 
 What the server is comes from ``INFO server``; a row's ``version`` must match it.
 """
@@ -15,6 +16,7 @@ import atexit
 import contextlib
 import ctypes
 import os
+import re
 import shutil
 import signal
 import socket
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
 HOST = "127.0.0.1"
 PORT_ATTEMPTS = 3  # a free port can be taken by someone else before the server binds it
 STOP_GRACE = 5.0  # seconds between SIGTERM and SIGKILL
+WORKDIR_PREFIX = "streammatrix-server-"  # + "<runner pid>-<entry>-": see reap()
 _PR_SET_PDEATHSIG = 1
 
 atexit.register(base.stop_all)
@@ -97,6 +100,7 @@ class BinaryProvider:
     def __init__(self, cache_dir: str | Path | None = None, start_timeout: float = 10.0) -> None:
         self.cache_dir = cache_dir
         self.start_timeout = start_timeout
+        reap()
 
     def start(self, spec: ServerSpec, labels: Mapping[str, str] | None = None) -> BinaryServer:
         """Start ``spec``, wait until it answers, check its version; raise ServerStartError."""
@@ -121,7 +125,7 @@ class BinaryProvider:
     def _launch(
         self, spec: ServerSpec, binary: sources.Binary, labels: Mapping[str, str] | None
     ) -> BinaryServer:
-        workdir = Path(tempfile.mkdtemp(prefix=f"streammatrix-{spec.name}-"))
+        workdir = Path(tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-{spec.name}-"))
         port = _free_port()
         args = [
             *("--bind", HOST, "--port", str(port), "--dir", str(workdir)),
@@ -159,6 +163,30 @@ class BinaryProvider:
                 f"the row claims version {claimed} but the server reports "
                 f"{server.identity.name} {actual or '(no version)'}"
             )
+
+
+def reap() -> list[Path]:
+    """Remove the directories of servers whose runner was killed outright; return them.
+
+    Such a runner could not clean up, and PR_SET_PDEATHSIG already ended its servers.
+    """
+    removed = []
+    for workdir in Path(tempfile.gettempdir()).glob(f"{WORKDIR_PREFIX}*"):
+        match = re.match(rf"{WORKDIR_PREFIX}(\d+)-", workdir.name)
+        if match and not _running(int(match.group(1))):
+            shutil.rmtree(workdir, ignore_errors=True)
+            removed.append(workdir)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
 
 def _free_port() -> int:
