@@ -55,6 +55,8 @@ _REJECTED = re.compile(
     r"|invalid stream id",
     re.IGNORECASE,
 )
+# "unknown command 'XACKDEL', with args beginning with: 'key' 'group' ..." -> keep the command
+_ARGS_ECHO = re.compile(r",? *with args beginning with:.*$")
 _UNEXPECTED_KEYWORD = re.compile(r"unexpected keyword argument")
 _MODULE_ATTR = re.compile(r"module '([\w.]+)' has no attribute")
 _OBJECT_ATTR = re.compile(r"'(\w+)' object has no attribute")
@@ -189,7 +191,7 @@ def _version_tuple(text: str) -> tuple[int, ...]:
 
 def _short(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
-    first = text[0] if text else ""
+    first = _ARGS_ECHO.sub("", text[0]) if text else ""
     out = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
     return out if len(out) <= REASON_MAX else out[: REASON_MAX - 3] + "..."
 
@@ -293,32 +295,55 @@ def _as_skip(report: pytest.TestReport, item: pytest.Item, message: str) -> None
     report.longrepr = (str(path), (lineno or 0) + 1, message)
 
 
+def _classifiable(item: pytest.Item, call: pytest.CallInfo) -> bool:
+    """A failure of the test body that is ours to classify (not a skip, xfail or exit)."""
+    if call.when != "call" or call.excinfo is None:
+        return False
+    if item.get_closest_marker("xfail") is not None:
+        return False
+    return not isinstance(
+        call.excinfo.value,
+        (pytest.skip.Exception, pytest.xfail.Exception, pytest.exit.Exception, KeyboardInterrupt),
+    )
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
-    result = yield
-    report: pytest.TestReport = result.get_result()
     feature = _feature(item)
     if feature is None:
+        yield
         return
     state = item.stash.setdefault(_state_key, {})
+    unsupported = None
+    if _classifiable(item, call):
+        assert call.excinfo is not None
+        outcome, reason = classify_failure(
+            call.excinfo.value, feature[1], _server_redis_version(item.config)
+        )
+        state["outcome"] = (outcome, reason)
+        if outcome in (outcomes.UNSUPPORTED_SERVER, outcomes.UNSUPPORTED_CLIENT):
+            # Report it as a skip. Swapping the exception before pytest builds the report also
+            # spares formatting a long traceback (source of every frame) for a known answer.
+            unsupported = f"{outcome}: {reason}"
+            try:
+                pytest.skip(unsupported)
+            except pytest.skip.Exception:
+                call.excinfo = pytest.ExceptionInfo.from_current()
+    result = yield
+    report: pytest.TestReport = result.get_result()
     if report.when == "setup":
         if report.failed:
             state["outcome"] = (outcomes.ERROR, _reason_of(call, report))
         elif report.skipped:
             state["outcome"] = (outcomes.SKIPPED, _skip_reason(report))
     elif report.when == "call":
-        if report.passed:
+        if unsupported is not None:
+            _as_skip(report, item, unsupported)
+        elif report.passed:
             state["outcome"] = (outcomes.PASS, "")
         elif report.skipped:
             state["outcome"] = (outcomes.SKIPPED, _skip_reason(report))
-        elif call.excinfo is not None:
-            outcome, reason = classify_failure(
-                call.excinfo.value, feature[1], _server_redis_version(item.config)
-            )
-            state["outcome"] = (outcome, reason)
-            if outcome in (outcomes.UNSUPPORTED_SERVER, outcomes.UNSUPPORTED_CLIENT):
-                _as_skip(report, item, f"{outcome}: {reason}")
-        else:
+        elif "outcome" not in state:
             state["outcome"] = (outcomes.FAIL, _reason_of(call, report))
     elif report.when == "teardown":
         outcome, reason = state.get("outcome", (outcomes.ERROR, "the test did not run"))
