@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import docker
@@ -62,3 +64,18 @@ def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def start_in_subprocess(image: str) -> tuple[subprocess.Popen[str], str, str]:
+    """A process serving ``image`` under the Docker provider: (process, run id, container)."""
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "tests" / "runner" / "serve_in_docker.py"), image],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    line = process.stdout.readline().split()
+    if not line or line[0] != "READY":
+        process.kill()
+        pytest.fail(f"the server process did not get ready: {process.communicate()[1][-2000:]}")
+    return process, line[1], line[2]

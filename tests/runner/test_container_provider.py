@@ -5,14 +5,18 @@ from __future__ import annotations
 import dataclasses
 import os
 import signal
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import redis
 from docker.errors import NotFound
-from docker_helpers import ABSENT_IMAGE, closed_port, engine, image_for, ours
+from docker_helpers import (
+    ABSENT_IMAGE,
+    closed_port,
+    engine,
+    image_for,
+    ours,
+    start_in_subprocess,
+)
 
 from streammatrix import resp
 from streammatrix.servers import base
@@ -30,7 +34,6 @@ from streammatrix.servers.container import (
 )
 
 pytestmark = pytest.mark.docker
-HERE = Path(__file__).resolve().parent
 
 
 @pytest.fixture(scope="module")
@@ -147,20 +150,6 @@ def test_an_engine_that_does_not_answer_is_one_clear_error(monkeypatch, tmp_path
     monkeypatch.setenv("DOCKER_HOST", address)
     with pytest.raises(ProviderError, match=f"the Docker engine at {address} does not answer"):
         DockerProvider()
-
-
-def start_in_subprocess(image: str) -> tuple[subprocess.Popen[str], str, str]:
-    process = subprocess.Popen(
-        [sys.executable, str(HERE / "serve_in_docker.py"), image],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    line = process.stdout.readline().split()
-    if not line or line[0] != "READY":
-        process.kill()
-        pytest.fail(f"the server process did not get ready: {process.communicate()[1][-2000:]}")
-    return process, line[1], line[2]
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])

@@ -5,7 +5,15 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from docker_helpers import ABSENT_IMAGE, by_name, closed_port, engine, image_for
+from docker_helpers import (
+    ABSENT_IMAGE,
+    by_name,
+    closed_port,
+    engine,
+    image_for,
+    ours,
+    start_in_subprocess,
+)
 
 from streammatrix.servers import base
 from streammatrix.servers.base import ProviderError
@@ -103,3 +111,16 @@ def test_auto_without_image_or_binary_gives_the_image_error():
     spec = dataclasses.replace(by_name("redis-6.2"), image=ABSENT_IMAGE, binary=None)
     with pytest.raises(ImageUnavailable, match=f"image {ABSENT_IMAGE} is not present"):
         provider.start(spec)
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("kind", ["docker", "auto"])
+def test_containers_of_a_killed_run_are_removed_and_named(kind):
+    client = engine()
+    process, run_id, name = start_in_subprocess(image_for("redis-7.0").image)
+    process.kill()
+    process.communicate(timeout=60)
+    said: list[str] = []
+    make_provider(kind, notify=said.append)
+    assert not ours(client, run_id)
+    assert any("removed" in line and name in line for line in said)

@@ -168,7 +168,7 @@ def version_matches(claimed: str, measured: str) -> bool:
     return measured.strip().split(".")[: len(want)] == want
 
 
-@dataclass
+@dataclass(eq=False)
 class DockerServer(base.Started):
     """A server running in a container; :meth:`stop` removes the container."""
 

@@ -40,7 +40,7 @@ def make_provider(
 ) -> Provider:
     """The provider ``kind`` names; ProviderError when an explicitly chosen one cannot work."""
     if kind == "docker":
-        return DockerProvider(progress=notify)
+        return _reaped_said(DockerProvider(progress=notify), notify)
     if kind == "binary":
         return _binary_provider(cache_dir)
     if kind != "auto":
@@ -53,7 +53,17 @@ def make_provider(
             "starting servers from local binaries"
         )
         return _binary_provider(cache_dir)
-    return AutoProvider(client, cache_dir=cache_dir, notify=notify)
+    return _reaped_said(AutoProvider(client, cache_dir=cache_dir, notify=notify), notify)
+
+
+def _reaped_said(provider: DockerProvider, notify: Callable[[str], None]) -> DockerProvider:
+    """Tell the user which containers of ended runs the new provider removed."""
+    if provider.reaped:
+        notify(
+            f"removed {len(provider.reaped)} container(s) left by runs that ended without "
+            f"cleaning up: {', '.join(provider.reaped)}"
+        )
+    return provider
 
 
 def _binary_provider(cache_dir: str | Path | None) -> Provider:
