@@ -94,12 +94,34 @@ def test_a_failing_server_is_named_and_the_others_still_build(client):
         assert by_server["registry-only"].status == "skipped"
         assert by_server["redis-6.2"].status == "built"
         assert any(line.startswith("broken: FAILED") for line in said)
+        assert not by_server["redis-6.2"].error
         with base.serve(DockerProvider(client), good) as server:
             assert server.identity.version == "6.2.5"
     finally:
         for tag in ("streammatrix-test/built:1", "streammatrix-test/broken:1"):
             with contextlib.suppress(ImageNotFound):
                 client.images.remove(tag, force=True)
+
+
+@pytest.mark.docker
+def test_a_forced_rebuild_that_changes_the_image_removes_the_old_one(client):
+    tag = "streammatrix-test/rebuilt:1"
+    redis62, valkey91 = image_for("redis-6.2"), image_for("valkey-9.1")
+    first = dataclasses.replace(redis62, name="rebuilt", image=tag)
+    second = dataclasses.replace(valkey91, name="rebuilt", image=tag)
+    try:
+        [one] = build_images([first], client, force=True, fetch=lambda _: sources.fetch(redis62))
+        old = client.images.get(tag).id
+        [two] = build_images([second], client, force=True, fetch=lambda _: sources.fetch(valkey91))
+        assert (one.status, two.status) == ("built", "built")
+        assert client.images.get(tag).id != old
+        with pytest.raises(ImageNotFound):
+            client.images.get(old)
+        with base.serve(DockerProvider(client), dataclasses.replace(second, version="9.1")) as s:
+            assert s.identity.name == "valkey"
+    finally:
+        with contextlib.suppress(ImageNotFound):
+            client.images.remove(tag, force=True)
 
 
 def test_no_engine_is_one_clear_error(monkeypatch):

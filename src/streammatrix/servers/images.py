@@ -15,6 +15,7 @@ needed either. Images already present are left alone unless ``force`` is given.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
+import requests
 from docker.errors import DockerException, ImageNotFound
 
 from streammatrix.servers.base import LABEL_PREFIX
@@ -53,7 +55,8 @@ class BuildResult:
     image: str | None
     status: str
     size: int = 0  # bytes, as the engine reports the image
-    error: str = ""
+    error: str = ""  # set only when the build failed; names the server
+    note: str = ""  # why a spec was skipped
 
     @property
     def ok(self) -> bool:
@@ -109,14 +112,13 @@ def build_image(
     """Build one spec's image (tagged ``spec.image``); ImageBuildError names the server."""
     if spec.binary is None or not spec.image:
         missing = "`binary:` source" if spec.binary is None else "`image:` name"
-        return BuildResult(spec.name, spec.image, "skipped", error=f"no {missing}")
-    if not force:
-        try:
-            return BuildResult(
-                spec.name, spec.image, "present", client.images.get(spec.image).attrs["Size"]
-            )
-        except ImageNotFound:
-            pass
+        return BuildResult(spec.name, spec.image, "skipped", note=f"no {missing}")
+    try:
+        previous = client.images.get(spec.image)
+    except ImageNotFound:
+        previous = None
+    if previous is not None and not force:
+        return BuildResult(spec.name, spec.image, "present", previous.attrs["Size"])
     progress(f"{spec.name}: fetching {spec.binary.describe()}")
     try:
         binary = fetch(spec)
@@ -137,10 +139,13 @@ def build_image(
                 )
             if event.get("stream", "").strip():
                 log.debug("%s: %s", spec.name, event["stream"].rstrip())
-        size = client.images.get(spec.image).attrs["Size"]
-    except DockerException as exc:
+        image = client.images.get(spec.image)
+    except (DockerException, requests.RequestException) as exc:
         raise ImageBuildError(f"server {spec.name!r}: building {spec.image} failed: {exc}") from exc
-    return BuildResult(spec.name, spec.image, "built", size)
+    if previous is not None and previous.id != image.id:  # replaced: do not leave it dangling
+        with contextlib.suppress(DockerException):
+            client.images.remove(previous.id)  # refused while a container still uses it
+    return BuildResult(spec.name, spec.image, "built", image.attrs["Size"])
 
 
 def build_context(binary: Any, spec: ServerSpec) -> io.BytesIO:
@@ -227,7 +232,7 @@ def _summary(result: BuildResult) -> str:
     if result.status == "failed":
         return f"{result.server}: FAILED: {result.error}"
     size = f" ({result.size / 1e6:.1f} MB)" if result.size else ""
-    detail = f": {result.error}" if result.error else ""
+    detail = f": {result.note}" if result.note else ""
     return f"{result.server}: {result.image} {result.status}{size}{detail}"
 
 
