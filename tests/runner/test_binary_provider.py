@@ -3,6 +3,7 @@ ending (stop, an exception, SIGINT/SIGTERM to the runner, SIGKILL of the runner)
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import signal
 import socket
@@ -15,7 +16,6 @@ import pytest
 import redis
 
 from streammatrix import resp
-from streammatrix.config import ServerSpec
 from streammatrix.servers import base, binary
 from streammatrix.servers.base import ServerStartError, serve
 from streammatrix.servers.binary import BinaryProvider, BinaryServer, version_matches
@@ -68,21 +68,21 @@ def test_version_matches_on_dotted_prefixes():
 
 
 def test_a_wrong_version_claim_names_both_and_leaves_nothing(provider):
-    spec = ServerSpec(name="liar", binary=h.by_name(QUICK).binary, version="7.0")
+    spec = dataclasses.replace(h.by_name(QUICK), version="7.0")
     with pytest.raises(ServerStartError) as info:
         provider.start(spec)
     message = str(info.value)
-    assert "server 'liar'" in message
+    assert f"server {QUICK!r}" in message
     assert "claims version 7.0 but the server reports redis 6.2.5" in message
     assert not base._LIVE
 
 
 def test_a_server_that_exits_at_start_reports_its_log(provider):
-    spec = ServerSpec(name="broken", binary=h.by_name(QUICK).binary, args=("--no-such-option",))
+    spec = dataclasses.replace(h.by_name(QUICK), args=("--no-such-option",))
     with pytest.raises(ServerStartError) as info:
         provider.start(spec)
     message = str(info.value)
-    assert "server 'broken'" in message and "exited before answering PING" in message
+    assert f"server {QUICK!r}" in message and "exited before answering PING" in message
     assert "no-such-option" in message  # the server's own complaint, from its log
     assert not base._LIVE
 

@@ -56,13 +56,14 @@ class BinaryServer(base.Started):
     """One running server process; :meth:`stop` ends it and removes its directory."""
 
     process: subprocess.Popen[bytes] | None = None
-    workdir: Path = field(default_factory=Path)
+    workdir: Path | None = None
     binary: sources.Binary | None = None
     labels: dict[str, str] = field(default_factory=dict)
     _stopped: bool = field(default=False, repr=False)
 
     @property
     def log_path(self) -> Path:
+        assert self.workdir is not None, "a server has its directory from the start"
         return self.workdir / "server.log"
 
     def alive(self) -> bool:
@@ -79,7 +80,6 @@ class BinaryServer(base.Started):
         """SIGTERM its process group, SIGKILL it if it lingers, remove its directory. Idempotent."""
         if self._stopped:
             return
-        self._stopped = True
         process = self.process
         if process is not None and process.poll() is None:
             _signal_group(process.pid, signal.SIGTERM)
@@ -88,8 +88,10 @@ class BinaryServer(base.Started):
             except subprocess.TimeoutExpired:
                 _signal_group(process.pid, signal.SIGKILL)
                 process.wait()
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        if self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
         base.untrack(self)
+        self._stopped = True  # only now: a signal that interrupts stop() lets stop_all() finish it
 
 
 class BinaryProvider:
@@ -125,7 +127,8 @@ class BinaryProvider:
     def _launch(
         self, spec: ServerSpec, binary: sources.Binary, labels: Mapping[str, str] | None
     ) -> BinaryServer:
-        workdir = Path(tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-{spec.name}-"))
+        name = re.sub(r"[^A-Za-z0-9._-]", "_", spec.name)
+        workdir = Path(tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-{name}-"))
         port = _free_port()
         args = [
             *("--bind", HOST, "--port", str(port), "--dir", str(workdir)),
