@@ -45,12 +45,17 @@ RUN_ID_LABEL = f"{base.LABEL_PREFIX}.run-id"
 SERVER_LABEL = f"{base.LABEL_PREFIX}.server"
 CONTAINER_PORT = "6379/tcp"
 HOST = "127.0.0.1"
-# Flags every server gets: no persistence, reachable through the port mapping.
+# Flags every server gets: nothing kept on disk; inside its container it listens on every
+# address, and the port mapping alone decides who reaches it (127.0.0.1 of this host).
 SERVER_FLAGS = (
-    *("--port", "6379", "--bind", "0.0.0.0", "--protected-mode", "no"),
-    *("--save", "", "--appendonly", "no"),
+    *("--port", "6379"),
+    *("--bind", "0.0.0.0"),
+    *("--protected-mode", "no"),
+    *("--save", ""),
+    *("--appendonly", "no"),
 )
 _ENGINE_ERRORS = (DockerException, requests.RequestException, OSError)
+_PULL_CHATTER = ("Downloading", "Extracting", "Waiting", "Verifying Checksum")  # per-chunk events
 
 atexit.register(base.stop_all)
 
@@ -207,6 +212,8 @@ class DockerServer(base.Started):
                 self.container.remove(force=True, v=True)
         except NotFound:
             pass
+        except _ENGINE_ERRORS as exc:  # never hide what ended the block; the next reap retries
+            log.warning("could not remove container %s: %s", self.container.name, exc)
         finally:
             base.untrack(self)
 
@@ -261,9 +268,10 @@ class DockerProvider:
             ):
                 if "error" in event:
                     raise ImageUnavailable(spec, image, str(event["error"]).strip())
-                if event.get("status"):
-                    item = f"{event.get('id', '')}: " if event.get("id") else ""
-                    self.progress(f"{image}: {item}{event['status']} {event.get('progress', '')}")
+                status = event.get("status", "")
+                if status and status not in _PULL_CHATTER:
+                    item = f"{event['id']}: " if event.get("id") else ""
+                    self.progress(f"{image}: {item}{status}")
         except (DockerException, requests.RequestException) as exc:
             reason = getattr(exc, "explanation", None) or str(exc)
             raise ImageUnavailable(spec, image, str(reason).strip()) from exc
