@@ -20,6 +20,8 @@ from streammatrix.plan import plan
 EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 console = Console(highlight=False, soft_wrap=True)
+# CI jobs and tests point every command at another matrix file without editing the commands.
+DEFAULT_CONFIG = os.environ.get("STREAMMATRIX_CONFIG", "matrix.yaml")
 
 
 def _names(values: list[str] | None) -> list[str] | None:
@@ -29,7 +31,7 @@ def _names(values: list[str] | None) -> list[str] | None:
 
 
 def _selection(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", default="matrix.yaml", type=Path, help="the matrix file")
+    parser.add_argument("--config", default=DEFAULT_CONFIG, type=Path, help="the matrix file")
     parser.add_argument(
         "--servers", action="append", help="server names or globs, comma-separated ('all')"
     )
@@ -58,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = sub.add_parser("report", help="merge cell files into the compatibility report")
     report.add_argument("inputs", nargs="*", type=Path, help="cell files or folders")
-    report.add_argument("--config", default="matrix.yaml", type=Path)
+    report.add_argument("--config", default=DEFAULT_CONFIG, type=Path)
     report.add_argument("--report-dir", default=Path("report"), type=Path)
     report.add_argument("--baseline", type=Path)
 
