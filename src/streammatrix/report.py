@@ -129,7 +129,8 @@ class ReportResult:
         """Green: no unexpected result and nothing newly failing since the baseline."""
         return not self.unexpected and not self.new_failures
 
-    def summary_lines(self, limit: int = 10) -> list[str]:
+    def summary_lines(self) -> list[str]:
+        """A few lines for the console: counts, the headline, the verdict, where the files are."""
         report = self.report
         statuses = Counter(c.status for c in report.cells)
         tests = Counter(t.outcome for c in report.cells for t in c.record.tests)
@@ -140,25 +141,23 @@ class ReportResult:
             + ", ".join(f"{n} {s}" for s, n in tests.most_common())
             + ")",
             report.headline,
+            f"{len(self.unexpected)} unexpected result(s)"
+            if self.unexpected
+            else "no unexpected results",
         ]
-        if self.unexpected:
-            lines.append(f"{len(self.unexpected)} unexpected result(s):")
-            for item in self.unexpected[:limit]:
-                what = item.test or item.feature or "the cell"
-                lines.append(f"  {item.kind}: {item.cell}: {what}: {item.outcome} {item.message}")
-            if len(self.unexpected) > limit:
-                lines.append(f"  ... and {len(self.unexpected) - limit} more (see report.md)")
         if report.baseline is not None:
             diff = report.baseline
             lines.append(
-                f"since baseline: {len(diff.new_failures)} newly failing, "
-                f"{len(diff.new_passes)} newly passing, {len(diff.new_cells)} new cells, "
+                f"since the baseline: {len(diff.new_failures)} newly failing, "
+                f"{len(diff.new_passes)} newly passing, {len(diff.new_cells)} new cell(s), "
                 f"{len(diff.gone_cells)} gone"
             )
         if self.warnings:
-            lines.append(f"{len(self.warnings)} warning(s), e.g. {self.warnings[0]}")
-        lines.extend(f"wrote {path}" for path in self.paths.values())
-        return [line.rstrip() for line in lines]
+            lines.append(f"{len(self.warnings)} warning(s) while reading the cell files")
+        if self.paths:
+            names = ", ".join(p.name for k, p in self.paths.items() if k != "html")
+            lines.append(f"report: {self.paths['html']} (and {names} beside it)")
+        return lines
 
 
 def write_reports(

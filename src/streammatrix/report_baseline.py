@@ -12,14 +12,15 @@ from pathlib import Path
 from typing import Any
 
 from streammatrix import outcomes as o
+from streammatrix.config import ConfigError
 from streammatrix.report_model import BaselineDiff, Change, Report
 
 SCHEMA_PREFIX = "streammatrix-report/"
 _FAILING = (o.FAIL, o.ERROR)
 
 
-class BaselineError(ValueError):
-    """The baseline file is not a report.json this version understands."""
+class BaselineError(ConfigError):
+    """The baseline file is not a report.json this version understands (a usage error)."""
 
 
 def load_baseline(path: str | Path) -> dict[str, Any]:

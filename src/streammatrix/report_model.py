@@ -231,15 +231,30 @@ class Unexpected:
     expected: str = ""  # the outcome an expectation predicted, if any
     message: str = ""
 
+    def __str__(self) -> str:
+        what = self.test or self.feature or "the cell"
+        text = f"{self.kind}: {self.cell}: {what}: {self.outcome}"
+        if self.expected:
+            text += f" (expected {self.expected})"
+        first = self.message.strip().splitlines()[0] if self.message.strip() else ""
+        return f"{text}: {first}" if first else text
+
 
 @dataclass
 class Change:
+    """A result that differs from the baseline's (test "" = the cell as a whole)."""
+
     cell: str
     test: str
     feature: str
     before: str
     after: str
     message: str = ""
+
+    def __str__(self) -> str:
+        text = f"{self.cell}: {self.test or 'the cell'}: {self.before or '?'} -> {self.after}"
+        first = self.message.strip().splitlines()[0] if self.message.strip() else ""
+        return f"since baseline: {text}: {first}" if first else f"since baseline: {text}"
 
 
 @dataclass

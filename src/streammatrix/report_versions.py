@@ -20,7 +20,8 @@ DEFINITION = (
     "of its own), at least one such cell ran at exactly S and one at exactly C, and S is the "
     "lowest server version for which such a C exists, C the lowest for that S. Other pairs with "
     "an older client but a newer server are listed too. Cells that could not run (error), were "
-    "excluded or were skipped do not count; cells that could not run are named beside it. "
+    "excluded or were skipped do not count; cells that could not run are named beside it. A "
+    "required feature that some of those cells measured and another one lacks fails there. "
     "Per feature, the minimum server version (per family) and client version are the lowest "
     "on which the feature passes in some cell; a cell at or above both where it does not pass "
     "is a break, and the feature is flagged as non-monotone."
@@ -79,7 +80,10 @@ def minimum_pair(
     ]
     ran = _ran(family)
     not_counted = [c.id for c in family if c.status == o.CELL_ERROR]
-    ok = {c.id: _passes(c, required) for c in ran}
+    # A required feature no cell of this family pair measured (e.g. a test only a foreign file
+    # holds) says nothing here; one that some cells measured and others lack counts as missing.
+    measured = [r for r in required if any(r.entries[c.id].measured is not None for c in ran)]
+    ok = {c.id: _passes(c, measured) for c in ran}
     servers = sorted({c.at.server_key for c in ran})
     clients = sorted({c.at.client_key for c in ran})
     pairs: list[tuple[Version, Version, int]] = []

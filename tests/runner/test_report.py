@@ -214,6 +214,34 @@ def test_cells_that_could_not_run_are_named_not_counted():
     assert "could not run" in report_versions.DEFINITION
 
 
+def test_a_required_feature_missing_from_one_cell_fails_it():
+    xadd = TestRecord("m.TestSyncStreamsBasics", "test_xadd", "xadd", o.PASS)
+    xlen = TestRecord("m.TestSyncStreamsBasics", "test_xlen", "xlen", o.PASS)
+    older, newer = cell("6.2.5", "5.0.8"), cell("7.0.15", "5.0.8")
+    older.tests, newer.tests = [xadd, xlen], [xadd]  # 7.0 lacks xlen: it did not pass it
+    m = redis_minimum(older, newer)
+    assert (m.server, m.client) == (None, None)
+
+
+def test_a_foreign_file_does_not_move_the_minimum():
+    cells, _ = load_cells([CELLS, DATA / "garbage" / "no-properties.xml"])
+    report = build_report(cells, None, None)
+    assert [(m.server, m.client) for m in report.minimums] == [
+        ("6.2.5", "4.6.0"),
+        ("8.0.1", "5.0.8"),
+    ]
+
+
+def test_unexpected_results_read_as_one_line():
+    first, *_, last = hand_made().unexpected
+    assert str(first) == (
+        "regression: redis-6.0--redis-4.6--py3.11: "
+        "test_consumer_groups.TestSyncConsumerGroups::test_xreadgroup_and_xack: fail: "
+        "AssertionError: XREADGROUP returned 2 entries, expected 1 (NOACK ignored)"
+    )
+    assert str(last) == f"cell-error: {CRASHED}: the cell: error: server redis-7.2 did not come up"
+
+
 def test_required_features_are_ids_globs_or_class_names():
     report = hand_made(matrix(required=("xadd*", "TestRedis62Streams", "nothing-*")))
     required = sorted(r.feature for r in report.rows if r.required)
