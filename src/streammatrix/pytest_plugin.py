@@ -83,7 +83,10 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
-    config.stash[_has_features_key] = any(item.get_closest_marker(MARKER) for item in items)
+    has_features = any(item.get_closest_marker(MARKER) for item in items)
+    config.stash[_has_features_key] = has_features
+    if has_features:
+        _server(config)  # read the version now, while the server is surely up
 
 
 def _enabled() -> bool:
@@ -104,7 +107,7 @@ def _server(config: pytest.Config) -> dict | None:
         fields = None
         if _enabled():
             url = urlsplit(os.environ.get(outcomes.ENV_URL, "") or DEFAULT_URL)
-            if url.scheme in ("redis", "rediss", "valkey", "valkeys", ""):
+            if url.scheme in ("redis", "valkey", ""):  # plain TCP only: resp speaks no TLS
                 try:
                     fields = resp.info(url.hostname or "localhost", url.port or 6379)
                 except (OSError, ValueError):
