@@ -424,3 +424,17 @@ class TestRedis82Features:
             ids[0],
             *ids[2:],
         ]
+
+    @pytest.mark.feature("trim-keepref-delref", since="8.2.0")
+    def test_xtrim_keepref_and_delref_method(
+        self, redis_client, test_stream_name, test_consumer_group
+    ):
+        ids = _group_with_pending(redis_client, test_stream_name, test_consumer_group, "c1", 4)
+        trim = redis_client.xtrim
+        assert trim(test_stream_name, maxlen=3, approximate=False, ref_policy="KEEPREF") == 1
+        assert _pending_ids(redis_client, test_stream_name, test_consumer_group) == ids
+        assert trim(test_stream_name, maxlen=2, approximate=False, ref_policy="DELREF") == 1
+        assert _pending_ids(redis_client, test_stream_name, test_consumer_group) == [
+            ids[0],
+            *ids[2:],
+        ]
