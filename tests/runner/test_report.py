@@ -232,6 +232,20 @@ def test_a_foreign_file_does_not_move_the_minimum():
     ]
 
 
+def test_a_skipped_cell_shows_as_skipped_and_is_neither_counted_nor_unexpected():
+    skipped = cell("7.0.15", "5.0.8", status=o.CELL_SKIPPED)
+    skipped.properties[o.SUITE_CELL_REASON] = "python 3.13 is not installed"
+    report = build_report([cell("6.2.5", "5.0.8"), skipped], None, None)
+    entry = row(report, "xadd").entries[skipped.id]
+    assert (entry.outcome, entry.word, entry.note) == (
+        o.SKIPPED,
+        "skipped",
+        "python 3.13 is not installed",
+    )
+    assert report.unexpected == []
+    assert (report.minimums[0].server, report.minimums[0].cells) == ("6.2.5", 1)
+
+
 def test_unexpected_results_read_as_one_line():
     first, *_, last = hand_made().unexpected
     assert str(first) == (

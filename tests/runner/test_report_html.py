@@ -273,6 +273,23 @@ def test_the_page_renders_the_grid_and_requests_nothing(report_html, browser, tm
         assert counts[colour] > 400, f"no {outcome} entry visible in {shot}"
 
 
+def test_a_failure_in_the_grid_is_one_click_from_its_message_and_log(report_html, browser):
+    session = browser.open(report_html.as_uri())
+    link = browser.evaluate(
+        session, "document.querySelector('table.grid td.o-fail a').getAttribute('href')"
+    )
+    assert link.startswith("#")
+    session = browser.open(report_html.as_uri() + link)  # what following the link does
+    opened = browser.evaluate(
+        session,
+        f"[document.getElementById('{link[1:]}').closest('details').open,"
+        f" document.getElementById('{link[1:]}').innerText]",
+    )
+    assert opened[0] is True
+    assert "deleted ids are returned as a third element" in opened[1]
+    assert "The cell's log" in opened[1]
+
+
 def test_the_check_does_see_what_a_page_requests(browser, tmp_path):
     page = tmp_path / "control.html"
     page.write_text(
