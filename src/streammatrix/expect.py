@@ -3,7 +3,8 @@
 An expectation (feature glob x server selector x client selector -> outcome) says that a known
 incompatibility is fine: a fail, error or unsupported result it predicts is shown as
 expected-failure and does not turn a run red. What turns it red is :func:`unexpected`: a fail or
-error that no expectation covers (a regression), a cell that could not run, or a feature whose
+error that no expectation covers (a regression), a cell that could not run, no cell at all, or
+a feature whose
 cells no longer show what an expectation predicts (an expectation that no longer holds, e.g. a
 bug fixed in a newer client: drop or narrow the expectation).
 
@@ -88,6 +89,8 @@ def _cell_error_covered(expectations: Iterable[Expectation], cell: Cell) -> bool
 
 def unexpected(report: Report) -> list[Unexpected]:
     """Every result that the expectations in matrix.yaml do not predict, in grid order."""
+    if not report.cells:
+        return [Unexpected("no-cells", "", o.ERROR, message="there were no cell results at all")]
     found: list[Unexpected] = []
     expectations = report.expectations
     for cell in report.cells:

@@ -105,6 +105,10 @@ def _log_link(record: merge.CellRecord, out_dir: Path, inputs: Sequence[Path]) -
     return log.as_posix()
 
 
+def _counts(counts: Counter[str]) -> str:
+    return " (" + ", ".join(f"{n} {k}" for k, n in counts.most_common()) + ")" if counts else ""
+
+
 @dataclass
 class ReportResult:
     """What a report run produced, for the command line to print and pick an exit code."""
@@ -135,11 +139,8 @@ class ReportResult:
         statuses = Counter(c.status for c in report.cells)
         tests = Counter(t.outcome for c in report.cells for t in c.record.tests)
         lines = [
-            f"{len(report.cells)} cells ("
-            + ", ".join(f"{n} {s}" for s, n in statuses.most_common())
-            + f"), {sum(tests.values())} test results ("
-            + ", ".join(f"{n} {s}" for s, n in tests.most_common())
-            + ")",
+            f"{len(report.cells)} cells{_counts(statuses)}, "
+            f"{sum(tests.values())} test results{_counts(tests)}",
             report.headline,
             f"{len(self.unexpected)} unexpected result(s)"
             if self.unexpected

@@ -223,7 +223,7 @@ class Latency:
 class Unexpected:
     """A result that matrix.yaml's expectations do not predict."""
 
-    kind: str  # "regression", "cell-error" or "expectation-not-held"
+    kind: str  # "regression", "cell-error", "expectation-not-held" or "no-cells"
     cell: str
     outcome: str
     feature: str = ""
@@ -232,6 +232,8 @@ class Unexpected:
     message: str = ""
 
     def __str__(self) -> str:
+        if not self.cell:
+            return f"{self.kind}: {self.message}"
         what = self.test or self.feature or "the cell"
         text = f"{self.kind}: {self.cell}: {what}: {self.outcome}"
         if self.expected:

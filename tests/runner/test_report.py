@@ -523,3 +523,14 @@ def test_report_from_real_cells(tmp_path):
     html = result.paths["html"].read_text()
     assert '<h2 id="latency">Latency</h2>' in html
     assert "xadd batch of 100 in pipeline" in html
+
+
+def test_no_cells_at_all_is_unexpected(tmp_path):
+    result = write_reports([tmp_path / "nothing"], tmp_path / "out", None, None)
+    assert not result.ok
+    assert [str(u) for u in result.unexpected] == ["no-cells: there were no cell results at all"]
+    assert result.summary_lines()[:2] == [
+        "0 cells, 0 test results",
+        "No cell ran to the end, so no minimum supported version can be stated.",
+    ]
+    jsonschema.validate(json.loads(result.paths["json"].read_text()), json_schema())
