@@ -534,3 +534,13 @@ def test_no_cells_at_all_is_unexpected(tmp_path):
         "No cell ran to the end, so no minimum supported version can be stated.",
     ]
     jsonschema.validate(json.loads(result.paths["json"].read_text()), json_schema())
+
+
+def test_messages_are_escaped_in_html_and_markdown():
+    evil = cell("6.2.5", "5.0.8", passing=False)
+    evil.tests[0].message = "<script>alert(1)</script> | ok"
+    report = build_report([evil], None, None)
+    html = report_render.render_html(report)
+    markdown = report_render.render_markdown(report)
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<script>" not in markdown and "&lt;script&gt;" in markdown and "\\| ok" in markdown
