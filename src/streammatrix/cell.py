@@ -146,6 +146,8 @@ def run_cell(
         "-q",
         "-rfE",
     ]
+    # auto mode may run one server from its binary where its image cannot be had
+    provider = getattr(server, "kind", provider)
     props = {**base_properties(cell, env, provider), **server_properties(server)}
     props[o.SUITE_CELL_LOG] = os.path.relpath(log, paths.root)
     started = time.monotonic()

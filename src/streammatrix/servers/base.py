@@ -11,7 +11,7 @@ import contextlib
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from streammatrix import resp
 
@@ -43,6 +43,7 @@ class ServerIdentity:
 
 
 class RunningServer(Protocol):
+    kind: ClassVar[str]  # the provider that really started it: "docker" or "binary"
     spec: ServerSpec
     host: str
     port: int

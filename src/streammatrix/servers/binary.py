@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from streammatrix.servers import base, sources
 from streammatrix.servers.base import ServerIdentity, ServerStartError
@@ -54,6 +54,8 @@ def version_matches(claimed: str, actual: str) -> bool:
 @dataclass(eq=False)
 class BinaryServer(base.Started):
     """One running server process; :meth:`stop` ends it and removes its directory."""
+
+    kind: ClassVar[str] = "binary"
 
     process: subprocess.Popen[bytes] | None = None
     workdir: Path | None = None

@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import docker
 import requests
@@ -176,6 +176,8 @@ def version_matches(claimed: str, measured: str) -> bool:
 @dataclass(eq=False)
 class DockerServer(base.Started):
     """A server running in a container; :meth:`stop` removes the container."""
+
+    kind: ClassVar[str] = "docker"
 
     container: Container | None = field(default=None, repr=False)
     image: str = ""
