@@ -1,0 +1,110 @@
+"""The runner in-process: skipped python columns, exclusions, another client library, and
+cells that crash in each way a cell can (timeout, pytest cannot start, no tests)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from helpers_servers import ROOT, reachable
+from junitparser import JUnitXml
+
+from streammatrix import outcomes as o
+from streammatrix.config import load
+from streammatrix.plan import plan
+from streammatrix.runner import RunOptions, run_cells
+from streammatrix.servers.binary import BinaryProvider
+
+PY = f"{sys.version_info.major}.{sys.version_info.minor}"
+
+pytestmark = pytest.mark.servers
+
+
+def catalogue_server(name: str) -> dict:
+    servers = yaml.safe_load((ROOT / "matrix.yaml").read_text())["servers"]
+    return next(s for s in servers if s["name"] == name)
+
+
+def make_matrix(tmp_path: Path, suite: str, **extra) -> Path:
+    data = {
+        "suite": suite,
+        "python": [PY],
+        "servers": [catalogue_server("redis-6.2")],
+        "clients": [{"name": "redis-4.6", "version": "4.6.0"}],
+        **extra,
+    }
+    path = tmp_path / "matrix.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def run(tmp_path: Path, config: Path, **kwargs) -> dict[str, dict[str, str]]:
+    matrix = load(config)
+    options = RunOptions(report_dir=tmp_path / "report", envdir=tmp_path / "envs", **kwargs)
+    lines: list[str] = []
+    with reachable():
+        results = run_cells(matrix, plan(matrix), BinaryProvider(), options, lines.append)
+    assert len(results) == len(plan(matrix))
+    return {
+        r.cell.id: suite_properties(tmp_path / "report" / "cells" / f"{r.cell.id}.xml")
+        for r in results
+    }
+
+
+def suite_properties(path: Path) -> dict[str, str]:
+    suite = next(iter(JUnitXml.fromfile(str(path))))
+    return {p.name: p.value for p in suite.properties()}
+
+
+def test_other_client_library_exclusions_and_a_missing_python(tmp_path):
+    config = make_matrix(
+        tmp_path,
+        str(ROOT / "tests" / "streams"),
+        python=[PY, "3.99"],
+        servers=[catalogue_server("valkey-8.0")],
+        clients=[
+            {"name": "redis-4.6", "version": "4.6.0"},
+            {"name": "valkey-py", "package": "valkey", "module": "valkey", "version": "latest"},
+        ],
+        exclude=[{"client": "redis-4.6", "python": PY, "reason": "not this time"}],
+    )
+    cells = run(tmp_path, config, workers=2)
+    valkey = cells[f"valkey-8.0--valkey-py--py{PY}"]
+    assert valkey[o.SUITE_CELL_STATUS] == o.CELL_OK
+    assert valkey[o.SUITE_CLIENT_NAME] == "valkey"  # the suite really imported valkey
+    assert valkey[o.SUITE_SERVER_NAME] == "valkey"
+    assert valkey[o.SUITE_SERVER_VERSION].startswith("8.0")
+    assert valkey[o.SUITE_CELL_PROVIDER] == "binary"
+    excluded = cells[f"valkey-8.0--redis-4.6--py{PY}"]
+    assert excluded[o.SUITE_CELL_STATUS] == o.CELL_EXCLUDED
+    assert excluded[o.SUITE_CELL_REASON] == "not this time"
+    for client in ("redis-4.6", "valkey-py"):
+        missing = cells[f"valkey-8.0--{client}--py3.99"]
+        assert missing[o.SUITE_CELL_STATUS] == o.CELL_SKIPPED
+        assert "python 3.99 is not installed" in missing[o.SUITE_CELL_REASON]
+
+
+@pytest.mark.parametrize(
+    "files, reason",
+    [
+        ({"test_slow.py": "import time\n\ndef test_slow():\n    time.sleep(120)\n"}, "timed out"),
+        ({"test_broken.py": "def test_broken(:\n"}, "pytest exited with code 2"),
+        ({"conftest.py": ""}, "no tests collected"),
+    ],
+    ids=["timeout", "collection-error", "no-tests"],
+)
+def test_a_crashing_cell_is_an_error_with_its_log(tmp_path, files, reason):
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    for name, text in files.items():
+        (suite / name).write_text(text)
+    config = make_matrix(tmp_path, "suite", timeout=3)
+    cells = run(tmp_path, config, workers=1)
+    (props,) = cells.values()
+    assert props[o.SUITE_CELL_STATUS] == o.CELL_ERROR
+    assert reason in props[o.SUITE_CELL_REASON]
+    log = tmp_path / "report" / props[o.SUITE_CELL_LOG]
+    assert "pytest" in log.read_text()
+    assert props[o.SUITE_SERVER_VERSION] == "6.2.5"  # the server it ran against is recorded
