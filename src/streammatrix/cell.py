@@ -13,13 +13,14 @@ import os
 import shutil
 import signal
 import subprocess
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import streammatrix
-from streammatrix import cellfile
+from streammatrix import cellfile, children
 from streammatrix import outcomes as o
 from streammatrix.plan import Cell
 from streammatrix.servers.base import RunningServer
@@ -28,12 +29,20 @@ from streammatrix.venvs import ClientEnv, cell_environ
 # What a cell's pytest may import from the runner: the plugin and what it imports, nothing else.
 PLUGIN_MODULES = ("__init__.py", "outcomes.py", "resp.py", "pytest_plugin.py")
 
-# Cell processes run in sessions of their own (so a timeout can kill the whole group); a Ctrl-C
-# at the terminal does not reach them, so the runner kills them through this registry.
+# Cell processes run in process groups of their own (so a timeout can kill the whole group); a
+# Ctrl-C at the terminal does not reach them, so the runner kills them through this registry.
 _RUNNING: set[subprocess.Popen[bytes]] = set()
+_INTERRUPTED = threading.Event()
+
+
+def arm() -> None:
+    """A new run starts: earlier interruptions no longer apply."""
+    _INTERRUPTED.clear()
 
 
 def kill_running() -> None:
+    """Stop every cell process now (the run is being interrupted)."""
+    _INTERRUPTED.set()
     for proc in list(_RUNNING):
         _kill_group(proc)
 
@@ -158,14 +167,7 @@ def run_cell(
             f"{server.identity.version}), client {env.client_version}\n"
         )
         out.flush()
-        proc = subprocess.Popen(
-            cmd,
-            cwd=workdir,
-            env=environ,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        proc = children.spawn(cmd, env=environ, stdout=out, cwd=workdir)
         _RUNNING.add(proc)
         try:
             code = proc.wait(timeout=timeout)
@@ -178,6 +180,8 @@ def run_cell(
             _RUNNING.discard(proc)
     seconds = time.monotonic() - started
     props[o.SUITE_CELL_SECONDS] = f"{seconds:.3f}"
+    if not reason and _INTERRUPTED.is_set():
+        reason = "interrupted: the run was stopped while this cell ran"
     if not reason and not server.alive():
         reason = f"the server {cell.server.name} died during the cell"
     if not reason and code not in (0, 1):

@@ -135,7 +135,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         keep=args.keep,
         timeout=args.timeout,
     )
-    results = run_cells(matrix, cells, provider, options, _say)
+    try:
+        results = run_cells(matrix, cells, provider, options, _say)
+    except KeyboardInterrupt:
+        console.print("[bold red]interrupted[/]: servers and cell processes were stopped")
+        _say("the cells that finished are kept; writing a partial report")
+        _report([options.report_dir / "cells"], options.report_dir, matrix, None)
+        return EXIT_INTERRUPTED
     counts = summarize(results)
     statuses = {r.status for r in results}
     _say(
@@ -157,14 +163,14 @@ def _report(inputs: list[Path], out: Path, matrix: Matrix | None, baseline: Path
 
     result = write_reports(inputs, out, matrix, baseline)
     for warning in result.warnings:
-        console.print(f"[yellow]warning:[/] {warning}")
+        console.print("warning:", warning, style="yellow", markup=False)
     for line in result.summary_lines():
-        console.print(line)
+        _say(line)
     bad = list(result.unexpected) + list(result.new_failures)
     if bad:
         console.print(f"[bold red]{len(bad)} unexpected result(s)[/]:")
         for item in bad:
-            console.print(f"  - {item}")
+            _say(f"  - {item}")
         return EXIT_UNEXPECTED
     return EXIT_OK
 

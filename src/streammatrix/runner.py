@@ -19,6 +19,7 @@ from streammatrix import outcomes as o
 from streammatrix.cell import (
     CellResult,
     ReportPaths,
+    arm,
     base_properties,
     kill_running,
     plugin_path,
@@ -137,6 +138,7 @@ def run_cells(
     """Run every cell; return one result per cell, in plan order."""
     paths = ReportPaths(options.report_dir)
     prepare_report_dir(paths, options.keep)
+    arm()
     workdir = matrix.path.parent.resolve()
     suite = (workdir / matrix.suite).resolve()
     timeout = options.timeout or matrix.timeout

@@ -14,22 +14,19 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import ctypes
 import os
 import re
 import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
-import threading
-from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
+from streammatrix import children
 from streammatrix.servers import base, sources
 from streammatrix.servers.base import ServerIdentity, ServerStartError
 
@@ -40,7 +37,6 @@ HOST = "127.0.0.1"
 PORT_ATTEMPTS = 3  # a free port can be taken by someone else before the server binds it
 STOP_GRACE = 5.0  # seconds between SIGTERM and SIGKILL
 WORKDIR_PREFIX = "streammatrix-server-"  # + "<runner pid>-<entry>-": see reap()
-_PR_SET_PDEATHSIG = 1
 
 atexit.register(base.stop_all)
 
@@ -205,46 +201,5 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
         os.killpg(pid, sig)
 
 
-_PRCTL = ctypes.CDLL(None, use_errno=True).prctl if sys.platform.startswith("linux") else None
-
-
-def _child_setup(parent: int) -> Callable[[], None]:
-    """What the child runs before exec: a process group of its own, and death with its parent."""
-    prctl = _PRCTL
-
-    def setup() -> None:
-        os.setpgid(0, 0)
-        if prctl is not None:
-            prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-            if os.getppid() != parent:  # the parent died before prctl took effect
-                os.kill(os.getpid(), signal.SIGKILL)
-
-    return setup
-
-
-# PR_SET_PDEATHSIG fires when the *thread* that forked the child exits, not the process. A
-# server started from a short-lived thread (a worker pool) is therefore forked from one
-# long-lived thread instead, so that it lives as long as the process that started it.
-_spawner: ThreadPoolExecutor | None = None
-_spawner_lock = threading.Lock()
-
-
 def _spawn(argv: list[str], env: dict[str, str], log: object) -> subprocess.Popen[bytes]:
-    def popen() -> subprocess.Popen[bytes]:
-        return subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=log,  # type: ignore[arg-type]
-            stderr=subprocess.STDOUT,
-            env=env,
-            close_fds=True,
-            preexec_fn=_child_setup(os.getpid()),
-        )
-
-    if threading.current_thread() is threading.main_thread():
-        return popen()
-    global _spawner
-    with _spawner_lock:
-        if _spawner is None:
-            _spawner = ThreadPoolExecutor(1, thread_name_prefix="streammatrix-spawn")
-    return _spawner.submit(popen).result()
+    return children.spawn(argv, env=env, stdout=log)  # type: ignore[arg-type]
