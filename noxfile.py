@@ -49,6 +49,18 @@ def images(session: nox.Session) -> None:
 
 
 @nox.session
+def bench(session: nox.Session) -> None:
+    """Measure the runner itself; print tables and write report/bench.json (nothing asserted).
+
+    Server start-to-ready per provider, a 4 servers x 2 clients matrix cold and warm at
+    --workers 1 and 2, the suite's latencies. Options after --: --starts N, --workers 1,2,
+    --providers docker,binary, --provider, --servers, --clients, --skip-runs.
+    """
+    session.install(*RUNNER)
+    session.run("streammatrix", "bench", "--envdir", _envdir(session), *session.posargs)
+
+
+@nox.session
 def tests(session: nox.Session) -> None:
     """The project's own tests: real servers, a real Docker engine, a real small matrix."""
     session.install("-e", ".[test]", "pip")

@@ -1,4 +1,4 @@
-"""Command line: ``streammatrix run | report | images | list``; the noxfile calls these.
+"""Command line: ``streammatrix run | report | images | list | bench``; the noxfile calls these.
 
 Exit codes: 0 every result as expected, 1 an unexpected result (a regression, or an expectation
 that no longer holds), 2 unusable input (matrix.yaml, options, engine), 130 interrupted.
@@ -14,6 +14,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from streammatrix.bench import add_arguments as bench_arguments
 from streammatrix.config import ConfigError, Matrix, load
 from streammatrix.plan import plan
 
@@ -70,6 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     listing = sub.add_parser("list", help="list the cells a run would run")
     _selection(listing)
+
+    bench = sub.add_parser("bench", help="measure the runner itself; writes report/bench.json")
+    _selection(bench)
+    bench_arguments(bench)
     return parser
 
 
@@ -195,11 +200,23 @@ def cmd_images(args: argparse.Namespace) -> int:
     return EXIT_UNEXPECTED if failed else EXIT_OK
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from streammatrix.bench import run_bench
+
+    return run_bench(args, console)
+
+
 def _say(message: str) -> None:
     console.print(message, markup=False)
 
 
-COMMANDS = {"run": cmd_run, "report": cmd_report, "images": cmd_images, "list": cmd_list}
+COMMANDS = {
+    "run": cmd_run,
+    "report": cmd_report,
+    "images": cmd_images,
+    "list": cmd_list,
+    "bench": cmd_bench,
+}
 
 if __name__ == "__main__":
     sys.exit(main())
