@@ -341,8 +341,11 @@ def latencies(cells_dir: Path, server: str) -> list[dict[str, Any]]:
 # --- the whole benchmark ------------------------------------------------------------------
 
 
-def _default_selection(matrix: Any, args: argparse.Namespace) -> tuple[list[str], list[str]]:
-    """The fixed matrix: given names, else 4 default servers x the oldest and newest client."""
+def _default_selection(
+    matrix: Any, args: argparse.Namespace
+) -> tuple[list[str], list[str], list[str]]:
+    """The fixed matrix: given names, else 4 default servers x the oldest and newest client,
+    on one Python (this interpreter's when matrix.yaml has it, else its first)."""
     from streammatrix.plan import plan
 
     def names(values: list[str] | None) -> list[str] | None:
@@ -356,9 +359,13 @@ def _default_selection(matrix: Any, args: argparse.Namespace) -> tuple[list[str]
     if clients is None:
         defaults = [c.name for c in matrix.clients if c.default]
         clients = sorted({defaults[0], defaults[-1]}, key=defaults.index) if defaults else []
-    cells = plan(matrix, servers=servers, clients=clients, pythons=names(args.python))
+    pythons = names(args.python)
+    if pythons is None:
+        here = f"{sys.version_info.major}.{sys.version_info.minor}"
+        pythons = [here] if here in matrix.python else list(matrix.python[:1])
+    cells = plan(matrix, servers=servers, clients=clients, pythons=pythons)
     used_servers = [s for s in servers if any(c.server.name == s for c in cells)]
-    return used_servers or servers, clients
+    return used_servers or servers, clients, pythons
 
 
 def goals_met(result: dict[str, Any]) -> list[dict[str, Any]]:
@@ -412,7 +419,7 @@ def run_bench(args: argparse.Namespace, console: Any) -> int:
     if args.shard:
         raise ConfigError("bench runs one fixed matrix: --shard does not apply")
     matrix = load(args.config)
-    servers, clients = _default_selection(matrix, args)
+    servers, clients, pythons = _default_selection(matrix, args)
     by_name = {s.name: s for s in matrix.servers}
     specs = [by_name[name] for name in servers if name in by_name]
     kinds = [k.strip() for k in args.providers.split(",") if k.strip()]
@@ -429,7 +436,10 @@ def run_bench(args: argparse.Namespace, console: Any) -> int:
     report_dir = args.report_dir
     envdir = (args.envdir / "bench").resolve()
 
-    say(f"bench: servers {', '.join(servers)}; clients {', '.join(clients)}")
+    say(
+        f"bench: servers {', '.join(servers)}; clients {', '.join(clients)}; "
+        f"python {', '.join(pythons)}"
+    )
     result: dict[str, Any] = {
         "schema": SCHEMA,
         "generated": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
@@ -439,7 +449,12 @@ def run_bench(args: argparse.Namespace, console: Any) -> int:
             "platform": platform.platform(),
         },
         "config": str(args.config),
-        "selection": {"servers": servers, "clients": clients, "provider": args.provider},
+        "selection": {
+            "servers": servers,
+            "clients": clients,
+            "python": pythons,
+            "provider": args.provider,
+        },
         "goals": GOALS,
         "starts_per_server": args.starts,
         "starts": time_starts(specs, kinds, args.starts, say),
@@ -457,7 +472,7 @@ def run_bench(args: argparse.Namespace, console: Any) -> int:
                 config=args.config,
                 servers=servers,
                 clients=clients,
-                pythons=args.python,
+                pythons=pythons,
                 provider=args.provider,
                 workers=count,
                 refresh=refresh,

@@ -70,6 +70,7 @@ def test_tiny_bench_writes_every_part_of_bench_json(tmp_path):
     assert result["selection"] == {
         "servers": [SERVER],
         "clients": ["redis-7"],
+        "python": [PY],
         "provider": "binary",
     }
     assert result["machine"]["cpus"] >= 1
