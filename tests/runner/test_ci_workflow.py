@@ -116,6 +116,8 @@ def test_workflow_shape():
     assert [s for s in steps(shard) if "--shard" in s.get("run", "")]
     cached = {str(s["with"]["path"]) for s in uses(shard, "actions/cache")}
     assert "~/.cache/streammatrix" in cached
+    # The binary provider runs in the same Debian image as the GitLab jobs.
+    assert load(GITLAB)["default"]["image"] in shard["container"]["image"]
 
     assert "shard" in merge["needs"]
     assert merge["if"].startswith("always()")
