@@ -17,8 +17,8 @@ printed as tables:
 * **latencies**: the stream suite's own ``latency_ms`` / ``latency_target_ms`` testcase
   properties, read from the warm run's cell files for one server.
 
-The bench keeps its client environments under ``<envdir>/bench`` so that recreating them never
-pulls one from under a concurrent ``nox -s matrix``.
+The bench keeps its client environments under ``<envdir>/bench-clients``, so that recreating
+them never pulls one from under a concurrent ``nox -s matrix``.
 """
 
 from __future__ import annotations
@@ -434,7 +434,7 @@ def run_bench(args: argparse.Namespace, console: Any) -> int:
         raise ConfigError("--starts and every --workers count must be at least 1")
     say = lambda message: console.print(message, markup=False, highlight=False)  # noqa: E731
     report_dir = args.report_dir
-    envdir = (args.envdir / "bench").resolve()
+    envdir = (args.envdir / "bench-clients").resolve()
 
     say(
         f"bench: servers {', '.join(servers)}; clients {', '.join(clients)}; "
