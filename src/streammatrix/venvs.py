@@ -130,7 +130,7 @@ def ensure_env(client: ClientSpec, python: str, root: Path, *, refresh: bool = F
     env_python = str(location / "bin" / "python")
     if uv:
         _run([uv, "venv", "--quiet", "--python", interpreter, str(location)], what)
-        install = [uv, "pip", "install", "--quiet", "--python", env_python]
+        install = [uv, "pip", "install", "--quiet", "--compile-bytecode", "--python", env_python]
     else:
         _run([interpreter, "-m", "venv", str(location)], what)
         install = [env_python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
