@@ -394,7 +394,7 @@ def goals_met(result: dict[str, Any]) -> list[dict[str, Any]]:
                 "goal": f"{kind} server ready",
                 "value": max(medians) if medians else None,
                 "target": f"< {goal}s",
-                "met": bool(medians) and max(medians) < goal,
+                "met": max(medians) < goal if medians else None,
                 "note": "slowest median" if medians else f"not available: {measured[0]['error']}",
             }
         )
@@ -516,6 +516,7 @@ def _verdict(met: bool | None) -> str:
 
 def print_tables(result: dict[str, Any], console: Any) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     if console.width < WIDE:  # a pipe or CI log: wide enough that no number is cut
@@ -525,10 +526,11 @@ def print_tables(result: dict[str, Any], console: Any) -> None:
     for column in ("provider", "server", "version", "median s", "min s", "max s", "first s"):
         starts.add_column(column, justify="right" if column.endswith(" s") else "left")
     starts.add_column("goal")
+    missing = []
     for row in result["starts"]:
         samples = row["samples"]
         if not row["available"] and not samples:
-            starts.add_row(row["provider"], row["server"], "", f"[yellow]{row['error']}[/]")
+            missing.append(f"{row['provider']} {row['server']}: not available: {row['error']}")
             continue
         starts.add_row(
             row["provider"],
@@ -541,6 +543,8 @@ def print_tables(result: dict[str, Any], console: Any) -> None:
             f"< {row['goal_seconds']}s {_verdict(row['met'])}",
         )
     console.print(starts)
+    for line in missing:
+        console.print(f"[yellow]{escape(line)}[/]")
 
     if result["runs"]:
         runs = Table(title="Matrix runs, seconds (overhead: wall time with no cell running)")
@@ -598,5 +602,5 @@ def print_tables(result: dict[str, Any], console: Any) -> None:
             shown = f"{value:.2f}x"
         else:
             shown = _s(value)
-        goals.add_row(row["goal"], shown, row["target"], _verdict(row["met"]), row["note"])
+        goals.add_row(row["goal"], shown, row["target"], _verdict(row["met"]), escape(row["note"]))
     console.print(goals)
