@@ -135,7 +135,9 @@ def run_cell(
             o.ENV_CLIENT_MODULE: cell.client.module,
             o.ENV_CELL: json.dumps(cell.coordinates()),
             "PYTHONPATH": str(plugin_dir),
-            "PYTHONDONTWRITEBYTECODE": "1",
+            # compiled suite modules (and pytest's rewritten asserts) are kept outside the
+            # suite's folder and shared by every cell: ~0.3 s less per cell
+            "PYTHONPYCACHEPREFIX": str(plugin_dir.parent / ".pycache"),
         }
     )
     cmd = [

@@ -154,6 +154,12 @@ def ensure_env(client: ClientSpec, python: str, root: Path, *, refresh: bool = F
 def cell_environ(base: dict[str, str] | None = None) -> dict[str, str]:
     """The environment a cell's pytest starts from: the caller's, minus venv leakage."""
     env = dict(os.environ if base is None else base)
-    for key in ("VIRTUAL_ENV", "PYTHONHOME", "PYTEST_ADDOPTS", "PYTEST_PLUGINS"):
+    for key in (
+        "VIRTUAL_ENV",
+        "PYTHONHOME",
+        "PYTEST_ADDOPTS",
+        "PYTEST_PLUGINS",
+        "PYTHONDONTWRITEBYTECODE",
+    ):
         env.pop(key, None)
     return env
