@@ -119,8 +119,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     cells = _cells(args, matrix)
     if args.list:
         return cmd_list(args)
-    if not cells:
-        raise ConfigError(f"{args.config}: the selection leaves no cell to run")
+    if not cells:  # only a shard can be empty: a selection that matches nothing is an error
+        _say(f"shard {args.shard} has no cells (there are fewer cells than shards): nothing to run")
+        return EXIT_OK
     if args.baseline and not args.baseline.is_file():
         raise ConfigError(f"--baseline {args.baseline}: no such file")
     kind = args.provider or matrix.provider

@@ -44,7 +44,9 @@ def parse_shard(text: str) -> tuple[int, int]:
     return index, total
 
 
-def _select(names: Sequence[str], patterns: Sequence[str] | None, what: str) -> set[str]:
+def _select(
+    names: Sequence[str], patterns: Sequence[str] | None, option: str, noun: str
+) -> set[str]:
     if not patterns:
         return set(names)
     chosen: set[str] = set()
@@ -54,7 +56,7 @@ def _select(names: Sequence[str], patterns: Sequence[str] | None, what: str) -> 
         hits = {n for n in names if fnmatch.fnmatchcase(n, pattern)}
         if not hits:
             raise ConfigError(
-                f"--{what} {pattern!r} matches no {what[:-1]} in matrix.yaml "
+                f"--{option} {pattern!r} matches no {noun} in matrix.yaml "
                 f"(there are: {', '.join(names)})"
             )
         chosen |= hits
@@ -96,12 +98,12 @@ def plan(
     first means a shard creates as few virtualenvs as possible (the slow part of a cell).
     """
     server_names = _select(
-        [s.name for s in matrix.servers if servers or s.default], servers, "servers"
+        [s.name for s in matrix.servers if servers or s.default], servers, "servers", "server"
     )
     client_names = _select(
-        [c.name for c in matrix.clients if clients or c.default], clients, "clients"
+        [c.name for c in matrix.clients if clients or c.default], clients, "clients", "client"
     )
-    python_versions = _select(list(matrix.python), pythons, "pythons")
+    python_versions = _select(list(matrix.python), pythons, "python", "python version")
     cells = [
         Cell(server, client, python, _excluded(matrix, server, client, python))
         for client in matrix.clients

@@ -39,11 +39,11 @@ def _cells(records: Iterable[merge.CellRecord], matrix: Matrix | None) -> list[C
         at = report_grid.fill_in(report_grid.coordinates(record, matrix), record, records)
         cell = Cell(record, at, status=record.status, log=record.log)
         cell.note = record.reason or (record.detail.splitlines() or [""])[0]
+        # Exclusions are decided once, before a run (plan.py); a cell file says what happened.
+        # A rule matching a cell that ran anyway (e.g. on a measured version the plan could
+        # not know) must not hide its results.
         rule = expect.exclusion(matrix, cell)
-        if rule is not None and cell.status != o.CELL_EXCLUDED:
-            cell.status = o.CELL_EXCLUDED
-            cell.note = rule.reason or "excluded in matrix.yaml"
-        elif cell.status == o.CELL_EXCLUDED and rule is not None and not cell.note:
+        if cell.status == o.CELL_EXCLUDED and rule is not None and not cell.note:
             cell.note = rule.reason
         cells.append(cell)
     return sorted(cells, key=report_grid.cell_order)
