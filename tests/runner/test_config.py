@@ -122,6 +122,18 @@ BAD = {
         "servers: [a: b: c]\n",
         "matrix.yaml:1: not valid YAML",
     ),
+    "key written twice": (
+        GOOD_HEAD + "servers: []\n",
+        "matrix.yaml:5: servers: key written twice",
+    ),
+    "nested key written twice": (
+        "servers:\n  - {name: a, image: x, image: y}\nclients: [{version: '1'}]\n",
+        "matrix.yaml:2: servers[0].image: key written twice",
+    ),
+    "python listed twice": (
+        GOOD_HEAD + "python: ['3.11', '3.11']\n",
+        "python: lists the same version twice",
+    ),
     "not a mapping": (
         "- just\n- a list\n",
         "expected a mapping with 'servers' and 'clients'",
