@@ -9,6 +9,7 @@ failures since a baseline. Nothing here decides the exit code itself.
 
 from __future__ import annotations
 
+import fnmatch
 import os
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -76,9 +77,16 @@ def build_report(
     for row in rows:
         report_versions.feature_minimums(row, shown)
     required_rows = [row for row in rows if row.required]
-    for pattern in required:
-        if shown and not any(report_grid.is_required(row, [pattern]) for row in rows):
-            report.warnings.append(f"required feature {pattern!r} matches no test")
+    if rows:  # with no test results at all (every cell errored) there is nothing to match
+        for pattern in required:
+            if not any(report_grid.is_required(row, [pattern]) for row in rows):
+                report.warnings.append(f"required feature {pattern!r} matches no test")
+        features = {row.feature for row in rows}
+        for expectation in expectations:
+            if expectation.feature != "*" and not fnmatch.filter(features, expectation.feature):
+                report.warnings.append(
+                    f"expected: feature {expectation.feature!r} matches no test (a typo?)"
+                )
     report.minimums = report_versions.minimums(shown, required_rows)
     for cell in shown:
         for test in cell.record.tests:
@@ -154,7 +162,7 @@ class ReportResult:
                 f"{len(diff.gone_cells)} gone"
             )
         if self.warnings:
-            lines.append(f"{len(self.warnings)} warning(s) while reading the cell files")
+            lines.append(f"{len(self.warnings)} warning(s), listed above")
         if self.paths:
             names = ", ".join(p.name for k, p in self.paths.items() if k != "html")
             lines.append(f"report: {self.paths['html']} (and {names} beside it)")

@@ -551,3 +551,9 @@ def test_messages_are_escaped_in_html_and_markdown():
     markdown = report_render.render_markdown(report)
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<script>" not in markdown and "&lt;script&gt;" in markdown and "\\| ok" in markdown
+
+
+def test_an_expectation_for_a_feature_no_test_has_is_a_warning():
+    m = matrix(expected=(Expectation("xautoclaimm", Selector("*"), outcome="fail"),))
+    warnings = hand_made(m).warnings
+    assert "expected: feature 'xautoclaimm' matches no test (a typo?)" in warnings
