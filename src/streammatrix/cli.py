@@ -31,6 +31,19 @@ def _names(values: list[str] | None) -> list[str] | None:
     return [name.strip() for value in values for name in value.split(",") if name.strip()]
 
 
+def _positive(kind: type) -> object:
+    def parse(text: str) -> object:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"{text!r} must be greater than 0")
+        return value
+
+    return parse
+
+
 def _selection(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", default=DEFAULT_CONFIG, type=Path, help="the matrix file")
     parser.add_argument(
@@ -49,13 +62,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the matrix and write the report")
     _selection(run)
-    run.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    run.add_argument("--provider", choices=("auto", "docker", "binary"))
+    run.add_argument(
+        "--workers",
+        type=_positive(int),
+        default=os.cpu_count() or 1,
+        help="cells run in parallel (default: CPU count)",
+    )
+    run.add_argument(
+        "--provider",
+        choices=("auto", "docker", "binary"),
+        help="where servers come from (default: matrix.yaml's provider, else auto)",
+    )
     run.add_argument("--report-dir", default=Path("report"), type=Path)
     run.add_argument("--envdir", default=Path(".nox"), type=Path, help="where client envs live")
     run.add_argument("--refresh", action="store_true", help="recreate client environments")
     run.add_argument("--keep", action="store_true", help="keep earlier cell files in report dir")
-    run.add_argument("--timeout", type=float, help="seconds per cell (overrides matrix.yaml)")
+    run.add_argument(
+        "--timeout", type=_positive(float), help="seconds per cell (overrides matrix.yaml)"
+    )
     run.add_argument("--baseline", type=Path, help="an earlier report.json to compare with")
     run.add_argument("--list", action="store_true", help="only list the cells")
 

@@ -78,7 +78,10 @@ class ServerPool:
             try:
                 server = self.provider.start(spec, {"io.streammatrix.server": spec.name})
             except (ServerStartError, ProviderError) as exc:
-                self._failed[spec.name] = f"server {spec.name!r} did not start: {exc}"
+                message = str(exc)
+                if repr(spec.name) not in message.partition("\n")[0]:
+                    message = f"server {spec.name!r} did not start: {message}"
+                self._failed[spec.name] = message
                 raise ServerStartError(self._failed[spec.name]) from None
             self.start_seconds.append(time.monotonic() - started)
             ident = server.identity

@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,18 @@ from streammatrix.config import ClientSpec
 
 SUITE_REQUIREMENTS = ("pytest", "pytest-asyncio")
 STAMP = ".streammatrix-env.json"
+# An environment for a floating specifier ("latest", "5.0.*") is resolved again after this
+# long, so a newly released client is picked up by the next nightly run on a kept machine.
+FLOATING_MAX_AGE = 20 * 3600.0
+
+
+def pinned(client: ClientSpec) -> bool:
+    """True when the specifier names one exact version (``==4.6.0``), so reuse never goes stale."""
+    return (
+        client.version.startswith("==")
+        and "*" not in client.version
+        and "," not in (client.version)
+    )
 
 
 class EnvError(RuntimeError):
@@ -119,7 +132,9 @@ def ensure_env(client: ClientSpec, python: str, root: Path, *, refresh: bool = F
             recorded = json.loads(stamp.read_text())
         except ValueError:
             recorded = {}
-        if {k: recorded.get(k) for k in wanted} == wanted and (location / "bin/python").exists():
+        fresh = pinned(client) or time.time() - recorded.get("created", 0) < FLOATING_MAX_AGE
+        same = {k: recorded.get(k) for k in wanted} == wanted
+        if same and fresh and (location / "bin/python").exists():
             return ClientEnv(client, python, location, recorded["client_version"], reused=True)
 
     interpreter = find_python(python)
@@ -147,7 +162,9 @@ def ensure_env(client: ClientSpec, python: str, root: Path, *, refresh: bool = F
     except EnvError:
         shutil.rmtree(location, ignore_errors=True)  # no half-made environment is ever reused
         raise
-    stamp.write_text(json.dumps({**wanted, "client_version": version}, indent=2))
+    stamp.write_text(
+        json.dumps({**wanted, "client_version": version, "created": time.time()}, indent=2)
+    )
     return ClientEnv(client, python, location, version)
 
 
