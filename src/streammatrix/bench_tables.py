@@ -1,0 +1,133 @@
+"""The tables ``streammatrix bench`` prints from its result (what bench.json holds).
+
+Server starts, matrix runs, stream latencies and goals, as rich tables at least :data:`WIDE`
+columns wide so that no number is cut in a pipe or a CI log. Error text is printed as it is,
+never read as markup.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+WIDE = 150  # columns the tables are printed in, at least
+
+
+def _s(value: float | None, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _verdict(met: bool | None) -> str:
+    return {True: "[green]met[/]", False: "[red]missed[/]"}.get(met, "-")  # type: ignore[arg-type]
+
+
+def print_tables(result: dict[str, Any], console: Any) -> None:
+    """Print every part of ``result`` that holds something, the goals last."""
+    from rich.console import Console
+
+    if console.width < WIDE:  # a pipe or CI log: wide enough that no number is cut
+        console = Console(width=WIDE, highlight=False, force_terminal=console.is_terminal)
+    _print_starts(result, console)
+    if result["runs"]:
+        _print_runs(result, console)
+    if result["latencies"]:
+        _print_latencies(result, console)
+    _print_goals(result, console)
+
+
+def _print_starts(result: dict[str, Any], console: Any) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    starts = Table(title=f"Server start-to-ready, median of {result['starts_per_server']} starts")
+    for column in ("provider", "server", "version", "median s", "min s", "max s", "first s"):
+        starts.add_column(column, justify="right" if column.endswith(" s") else "left")
+    starts.add_column("goal")
+    missing = []
+    for row in result["starts"]:
+        samples = row["samples"]
+        if not row["available"] and not samples:
+            missing.append(f"{row['provider']} {row['server']}: not available: {row['error']}")
+            continue
+        starts.add_row(
+            row["provider"],
+            row["server"],
+            row["version"],
+            _s(row["median_seconds"]),
+            _s(min(samples) if samples else None),
+            _s(max(samples) if samples else None),
+            _s(row["first_seconds"]),
+            f"< {row['goal_seconds']}s {_verdict(row['met'])}",
+        )
+    console.print(starts)
+    for line in missing:
+        console.print(f"[yellow]{escape(line)}[/]")
+
+
+def _print_runs(result: dict[str, Any], console: Any) -> None:
+    from rich.table import Table
+
+    runs = Table(title="Matrix runs, seconds (overhead: wall time with no cell running)")
+    columns = (
+        "run", "w", "envs", "cells", "total", "cells wall", "overhead", "import",
+        "provider", "envs s", "servers", "report", "other", "cells sum", "pytest sum",
+    )  # fmt: skip
+    for column in columns:
+        runs.add_column(column, justify="left" if column in ("run", "envs") else "right")
+    for run in result["runs"]:
+        runs.add_row(
+            run["label"],
+            str(run["workers"]),
+            run["envs"],
+            str(run["cells"]),
+            _s(run["total_seconds"], 2),
+            _s(run["cells_wall_seconds"], 2),
+            f"{_s(run['overhead_seconds'], 2)} ({run['overhead_share']:.0%})",
+            _s(run["startup_seconds"], 2),
+            _s(run["provider_seconds"], 2),
+            _s(run["envs_seconds"], 2),
+            f"{run['server_starts']}: {_s(run['server_start_seconds'], 2)}",
+            _s(run["report_seconds"], 2),
+            _s(run["other_seconds"], 2),
+            _s(run["cells_sum_seconds"], 2),
+            _s(run["pytest_sum_seconds"], 2),
+        )
+    console.print(runs)
+
+
+def _print_latencies(result: dict[str, Any], console: Any) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"Stream latencies on {result['latencies'][0]['server']} (ms)")
+    clients = sorted({row["client"] for row in result["latencies"]})
+    table.add_column("test")
+    table.add_column("target", justify="right")
+    for client in clients:
+        table.add_column(client, justify="right")
+    tests: dict[str, dict[str, Any]] = {}
+    for row in result["latencies"]:
+        entry = tests.setdefault(row["test"], {"target": row["target_ms"]})
+        mark = "" if row["within"] in (True, None) else " [red]over[/]"
+        entry[row["client"]] = f"{row['latency_ms']:.3f}{mark}"
+    for test, entry in tests.items():
+        name = test.rsplit("::", 1)[-1]
+        table.add_row(name, _s(entry["target"], 0), *(entry.get(c, "-") for c in clients))
+    console.print(table)
+
+
+def _print_goals(result: dict[str, Any], console: Any) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    goals = Table(title="Goals")
+    for column in ("goal", "value", "target", "", "note"):
+        goals.add_column(column)
+    for row in result["summary"]:
+        value = row["value"]
+        if isinstance(value, float) and "share" in row["goal"]:
+            shown = f"{value:.1%}"
+        elif isinstance(value, float) and "workers" in row["goal"]:
+            shown = f"{value:.2f}x"
+        else:
+            shown = _s(value)
+        goals.add_row(row["goal"], shown, row["target"], _verdict(row["met"]), escape(row["note"]))
+    console.print(goals)
