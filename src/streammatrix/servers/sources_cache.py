@@ -66,7 +66,7 @@ def source_of(spec: ServerSpec) -> BinarySource:
     if spec.binary is None:
         raise ProviderError(
             f"server {spec.name!r} has no `binary:` source in matrix.yaml, so the binary "
-            "provider cannot start it: add one (see SERVERS.md) or use the docker provider"
+            "provider cannot start it: add one (see README.md, Set-up) or use the docker provider"
         )
     if spec.binary.kind not in ("pypi", "debian"):
         raise ProviderError(
