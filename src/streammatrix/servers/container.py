@@ -9,20 +9,21 @@ outright cannot clean up; :func:`reap` removes what it left, and every new
 
 The server's host port is chosen by the engine, on 127.0.0.1 only, and read back from the
 container. What the server is comes from ``INFO server``, never from the image tag.
+
+Run ids and reaping live in :mod:`~streammatrix.servers.reaping`, the engine connection in
+:mod:`~streammatrix.servers.engine`, image pulls in :mod:`~streammatrix.servers.pull`; their
+public names are importable from here too.
 """
 
 from __future__ import annotations
 
 import atexit
 import logging
-import os
 import re
-import socket
 import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 import docker
@@ -31,18 +32,52 @@ from docker.errors import DockerException, ImageNotFound, NotFound
 
 from streammatrix.servers import base
 from streammatrix.servers.base import ProviderError, ServerIdentity, ServerStartError
+from streammatrix.servers.engine import (
+    ENGINE_ERRORS,
+    EngineUnavailable,
+    connect,
+    engine_address,
+    engine_error,
+)
+from streammatrix.servers.pull import ImageUnavailable, pull
+from streammatrix.servers.reaping import (
+    RUN_ID_LABEL,
+    RUNNER,
+    RUNNER_LABEL,
+    SERVER_LABEL,
+    current_run_id,
+    reap,
+    run_is_alive,
+)
 
 if TYPE_CHECKING:
     from docker.models.containers import Container
 
     from streammatrix.config import ServerSpec
 
+__all__ = [
+    "CONTAINER_PORT",
+    "HOST",
+    "RUNNER",
+    "RUNNER_LABEL",
+    "RUN_ID_LABEL",
+    "SERVER_FLAGS",
+    "SERVER_LABEL",
+    "DockerProvider",
+    "DockerServer",
+    "EngineUnavailable",
+    "ImageUnavailable",
+    "connect",
+    "current_run_id",
+    "engine_address",
+    "engine_error",
+    "reap",
+    "run_is_alive",
+    "version_matches",
+]
+
 log = logging.getLogger(__name__)
 
-RUNNER = "streammatrix"
-RUNNER_LABEL = f"{base.LABEL_PREFIX}.runner"
-RUN_ID_LABEL = f"{base.LABEL_PREFIX}.run-id"
-SERVER_LABEL = f"{base.LABEL_PREFIX}.server"
 CONTAINER_PORT = "6379/tcp"
 HOST = "127.0.0.1"
 # Flags every server gets: nothing kept on disk; inside its container it listens on every
@@ -54,117 +89,7 @@ SERVER_FLAGS = (
     *("--save", ""),
     *("--appendonly", "no"),
 )
-_ENGINE_ERRORS = (DockerException, requests.RequestException, OSError)
-_PULL_CHATTER = ("Downloading", "Extracting", "Waiting", "Verifying Checksum")  # per-chunk events
-
 atexit.register(base.stop_all)
-
-
-class ImageUnavailable(ProviderError):
-    """A server's image is not present locally and could not be pulled."""
-
-    def __init__(self, spec: ServerSpec, image: str, reason: str) -> None:
-        hint = (
-            "build it offline with `nox -s images`"
-            if spec.binary
-            else "make a registry reachable, or give the entry a `binary:` source"
-        )
-        super().__init__(
-            f"server {spec.name!r}: image {image} is not present and could not be pulled "
-            f"({reason}); {hint}"
-        )
-        self.spec = spec
-        self.image = image
-
-
-def engine_address() -> str:
-    """Where the Docker SDK looks for the engine (DOCKER_HOST, else the default socket)."""
-    return os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
-
-
-class EngineUnavailable(ProviderError):
-    """The Docker engine does not answer; names the address that was tried."""
-
-    def __init__(self, reason: str, address: str | None = None) -> None:
-        self.address = address or engine_address()
-        self.reason = reason
-        super().__init__(
-            f"the Docker engine at {self.address} does not answer ({reason}); start it, "
-            "point DOCKER_HOST at it, or use the binary provider"
-        )
-
-
-def engine_error(exc: BaseException) -> EngineUnavailable:
-    """The engine error for an exception the SDK (or requests beneath it) raised."""
-    reason = getattr(exc, "explanation", None) or str(exc) or type(exc).__name__
-    return EngineUnavailable(str(reason).strip())
-
-
-def connect(timeout: float = 60.0, ping_timeout: float = 5.0) -> docker.DockerClient:
-    """A client for the engine the environment names, pinged within ``ping_timeout`` seconds."""
-    try:
-        client = docker.from_env(timeout=ping_timeout)
-        client.ping()
-    except _ENGINE_ERRORS as exc:
-        raise engine_error(exc) from exc
-    client.api.timeout = timeout
-    return client
-
-
-def _start_time(pid: int) -> str | None:
-    """The process's start time (clock ticks since boot) from /proc; None once it has ended."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat.rpartition(")")[2].split()  # after the command name, which may hold spaces
-    return None if fields[0] in ("Z", "X") else fields[19]  # a zombie has ended too
-
-
-def current_run_id() -> str:
-    """``<hostname>:<pid>:<start time>`` of this process: unique even when pids are reused."""
-    pid = os.getpid()
-    return f"{socket.gethostname()}:{pid}:{_start_time(pid) or '-'}"
-
-
-def run_is_alive(run_id: str) -> bool:
-    """False only when ``run_id`` names a process on this host that is no longer running."""
-    host, _, rest = run_id.partition(":")
-    pid, _, started = rest.partition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return True  # another host's (or a foreign) run: not ours to judge
-    if started == "-":  # no /proc where it was recorded: liveness by signal 0 only
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
-    return _start_time(int(pid)) == started
-
-
-def reap(client: docker.DockerClient) -> list[str]:
-    """Remove the containers that runs no longer alive on this host left; return their names."""
-    removed: list[str] = []
-    found = client.containers.list(all=True, filters={"label": f"{RUNNER_LABEL}={RUNNER}"})
-    for container in found:
-        labels = container.labels or {}
-        run_id = labels.get(RUN_ID_LABEL, "")
-        if not run_id or run_is_alive(run_id):
-            continue
-        try:
-            container.remove(force=True, v=True)
-        except NotFound:
-            continue  # another process reaped it first
-        removed.append(container.name)
-        log.warning(
-            "removed container %s (server %s) left behind by run %s, which is no longer alive",
-            container.name,
-            labels.get(SERVER_LABEL, "?"),
-            run_id,
-        )
-    return removed
 
 
 def version_matches(claimed: str, measured: str) -> bool:
@@ -188,7 +113,7 @@ class DockerServer(base.Started):
             return False
         try:
             self.container.reload()
-        except _ENGINE_ERRORS:
+        except ENGINE_ERRORS:
             return False
         return self.container.status == "running"
 
@@ -197,7 +122,7 @@ class DockerServer(base.Started):
             return ""
         try:
             return self.container.logs(tail=tail).decode(errors="replace")
-        except _ENGINE_ERRORS as exc:
+        except ENGINE_ERRORS as exc:
             return f"(no logs: {exc})"
 
     def describe(self) -> str:
@@ -214,7 +139,7 @@ class DockerServer(base.Started):
                 self.container.remove(force=True, v=True)
         except NotFound:
             pass
-        except _ENGINE_ERRORS as exc:  # never hide what ended the block; the next reap retries
+        except ENGINE_ERRORS as exc:  # never hide what ended the block; the next reap retries
             log.warning("could not remove container %s: %s", self.container.name, exc)
         finally:
             base.untrack(self)
@@ -239,7 +164,7 @@ class DockerProvider:
         self._present: set[str] = set()
         try:
             self.reaped = reap(self.client)
-        except _ENGINE_ERRORS as exc:
+        except ENGINE_ERRORS as exc:
             raise engine_error(exc) from exc
 
     def command(self, spec: ServerSpec) -> list[str]:
@@ -255,28 +180,11 @@ class DockerProvider:
         try:
             self.client.images.get(image)
         except ImageNotFound:
-            self._pull(spec, image)
-        except _ENGINE_ERRORS as exc:
+            pull(self.client, spec, image, self.progress)
+        except ENGINE_ERRORS as exc:
             raise engine_error(exc) from exc
         self._present.add(image)
         return image
-
-    def _pull(self, spec: ServerSpec, image: str) -> None:
-        repository, tag = docker.utils.parse_repository_tag(image)
-        self.progress(f"pulling {image} for server {spec.name!r}")
-        try:
-            for event in self.client.api.pull(
-                repository, tag=tag or "latest", stream=True, decode=True
-            ):
-                if "error" in event:
-                    raise ImageUnavailable(spec, image, str(event["error"]).strip())
-                status = event.get("status", "")
-                if status and status not in _PULL_CHATTER:
-                    item = f"{event['id']}: " if event.get("id") else ""
-                    self.progress(f"{image}: {item}{status}")
-        except (DockerException, requests.RequestException) as exc:
-            reason = getattr(exc, "explanation", None) or str(exc)
-            raise ImageUnavailable(spec, image, str(reason).strip()) from exc
 
     def start(self, spec: ServerSpec, labels: Mapping[str, str] | None = None) -> DockerServer:
         image = self.ensure_image(spec)
@@ -361,5 +269,5 @@ class DockerProvider:
     def _remove_named(self, name: str) -> None:
         try:
             self.client.containers.get(name).remove(force=True, v=True)
-        except (*_ENGINE_ERRORS, NotFound):
+        except (*ENGINE_ERRORS, NotFound):
             pass
