@@ -260,8 +260,11 @@ class DockerProvider:
             bindings = (container.attrs["NetworkSettings"].get("Ports") or {}).get(CONTAINER_PORT)
             if bindings:
                 return int(bindings[0]["HostPort"])
-            if container.status != "running":
-                raise ServerStartError(f"exited before its port was mapped\n{server.describe()}")
+            if container.status != "running":  # worded as base.wait_ready words a death
+                raise ServerStartError(
+                    f"exited before answering PING (before its port was mapped)\n"
+                    f"{server.describe()}"
+                )
             if time.monotonic() > deadline:
                 raise ServerStartError(f"no host port mapped for {CONTAINER_PORT}")
             time.sleep(0.01)
