@@ -268,3 +268,25 @@ def test_two_cells_share_one_server_at_the_same_time(name, tmp_path):
             assert sorted(client.scan_iter(match="*")) == sorted([sentinel, sentinel + ":string"])
         finally:
             client.close()
+
+
+def test_the_readme_command_by_hand(server, tmp_path):
+    """Exactly what README.md shows a user: no runner, no -p, no -o; the plugin arrives through
+    its entry point because the project is installed."""
+    junit = tmp_path / "streams.xml"
+    env = {
+        **os.environ,
+        "TEST_REDIS_ENABLED": "true",
+        "REDIS_URL": server.url,
+        "TEST_STREAM_PREFIX": "test_stream_by_hand_",
+    }
+    env.pop("STREAMMATRIX_CELL", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "tests/streams", f"--junitxml={junit}"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "warning" not in done.stdout.splitlines()[-1], done.stdout
+    text = junit.read_text()
+    assert 'name="outcome" value="pass"' in text
+    assert 'name="server.version"' in text
