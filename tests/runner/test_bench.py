@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-import yaml
+from helpers_matrix import copy_suite, write_matrix
 
 from streammatrix import bench
 from streammatrix.config import load
@@ -27,20 +26,10 @@ SERVER = "redis-7.0"
 
 
 def tiny_matrix(tmp_path: Path) -> Path:
-    suite = tmp_path / "suite"
-    shutil.copytree(ROOT / "tests" / "streams", suite, ignore=shutil.ignore_patterns("__pycache__"))
-    catalogue = yaml.safe_load((ROOT / "matrix.yaml").read_text())
-    data = {
-        "suite": "suite",
-        "provider": "binary",
-        "timeout": 300,
-        "python": [PY],
-        "servers": [s for s in catalogue["servers"] if s["name"] == SERVER],
-        "clients": [{"name": "redis-7", "version": "7.*"}],
-    }
-    path = tmp_path / "matrix.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    return path
+    copy_suite(tmp_path / "suite")
+    return write_matrix(
+        tmp_path / "matrix.yaml", servers=[SERVER], clients=[{"name": "redis-7", "version": "7.*"}]
+    )
 
 
 def run_bench(tmp_path: Path, *args: str, env: dict[str, str] | None = None):

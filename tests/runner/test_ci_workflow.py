@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 import yaml
+from helpers_matrix import write_matrix
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW = ROOT / "ci" / "github" / "nightly.yml"
@@ -247,17 +248,12 @@ class LocalRunner:
             shutil.copy2(ROOT / name, self.checkout / name)
         for name in ("src", "ci", "tests/streams"):
             shutil.copytree(ROOT / name, self.checkout / name, ignore=ignore)
-        catalogue = yaml.safe_load((ROOT / "matrix.yaml").read_text())
-        tiny = {
-            "suite": "tests/streams",
-            "provider": "binary",
-            "timeout": 300,
-            "python": [PY],
-            "servers": [s for s in catalogue["servers"] if s["name"] in SERVERS],
-            "clients": [{"name": "redis-7", "version": "7.*"}],
-        }
-        self.config = self.checkout / "ci-local.yaml"
-        self.config.write_text(yaml.safe_dump(tiny, sort_keys=False))
+        self.config = write_matrix(
+            self.checkout / "ci-local.yaml",
+            servers=SERVERS,
+            clients=[{"name": "redis-7", "version": "7.*"}],
+            suite="tests/streams",
+        )
 
     def fresh_workspace(self) -> None:
         """A job starts on a new runner: nothing another job wrote is there (nox's cache aside)."""

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
+from helpers_matrix import write_matrix
 from helpers_servers import ROOT, eventually, gone
 from junitparser import JUnitXml
 
@@ -27,15 +27,11 @@ def tiny(tmp_path: Path) -> Path:
     suite = tmp_path / "suite"
     suite.mkdir()
     (suite / "test_tiny.py").write_text((ROOT / "tests/runner/data/slow_cell.py").read_text())
-    servers = yaml.safe_load((ROOT / "matrix.yaml").read_text())["servers"]
-    data = {
-        "suite": "suite",
-        "python": [PY],
-        "servers": [s for s in servers if s["name"] == "redis-6.2"],
-        "clients": [{"name": "old", "version": "4.6.0"}, {"name": "new", "version": "latest"}],
-    }
-    (tmp_path / "matrix.yaml").write_text(yaml.safe_dump(data))
-    return tmp_path / "matrix.yaml"
+    return write_matrix(
+        tmp_path / "matrix.yaml",
+        servers=["redis-6.2"],
+        clients=[{"name": "old", "version": "4.6.0"}, {"name": "new", "version": "latest"}],
+    )
 
 
 def start_runner(tmp_path: Path, provider: str) -> tuple[subprocess.Popen[str], Path]:

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
+from helpers_matrix import copy_suite, write_matrix
 from junitparser import JUnitXml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,23 +23,14 @@ PY = f"{sys.version_info.major}.{sys.version_info.minor}"
 pytestmark = [pytest.mark.servers, pytest.mark.slow]
 
 
-def tiny_matrix(tmp_path: Path, extra: str = "") -> Path:
-    suite = tmp_path / "suite"
-    shutil.copytree(ROOT / "tests" / "streams", suite, ignore=shutil.ignore_patterns("__pycache__"))
+def tiny_matrix(tmp_path: Path) -> Path:
+    suite = copy_suite(tmp_path / "suite")
     shutil.copy(ROOT / "tests" / "runner" / "data" / "kill_server.py", suite / "test_aa_kill.py")
-    catalogue = yaml.safe_load((ROOT / "matrix.yaml").read_text())
-    data = {
-        "suite": "suite",
-        "provider": "binary",
-        "timeout": 300,
-        "python": [PY],
-        "servers": [s for s in catalogue["servers"] if s["name"] in ("redis-6.2", "redis-7.0")],
-        "clients": [{"name": "old", "version": "4.6.0"}, {"name": "new", "version": "latest"}],
-    }
-    text = yaml.safe_dump(data, sort_keys=False)
-    path = tmp_path / "matrix.yaml"
-    path.write_text(text + extra)
-    return path
+    return write_matrix(
+        tmp_path / "matrix.yaml",
+        servers=["redis-6.2", "redis-7.0"],
+        clients=[{"name": "old", "version": "4.6.0"}, {"name": "new", "version": "latest"}],
+    )
 
 
 def run_matrix(tmp_path: Path, config: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
+from helpers_matrix import write_matrix
 from helpers_servers import ROOT, reachable
 from junitparser import JUnitXml
 
@@ -22,22 +22,10 @@ PY = f"{sys.version_info.major}.{sys.version_info.minor}"
 pytestmark = pytest.mark.servers
 
 
-def catalogue_server(name: str) -> dict:
-    servers = yaml.safe_load((ROOT / "matrix.yaml").read_text())["servers"]
-    return next(s for s in servers if s["name"] == name)
-
-
 def make_matrix(tmp_path: Path, suite: str, **extra) -> Path:
-    data = {
-        "suite": suite,
-        "python": [PY],
-        "servers": [catalogue_server("redis-6.2")],
-        "clients": [{"name": "redis-4.6", "version": "4.6.0"}],
-        **extra,
-    }
-    path = tmp_path / "matrix.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    return path
+    extra.setdefault("servers", ["redis-6.2"])
+    extra.setdefault("clients", [{"name": "redis-4.6", "version": "4.6.0"}])
+    return write_matrix(tmp_path / "matrix.yaml", suite=suite, **extra)
 
 
 def run(tmp_path: Path, config: Path, **kwargs) -> dict[str, dict[str, str]]:
@@ -63,7 +51,7 @@ def test_other_client_library_exclusions_and_a_missing_python(tmp_path):
         tmp_path,
         str(ROOT / "tests" / "streams"),
         python=[PY, "3.99"],
-        servers=[catalogue_server("valkey-8.0")],
+        servers=["valkey-8.0"],
         clients=[
             {"name": "redis-4.6", "version": "4.6.0"},
             {"name": "valkey-py", "package": "valkey", "module": "valkey", "version": "latest"},
