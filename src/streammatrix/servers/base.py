@@ -42,6 +42,15 @@ class ServerIdentity:
         return cls(*resp.server_identity(resp.info(host, port)))
 
 
+def version_matches(claimed: str, actual: str) -> bool:
+    """True when ``claimed`` is ``actual`` or a prefix of it on dotted components (7.0/7.0.15).
+
+    Every provider checks a row's ``version:`` with this against what INFO server reports.
+    """
+    want, have = claimed.strip().split("."), actual.strip().split(".")
+    return bool(claimed.strip()) and have[: len(want)] == want
+
+
 class RunningServer(Protocol):
     kind: ClassVar[str]  # the provider that really started it: "docker" or "binary"
     spec: ServerSpec

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from streammatrix import children
 from streammatrix.servers import base, sources
-from streammatrix.servers.base import ServerIdentity, ServerStartError
+from streammatrix.servers.base import ServerIdentity, ServerStartError, version_matches
 
 if TYPE_CHECKING:
     from streammatrix.config import ServerSpec
@@ -39,12 +39,6 @@ STOP_GRACE = 5.0  # seconds between SIGTERM and SIGKILL
 WORKDIR_PREFIX = "streammatrix-server-"  # + "<runner pid>-<entry>-": see reap()
 
 atexit.register(base.stop_all)
-
-
-def version_matches(claimed: str, actual: str) -> bool:
-    """True when ``claimed`` is ``actual`` or a prefix of it on dotted components (7.0/7.0.15)."""
-    want, have = claimed.strip().split("."), actual.strip().split(".")
-    return bool(claimed.strip()) and have[: len(want)] == want
 
 
 @dataclass(eq=False)

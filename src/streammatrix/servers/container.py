@@ -31,7 +31,12 @@ import requests
 from docker.errors import DockerException, ImageNotFound, NotFound
 
 from streammatrix.servers import base
-from streammatrix.servers.base import ProviderError, ServerIdentity, ServerStartError
+from streammatrix.servers.base import (
+    ProviderError,
+    ServerIdentity,
+    ServerStartError,
+    version_matches,
+)
 from streammatrix.servers.engine import (
     ENGINE_ERRORS,
     EngineUnavailable,
@@ -90,12 +95,6 @@ SERVER_FLAGS = (
     *("--appendonly", "no"),
 )
 atexit.register(base.stop_all)
-
-
-def version_matches(claimed: str, measured: str) -> bool:
-    """``"7.0"`` matches ``"7.0.15"``; ``"7.0.1"`` does not (prefix on dotted components)."""
-    want = claimed.strip().split(".")
-    return measured.strip().split(".")[: len(want)] == want
 
 
 @dataclass(eq=False)
