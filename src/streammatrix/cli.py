@@ -1,7 +1,8 @@
 """Command line: ``streammatrix run | report | images | list | bench``; the noxfile calls these.
 
-Exit codes: 0 every result as expected, 1 an unexpected result (a regression, or an expectation
-that no longer holds), 2 unusable input (matrix.yaml, options, engine), 130 interrupted.
+Exit codes (:mod:`streammatrix.errors`): 0 every result as expected, 1 an unexpected result,
+2 unusable input (matrix.yaml, options, engine), 3 the report could not be written,
+130 interrupted.
 """
 
 from __future__ import annotations
@@ -10,17 +11,31 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
+from rich.text import Text
 
-from streammatrix.bench import add_arguments as bench_arguments
-from streammatrix.config import ConfigError, Matrix, load
-from streammatrix.plan import plan
+from streammatrix.bench.command import add_arguments as bench_arguments
+from streammatrix.bench.command import run_bench
+from streammatrix.config.load import load
+from streammatrix.config.model import Matrix
+from streammatrix.errors import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_UNEXPECTED,
+    ConfigError,
+    StreamMatrixError,
+)
+from streammatrix.plan import Cell, parse_shard, plan
+from streammatrix.report.build import write_reports
+from streammatrix.run.events import Events, Observer, ReportWritten
+from streammatrix.run.matrix import RunOptions, run_matrix, summarize
+from streammatrix.run.progress import printer
+from streammatrix.servers.images import build_images
 
-EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-
-console = Console(highlight=False, soft_wrap=True)
+console = Console(highlight=False, soft_wrap=True, emoji=False, markup=False)
 # CI jobs and tests point every command at another matrix file without editing the commands.
 DEFAULT_CONFIG = os.environ.get("STREAMMATRIX_CONFIG", "matrix.yaml")
 
@@ -102,21 +117,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, observers: Sequence[Observer] = ()) -> int:
+    """Run one command; extra ``observers`` see every event of a run (the benchmark uses this)."""
     args = build_parser().parse_args(argv)
     try:
-        return COMMANDS[args.command](args)
-    except ConfigError as exc:
-        console.print(f"[bold red]error:[/] {exc}")
-        return EXIT_USAGE
+        return COMMANDS[args.command](args, observers)
+    except StreamMatrixError as exc:
+        _error(str(exc))
+        return exc.exit_code
     except KeyboardInterrupt:
-        console.print("[bold red]interrupted[/]: servers and cell processes were stopped")
+        _error("interrupted: servers and cell processes were stopped")
         return EXIT_INTERRUPTED
 
 
-def _cells(args: argparse.Namespace, matrix: Matrix):
-    from streammatrix.plan import parse_shard
-
+def _cells(args: argparse.Namespace, matrix: Matrix) -> list[Cell]:
     return plan(
         matrix,
         servers=_names(args.servers),
@@ -126,19 +140,15 @@ def _cells(args: argparse.Namespace, matrix: Matrix):
     )
 
 
-def cmd_list(args: argparse.Namespace) -> int:
+def cmd_list(args: argparse.Namespace, _observers: Sequence[Observer] = ()) -> int:
     matrix = load(args.config)
     for cell in _cells(args, matrix):
         note = f"  (excluded: {cell.excluded})" if cell.excluded else ""
-        console.print(f"{cell.id}{note}")
+        _say(f"{cell.id}{note}")
     return EXIT_OK
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from streammatrix.runner import RunOptions, run_cells, summarize
-    from streammatrix.servers.base import ProviderError
-    from streammatrix.servers.select import make_provider
-
+def cmd_run(args: argparse.Namespace, observers: Sequence[Observer] = ()) -> int:
     matrix = load(args.config)
     cells = _cells(args, matrix)
     if args.list:
@@ -148,29 +158,23 @@ def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.baseline and not args.baseline.is_file():
         raise ConfigError(f"--baseline {args.baseline}: no such file")
-    kind = args.provider or matrix.provider
+    events = Events([printer(_say), *observers])
     started = time.monotonic()
-    try:
-        provider = make_provider(kind, notify=_say)
-    except ProviderError as exc:
-        console.print(f"[bold red]error:[/] {exc}")
-        return EXIT_USAGE
-    workers = max(1, args.workers)
-    _say(f"{len(cells)} cells, {workers} workers, {provider.kind} servers")
     options = RunOptions(
-        report_dir=args.report_dir,
+        report_dir=args.report_dir.resolve(),
         envdir=args.envdir.resolve(),
-        workers=workers,
+        workers=max(1, args.workers),
         refresh=args.refresh,
         keep=args.keep,
         timeout=args.timeout,
+        provider=args.provider or matrix.provider,
     )
     try:
-        results = run_cells(matrix, cells, provider, options, _say)
+        results = run_matrix(matrix, cells, options, events)
     except KeyboardInterrupt:
-        console.print("[bold red]interrupted[/]: servers and cell processes were stopped")
+        _error("interrupted: servers and cell processes were stopped")
         _say("the cells that finished are kept; writing a partial report")
-        _report([options.report_dir / "cells"], options.report_dir, matrix, None)
+        _report([options.report_dir / "cells"], options.report_dir, matrix, None, events)
         return EXIT_INTERRUPTED
     counts = summarize(results)
     statuses = {r.status for r in results}
@@ -179,60 +183,72 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"{time.monotonic() - started:.1f}s: "
         + ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
     )
-    return _report([options.report_dir / "cells"], options.report_dir, matrix, args.baseline)
+    return _report(
+        [options.report_dir / "cells"], options.report_dir, matrix, args.baseline, events
+    )
 
 
-def cmd_report(args: argparse.Namespace) -> int:
+def cmd_report(args: argparse.Namespace, observers: Sequence[Observer] = ()) -> int:
     matrix = load(args.config) if args.config.exists() else None
     inputs = args.inputs or [args.report_dir / "cells"]
-    return _report(inputs, args.report_dir, matrix, args.baseline)
+    events = Events([printer(_say), *observers])
+    return _report(inputs, args.report_dir, matrix, args.baseline, events)
 
 
-def _report(inputs: list[Path], out: Path, matrix: Matrix | None, baseline: Path | None) -> int:
-    from streammatrix.report import write_reports
-
+def _report(
+    inputs: list[Path], out: Path, matrix: Matrix | None, baseline: Path | None, events: Events
+) -> int:
+    began = time.monotonic()
     result = write_reports(inputs, out, matrix, baseline)
+    events.emit(ReportWritten(str(out), time.monotonic() - began))
     for warning in result.warnings:
-        console.print("warning:", warning, style="yellow", markup=False)
+        _say(f"warning: {warning}", style="yellow")
     for line in result.summary_lines():
         _say(line)
     bad = list(result.unexpected) + list(result.new_failures)
     if bad:
-        console.print(f"[bold red]{len(bad)} unexpected result(s)[/]:")
+        _say(f"{len(bad)} unexpected result(s):", style="bold red")
         for item in bad:
             _say(f"  - {item}")
         return EXIT_UNEXPECTED
     return EXIT_OK
 
 
-def cmd_images(args: argparse.Namespace) -> int:
-    from streammatrix.servers.base import ProviderError
-    from streammatrix.servers.images import build_images
-
+def cmd_images(args: argparse.Namespace, _observers: Sequence[Observer] = ()) -> int:
     matrix = load(args.config)
     names = {c.server.name for c in _cells(args, matrix)} if args.servers else None
     specs = [
         s for s in matrix.servers if (names is None and s.default) or (names and s.name in names)
     ]
-    try:
-        results = build_images(specs, force=args.force, progress=_say)
-    except ProviderError as exc:
-        console.print(f"[bold red]error:[/] {exc}")
-        return EXIT_USAGE
+    results = build_images(specs, force=args.force, progress=_say)
     failed = [r for r in results if getattr(r, "error", None)]
     for r in failed:
-        console.print(f"[bold red]error:[/] {r.error}")
+        _error(str(r.error))
     return EXIT_UNEXPECTED if failed else EXIT_OK
 
 
-def cmd_bench(args: argparse.Namespace) -> int:
-    from streammatrix.bench import run_bench
-
-    return run_bench(args, console)
+def cmd_bench(args: argparse.Namespace, _observers: Sequence[Observer] = ()) -> int:
+    return run_bench(args, console, run=_quiet_main)
 
 
-def _say(message: str) -> None:
-    console.print(message, markup=False)
+def _quiet_main(argv: list[str], observers: Sequence[Observer]) -> int:
+    """``main`` with the console silenced: the benchmark's own matrix runs."""
+    quiet, console.quiet = console.quiet, True
+    try:
+        return main(argv, observers)
+    finally:
+        console.quiet = quiet
+
+
+def _say(message: str, style: str | None = None) -> None:
+    """Print ``message`` literally: no markup, no emoji codes, no highlighting."""
+    console.print(Text(message, style=style or ""), soft_wrap=True)
+
+
+def _error(message: str) -> None:
+    text = Text("error: ", style="bold red")
+    text.append(message)
+    console.print(text, soft_wrap=True)
 
 
 COMMANDS = {

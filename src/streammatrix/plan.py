@@ -7,10 +7,16 @@ server or virtualenv exists, so that ``--list`` shows exactly what a run would d
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from streammatrix.config import ClientSpec, ConfigError, Matrix, ServerSpec
+from streammatrix.config.model import ClientSpec, Matrix, ServerSpec
+from streammatrix.errors import ConfigError
+from streammatrix.versions import pinned_version
+
+# A cell id: server--client--pyX.Y; matrix.yaml names allow nothing that could break out of it.
+CELL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*--[A-Za-z0-9][A-Za-z0-9._-]*--py[0-9][0-9.]*")
 
 
 @dataclass(frozen=True)
@@ -63,21 +69,11 @@ def _select(
     return chosen
 
 
-def _claimed(spec: str) -> str:
-    """A version to match family ranges against before anything is installed: '==5.0.*' -> 5.0."""
-    return spec.removeprefix("==").removesuffix(".*") if spec.startswith("==") else ""
-
-
-def _family(server: ServerSpec) -> str:
-    text = f"{server.name} {server.image or ''} {server.binary.package if server.binary else ''}"
-    return "valkey" if "valkey" in text.lower() else "redis"
-
-
 def _excluded(matrix: Matrix, server: ServerSpec, client: ClientSpec, python: str) -> str | None:
     for rule in matrix.exclude:
         if (
-            rule.server.matches(server.name, _family(server), server.version or "")
-            and rule.client.matches(client.name, client.package, _claimed(client.version))
+            rule.server.matches(server.name, server.family, server.version or "")
+            and rule.client.matches(client.name, client.package, pinned_version(client.version))
             and fnmatch.fnmatchcase(python, rule.python)
         ):
             return rule.reason or "excluded in matrix.yaml"

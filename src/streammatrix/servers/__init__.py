@@ -1,11 +1,3 @@
-"""Server providers: a running Redis-protocol server behind one small interface."""
-
-from streammatrix.servers.base import (
-    Provider,
-    ProviderError,
-    RunningServer,
-    ServerStartError,
-    serve,
-)
-
-__all__ = ["Provider", "ProviderError", "RunningServer", "ServerStartError", "serve"]
+"""Server providers: a running Redis-protocol server behind one small interface (:mod:`.base`),
+chosen by :mod:`.select`: :mod:`.docker` or :mod:`.binary`; :mod:`.images` builds images from
+binaries."""

@@ -13,20 +13,13 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, Protocol
 
-from streammatrix import resp
+from streammatrix.errors import ServerStartError
+from streammatrix.plugin import resp
 
 if TYPE_CHECKING:
-    from streammatrix.config import ServerSpec
+    from streammatrix.config.model import ServerSpec
 
 LABEL_PREFIX = "io.streammatrix"
-
-
-class ProviderError(RuntimeError):
-    """A provider cannot work at all (engine down, binary source unusable). One clear message."""
-
-
-class ServerStartError(RuntimeError):
-    """One server did not come up; the message carries its last log lines."""
 
 
 @dataclass
@@ -40,15 +33,6 @@ class ServerIdentity:
     @classmethod
     def probe(cls, host: str, port: int) -> ServerIdentity:
         return cls(*resp.server_identity(resp.info(host, port)))
-
-
-def version_matches(claimed: str, actual: str) -> bool:
-    """True when ``claimed`` is ``actual`` or a prefix of it on dotted components (7.0/7.0.15).
-
-    Every provider checks a row's ``version:`` with this against what INFO server reports.
-    """
-    want, have = claimed.strip().split("."), actual.strip().split(".")
-    return bool(claimed.strip()) and have[: len(want)] == want
 
 
 class RunningServer(Protocol):
@@ -69,7 +53,11 @@ class RunningServer(Protocol):
 
 
 class Provider(Protocol):
-    kind: str  # "docker" or "binary"
+    kind: str  # "docker", "binary" or "auto"
+
+    def kind_of(self, spec: ServerSpec) -> str:
+        """The provider that starts (or would start) ``spec``: "docker" or "binary"."""
+        ...
 
     def start(self, spec: ServerSpec, labels: Mapping[str, str] | None = None) -> RunningServer:
         """Start the server, wait until it answers, and return it; raise ServerStartError."""
@@ -123,43 +111,3 @@ def serve(
         yield server
     finally:
         server.stop()
-
-
-# Every server a provider started in this process, so that a signal handler or atexit can stop
-# them all: nothing is left running, whatever ends the run.
-_LIVE: dict[int, RunningServer] = {}
-
-
-def track(server: RunningServer) -> None:
-    _LIVE[id(server)] = server
-
-
-def untrack(server: RunningServer) -> None:
-    _LIVE.pop(id(server), None)
-
-
-def stop_all() -> None:
-    for server in list(_LIVE.values()):
-        with contextlib.suppress(Exception):
-            server.stop()
-    _LIVE.clear()
-
-
-@contextlib.contextmanager
-def stop_on_signals() -> Iterator[None]:
-    """Turn SIGTERM/SIGHUP into KeyboardInterrupt for the block, so every ``finally`` runs."""
-    import signal
-
-    def interrupt(signum: int, _frame: object) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    previous = {}
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        with contextlib.suppress(ValueError):  # not the main thread
-            previous[sig] = signal.signal(sig, interrupt)
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        stop_all()

@@ -30,13 +30,16 @@ from typing import TYPE_CHECKING, Any
 import requests
 from docker.errors import DockerException, ImageNotFound
 
+from streammatrix.errors import StreamMatrixError
 from streammatrix.servers.base import LABEL_PREFIX
-from streammatrix.servers.container import RUNNER, RUNNER_LABEL, SERVER_LABEL, connect
+from streammatrix.servers.binary import sources
+from streammatrix.servers.docker.engine import connect
+from streammatrix.servers.docker.reaping import RUNNER, RUNNER_LABEL, SERVER_LABEL
 
 if TYPE_CHECKING:
     import docker
 
-    from streammatrix.config import ServerSpec
+    from streammatrix.config.model import ServerSpec
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +66,7 @@ class BuildResult:
         return self.status != "failed"
 
 
-class ImageBuildError(RuntimeError):
+class ImageBuildError(StreamMatrixError):
     """One server's image could not be built; the message names the server."""
 
 
@@ -85,7 +88,6 @@ def build_images(
     client = client if client is not None else connect()
     say = progress or log.info
     if fetch is None:
-        from streammatrix.servers import sources
 
         def fetch(spec: ServerSpec) -> Any:
             return sources.fetch(spec, cache_dir=cache_dir)

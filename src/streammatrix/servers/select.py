@@ -13,22 +13,22 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
-from streammatrix.servers.base import Provider, ProviderError, RunningServer
-from streammatrix.servers.container import (
-    DockerProvider,
-    EngineUnavailable,
-    ImageUnavailable,
-    connect,
-)
+from streammatrix.errors import ProviderError
+from streammatrix.servers.base import Provider, RunningServer
+from streammatrix.servers.binary.provider import BinaryProvider
+from streammatrix.servers.docker.engine import EngineUnavailable, connect
+from streammatrix.servers.docker.provider import DockerProvider
+from streammatrix.servers.docker.pull import ImageUnavailable
 
 if TYPE_CHECKING:
     import docker
 
-    from streammatrix.config import ServerSpec
+    from streammatrix.config.model import ServerSpec
 
 KINDS = ("auto", "docker", "binary")
+P = TypeVar("P", DockerProvider, "AutoProvider")
 PING_TIMEOUT = 2.0  # seconds auto mode waits for the engine before it uses local binaries
 
 
@@ -56,7 +56,7 @@ def make_provider(
     return _reaped_said(AutoProvider(client, cache_dir=cache_dir, notify=notify), notify)
 
 
-def _reaped_said(provider: DockerProvider, notify: Callable[[str], None]) -> DockerProvider:
+def _reaped_said(provider: P, notify: Callable[[str], None]) -> P:
     """Tell the user which containers of ended runs the new provider removed."""
     if provider.reaped:
         notify(
@@ -67,13 +67,17 @@ def _reaped_said(provider: DockerProvider, notify: Callable[[str], None]) -> Doc
 
 
 def _binary_provider(cache_dir: str | Path | None) -> Provider:
-    from streammatrix.servers.binary import BinaryProvider
-
     return BinaryProvider(cache_dir=cache_dir)
 
 
-class AutoProvider(DockerProvider):
-    """Docker, except for servers whose image cannot be had but whose binary can."""
+class AutoProvider:
+    """Docker, except for servers whose image cannot be had but whose binary can.
+
+    It holds a Docker provider and, made on first need, a binary one; :meth:`kind_of` and each
+    running server's ``kind`` say which of the two serves a row.
+    """
+
+    kind = "auto"
 
     def __init__(
         self,
@@ -81,19 +85,29 @@ class AutoProvider(DockerProvider):
         *,
         cache_dir: str | Path | None = None,
         notify: Callable[[str], None] = print,
-        **kwargs: object,
+        docker_provider: DockerProvider | None = None,
     ) -> None:
-        super().__init__(client, progress=notify, **kwargs)  # type: ignore[arg-type]
+        self.docker = docker_provider or DockerProvider(client, progress=notify)
         self.cache_dir = cache_dir
         self.notify = notify
         self.fallbacks: dict[str, str] = {}  # server name -> why it runs from its binary
         self._binary: Provider | None = None
         self._lock = threading.Lock()
 
+    @property
+    def reaped(self) -> list[str]:
+        return self.docker.reaped
+
+    def kind_of(self, spec: ServerSpec) -> str:
+        """The provider that serves ``spec``: binary for a fallback or an image-less row."""
+        return "binary" if spec.name in self.fallbacks or spec.image is None else "docker"
+
     def start(self, spec: ServerSpec, labels: Mapping[str, str] | None = None) -> RunningServer:
+        if spec.image is None and spec.binary is not None:
+            return self._binary_provider().start(spec, labels)  # nothing for Docker to run
         if spec.name not in self.fallbacks:
             try:
-                return super().start(spec, labels)
+                return self.docker.start(spec, labels)
             except ImageUnavailable as exc:
                 if spec.binary is None:
                     raise

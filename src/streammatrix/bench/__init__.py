@@ -1,0 +1,1 @@
+"""The benchmark of the runner itself (``streammatrix bench``); see :mod:`.command`."""

@@ -1,0 +1,200 @@
+"""A benchmark of the runner itself: ``streammatrix bench`` (``nox -s bench``).
+
+It measures and reports; it asserts nothing. Three parts, written to ``report/bench.json`` and
+printed as tables:
+
+* **server starts**: start-to-ready time (the provider's ``start()``: container or process,
+  PING, INFO server) per provider and server, the median of several starts after one that may
+  fetch or pull. A provider that cannot work here (no engine, a missing image) is reported as
+  such, with the reason.
+* **matrix runs**: the real ``streammatrix run`` on a fixed selection (default: the first four
+  default servers x the first and last default clients, binary provider), once cold (client
+  environments recreated) and then warm at each ``--workers`` count. Each run is split into its
+  phases: provider set-up, client environments, server starts, the cells (the union of the
+  intervals during which a cell's pytest process runs), the report merge. The runner's overhead
+  is the wall time during which no cell runs, plus the time a new process takes to import
+  what ``run`` imports.
+* **latencies**: the stream suite's own ``latency_ms`` / ``latency_target_ms`` testcase
+  properties, read from the warm run's cell files for one server.
+
+The bench keeps its client environments under ``<envdir>/bench-clients``, so that recreating
+them never pulls one from under a concurrent ``nox -s matrix``.
+
+This module holds the command (options, selection, bench.json); the parts live beside it:
+:mod:`~streammatrix.bench.starts`, :mod:`~streammatrix.bench.runs` (with
+:mod:`~streammatrix.bench.cells`), :mod:`~streammatrix.bench.goals` and
+:mod:`~streammatrix.bench.tables`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from streammatrix.bench.cells import latencies
+from streammatrix.bench.goals import GOALS, PROVIDERS, goals_met
+from streammatrix.bench.runs import RunCommand, import_seconds, matrix_run
+from streammatrix.bench.starts import time_starts
+from streammatrix.bench.tables import print_tables
+from streammatrix.config.load import load
+from streammatrix.errors import ConfigError
+from streammatrix.plan import plan
+
+SCHEMA = 1
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``streammatrix bench`` beyond the common selection ones."""
+    parser.add_argument("--starts", type=int, default=5, help="timed starts per server")
+    parser.add_argument(
+        "--providers", default=",".join(PROVIDERS), help="providers whose starts are timed"
+    )
+    parser.add_argument(
+        "--provider", default="binary", choices=("auto", "docker", "binary"),
+        help="provider of the matrix runs",
+    )  # fmt: skip
+    parser.add_argument("--workers", default="1,2", help="worker counts of the warm runs")
+    parser.add_argument("--report-dir", default=Path("report"), type=Path)
+    parser.add_argument("--envdir", default=Path(".nox"), type=Path, help="where client envs live")
+    parser.add_argument(
+        "--skip-runs", action="store_true", help="only time server starts (no matrix runs)"
+    )
+
+
+def _default_selection(
+    matrix: Any, args: argparse.Namespace
+) -> tuple[list[str], list[str], list[str]]:
+    """The fixed matrix: given names, else 4 default servers x the oldest and newest client,
+    on one Python (this interpreter's when matrix.yaml has it, else its first)."""
+
+    def names(values: list[str] | None) -> list[str] | None:
+        if not values:
+            return None
+        return [n.strip() for v in values for n in v.split(",") if n.strip()]
+
+    servers, clients = names(args.servers), names(args.clients)
+    if servers is None:
+        servers = [s.name for s in matrix.servers if s.default][:4]
+    if clients is None:
+        defaults = [c.name for c in matrix.clients if c.default]
+        clients = sorted({defaults[0], defaults[-1]}, key=defaults.index) if defaults else []
+    pythons = names(args.python)
+    if pythons is None:
+        here = f"{sys.version_info.major}.{sys.version_info.minor}"
+        pythons = [here] if here in matrix.python else list(matrix.python[:1])
+    cells = plan(matrix, servers=servers, clients=clients, pythons=pythons)
+    used_servers = [s for s in servers if any(c.server.name == s for c in cells)]
+    return used_servers or servers, clients, pythons
+
+
+def run_bench(args: argparse.Namespace, console: Any, run: RunCommand) -> int:
+    """``streammatrix bench``: measure, print the tables, write bench.json; exit 0."""
+
+    if args.shard:
+        raise ConfigError("bench runs one fixed matrix: --shard does not apply")
+    matrix = load(args.config)
+    servers, clients, pythons = _default_selection(matrix, args)
+    by_name = {s.name: s for s in matrix.servers}
+    specs = [by_name[name] for name in servers if name in by_name]
+    kinds = [k.strip() for k in args.providers.split(",") if k.strip()]
+    unknown = [k for k in kinds if k not in PROVIDERS]
+    if unknown:
+        raise ConfigError(f"--providers: unknown {', '.join(unknown)} (choose from docker, binary)")
+    try:
+        workers = [int(w) for w in str(args.workers).split(",") if w.strip()]
+    except ValueError:
+        raise ConfigError(f"--workers {args.workers!r}: expected counts like 1,2") from None
+    if args.starts < 1 or not workers or min(workers) < 1:
+        raise ConfigError("--starts and every --workers count must be at least 1")
+    say = lambda message: console.print(message, markup=False, highlight=False)  # noqa: E731
+    report_dir = args.report_dir
+    envdir = (args.envdir / "bench-clients").resolve()
+
+    say(
+        f"bench: servers {', '.join(servers)}; clients {', '.join(clients)}; "
+        f"python {', '.join(pythons)}"
+    )
+    result: dict[str, Any] = {
+        "schema": SCHEMA,
+        "generated": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "config": str(args.config),
+        "selection": {
+            "servers": servers,
+            "clients": clients,
+            "python": pythons,
+            "provider": args.provider,
+        },
+        "goals": GOALS,
+        "starts_per_server": args.starts,
+        "starts": time_starts(specs, kinds, args.starts, say),
+        "runs": [],
+        "speedup": None,
+        "latencies": [],
+    }
+    if not args.skip_runs:
+        _matrix_runs(result, args, workers, envdir, say, run)
+    result["summary"] = goals_met(result)
+    report_dir.mkdir(parents=True, exist_ok=True)
+    out = report_dir / "bench.json"
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print_tables(result, console)
+    say(f"bench: {out}")
+    return 0
+
+
+def _matrix_runs(
+    result: dict[str, Any],
+    args: argparse.Namespace,
+    workers: list[int],
+    envdir: Path,
+    say: Callable[[str], None],
+    run: RunCommand,
+) -> None:
+    """Run the selection cold, then warm at each worker count; fill in runs, speedup, latencies."""
+    selection = result["selection"]
+    servers = selection["servers"]
+    startup = import_seconds()
+    plans = [("cold", max(workers), True)] + [(f"warm w{w}", w, False) for w in workers]
+    for label, count, refresh in plans:
+        say(f"bench: matrix run {label} ({count} workers) ...")
+        measured = matrix_run(
+            label,
+            config=args.config,
+            servers=servers,
+            clients=selection["clients"],
+            pythons=selection["python"],
+            provider=args.provider,
+            workers=count,
+            refresh=refresh,
+            report_dir=args.report_dir / "bench" / label.replace(" ", "-"),
+            envdir=envdir,
+            startup=startup,
+            run=run,
+        )
+        result["runs"].append(measured)
+        say(
+            f"bench: {label}: {measured['total_seconds']:.2f}s, "
+            f"overhead {measured['overhead_share']:.0%}"
+        )
+    warm = {r["workers"]: r for r in result["runs"] if r["envs"] == "reused"}
+    if 1 in warm and 2 in warm:
+        w1, w2 = warm[1]["total_seconds"], warm[2]["total_seconds"]
+        result["speedup"] = {
+            "w1_seconds": w1,
+            "w2_seconds": w2,
+            "speedup": round(w1 / w2, 3) if w2 else None,
+        }
+    source = warm.get(1) or next(iter(warm.values()), None) or result["runs"][-1]
+    result["latencies"] = latencies(Path(source["report_dir"]) / "cells", servers[0])

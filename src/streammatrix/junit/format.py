@@ -1,0 +1,44 @@
+"""The cell-file format: what a cell's JUnit file holds beyond pytest's own, and how a test case
+in it is classified. :mod:`~streammatrix.junit.write` and :mod:`~streammatrix.junit.read` both
+use these, so the format has one owner.
+"""
+
+from __future__ import annotations
+
+from junitparser import Error, Properties, Skipped, TestCase, TestSuite
+
+from streammatrix.plugin import outcomes as o
+
+PLACEHOLDER_CLASSNAME = "streammatrix.cell"  # the runner's stand-in test of a cell that did not run
+PLACEHOLDER_NAME = "cell"
+EXPECTED_PROPERTY = "expected"  # written on merged test cases that matrix.yaml expects to fail
+
+
+def properties(element: TestSuite | TestCase) -> dict[str, str]:
+    """The ``<property>`` children of a suite or test case, by name."""
+    props = element.child(Properties)
+    return {p.name: p.value or "" for p in (props or ()) if p.name}
+
+
+def case_outcome(case: TestCase, props: dict[str, str] | None = None) -> tuple[str, str]:
+    """The classified outcome of a test case, and a problem with it ("" when none).
+
+    The plugin's ``outcome`` property wins; a case without one (a suite run without the plugin)
+    is classified from its JUnit result, as pytest reported it.
+    """
+    props = properties(case) if props is None else props
+    outcome = props.get(o.CASE_OUTCOME, "")
+    if outcome in o.TEST_OUTCOMES:
+        return outcome, ""
+    problem = f"test {case.name!r} has an unknown outcome {outcome!r}" if outcome else ""
+    results = case.result
+    if not results:
+        return o.PASS, problem
+    first = results[0]
+    if isinstance(first, Skipped):
+        message = (first.message or "").strip()
+        for unsupported in (o.UNSUPPORTED_SERVER, o.UNSUPPORTED_CLIENT):
+            if message.startswith(unsupported):
+                return unsupported, problem
+        return o.SKIPPED, problem
+    return (o.ERROR if isinstance(first, Error) else o.FAIL), problem

@@ -1,0 +1,77 @@
+"""A cell as the report sees it: its coordinates and measured versions, and its tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from streammatrix.plugin import outcomes as o
+
+
+@dataclass
+class TestRecord:
+    """One test of one cell, as the plugin classified it."""
+
+    __test__ = False  # not a pytest class
+
+    classname: str
+    name: str
+    feature: str
+    outcome: str
+    since: str = ""
+    reason: str = ""
+    message: str = ""  # the failure/error/skip message (an assertion's first line)
+    text: str = ""  # the failure/error body (traceback)
+    seconds: float = 0.0
+    latency_ms: float | None = None
+    latency_target_ms: float | None = None
+    properties: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return f"{self.classname}::{self.name}"
+
+    @property
+    def class_name(self) -> str:
+        """The test class without its module, e.g. ``TestSyncStreamsBasics``."""
+        return self.classname.rsplit(".", 1)[-1]
+
+
+@dataclass
+class CellRecord:
+    """One cell: its coordinates and measured versions (suite properties) and its tests."""
+
+    id: str
+    source: Path
+    properties: dict[str, str]
+    tests: list[TestRecord] = field(default_factory=list)
+    detail: str = ""  # what the runner recorded for a cell that could not run
+    time: float = 0.0
+
+    def prop(self, name: str) -> str:
+        return self.properties.get(name, "")
+
+    server = property(lambda self: self.prop(o.SUITE_CELL_SERVER))
+    client = property(lambda self: self.prop(o.SUITE_CELL_CLIENT))
+    python = property(lambda self: self.prop(o.SUITE_CELL_PYTHON))
+    server_name = property(lambda self: self.prop(o.SUITE_SERVER_NAME))
+    server_version = property(lambda self: self.prop(o.SUITE_SERVER_VERSION))
+    server_redis_version = property(lambda self: self.prop(o.SUITE_SERVER_REDIS_VERSION))
+    client_name = property(lambda self: self.prop(o.SUITE_CLIENT_NAME))
+    client_version = property(lambda self: self.prop(o.SUITE_CLIENT_VERSION))
+    python_version = property(lambda self: self.prop(o.SUITE_PYTHON_VERSION))
+    reason = property(lambda self: self.prop(o.SUITE_CELL_REASON))
+    log = property(lambda self: self.prop(o.SUITE_CELL_LOG))
+    provider = property(lambda self: self.prop(o.SUITE_CELL_PROVIDER))
+
+    @property
+    def status(self) -> str:
+        """ok, error, excluded or skipped; a file without ``cell.status`` came from pytest: ok."""
+        return self.prop(o.SUITE_CELL_STATUS) or o.CELL_OK
+
+    @property
+    def seconds(self) -> float:
+        try:
+            return float(self.prop(o.SUITE_CELL_SECONDS))
+        except ValueError:
+            return self.time

@@ -1,0 +1,72 @@
+"""What changed since an earlier report.json: newly failing, newly passing, new and gone cells.
+
+Results are compared per (cell id, test id) on the *measured* outcome, so adding or dropping an
+expectation in matrix.yaml is not a change. A cell that ran before and could not run now is a
+new failure too.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from streammatrix.errors import ConfigError
+from streammatrix.plugin import outcomes as o
+from streammatrix.report.model import BaselineDiff, Change, Report
+
+SCHEMA_PREFIX = "streammatrix-report/"
+_FAILING = (o.FAIL, o.ERROR)
+
+
+class BaselineError(ConfigError):
+    """The baseline file is not a report.json this version understands (a usage error)."""
+
+
+def load_baseline(path: str | Path) -> dict[str, Any]:
+    """Read an earlier report.json; a clear :class:`BaselineError` if it is not one."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise BaselineError(f"baseline {path}: cannot be read: {exc.strerror or exc}") from exc
+    except ValueError as exc:
+        raise BaselineError(f"baseline {path}: not JSON ({exc})") from exc
+    schema = data.get("schema", "") if isinstance(data, dict) else ""
+    if not str(schema).startswith(SCHEMA_PREFIX):
+        raise BaselineError(
+            f"baseline {path}: not a streammatrix report.json (schema {schema!r}, "
+            f"expected {SCHEMA_PREFIX}N)"
+        )
+    data.setdefault("source", str(path))
+    return data
+
+
+def diff(report: Report, baseline: dict[str, Any]) -> BaselineDiff:
+    """Compare ``report`` with an earlier report.json's data."""
+    result = BaselineDiff(source=str(baseline.get("source", "")))
+    before_cells = {c["id"]: c.get("status", o.CELL_OK) for c in baseline.get("cells", [])}
+    before_tests = {(t["cell"], t["id"]): t for t in baseline.get("tests", [])}
+    now_cells = {c.id: c for c in report.cells}
+    result.new_cells = [cid for cid in now_cells if cid not in before_cells]
+    result.gone_cells = [cid for cid in before_cells if cid not in now_cells]
+    for cell in report.cells:
+        was = before_cells.get(cell.id)
+        if was is None:
+            continue
+        if cell.status == o.CELL_ERROR and was == o.CELL_OK:
+            result.new_failures.append(Change(cell.id, "", "", was, o.ERROR, cell.note))
+        elif cell.status == o.CELL_OK and was == o.CELL_ERROR:
+            result.new_passes.append(Change(cell.id, "", "", was, o.CELL_OK))
+        for test in cell.record.tests:
+            old = before_tests.get((cell.id, test.id))
+            if old is None:
+                continue
+            before = old.get("outcome", "")
+            change = Change(cell.id, test.id, test.feature, before, test.outcome)
+            if test.outcome in _FAILING and before not in _FAILING:
+                change.message = test.message or test.reason
+                result.new_failures.append(change)
+            elif test.outcome == o.PASS and before != o.PASS:
+                result.new_passes.append(change)
+    return result

@@ -1,0 +1,205 @@
+"""The compatibility report: per-cell JUnit files in, junit.xml + report.json + report.md +
+report.html out.
+
+:func:`build_report` turns merged cells into a :class:`~streammatrix.report_model.Report` (plain
+data); :func:`write_reports` is what ``nox -s report`` and the end of ``nox -s matrix`` call. It
+returns what the command line needs to pick an exit code: the unexpected results and the new
+failures since a baseline. Nothing here decides the exit code itself.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from streammatrix.config.model import ALL_FEATURES, Matrix
+from streammatrix.junit import read as merge
+from streammatrix.junit.write import write_junit
+from streammatrix.plugin import outcomes as o
+from streammatrix.report import as_json as report_json
+from streammatrix.report import baseline as report_baseline
+from streammatrix.report import expectations as expect
+from streammatrix.report import grid as report_grid
+from streammatrix.report import minimums as report_versions
+from streammatrix.report import render as report_render
+from streammatrix.report.model import Cell, Change, Report, Unexpected
+
+__all__ = ["ReportResult", "build_report", "write_reports"]
+
+OUTPUTS = {
+    "junit": "junit.xml",
+    "json": "report.json",
+    "markdown": "report.md",
+    "html": "report.html",
+}
+
+
+def _cells(records: Iterable[merge.CellRecord], matrix: Matrix | None) -> list[Cell]:
+    records = list(records)
+    cells = []
+    for record in records:
+        at = report_grid.fill_in(report_grid.coordinates(record, matrix), record, records)
+        cell = Cell(record, at, status=record.status, log=record.log)
+        cell.note = record.reason or (record.detail.splitlines() or [""])[0]
+        # Exclusions are decided once, before a run (plan.py); a cell file says what happened.
+        # A rule matching a cell that ran anyway (e.g. on a measured version the plan could
+        # not know) must not hide its results.
+        rule = expect.exclusion(matrix, cell)
+        if cell.status == o.CELL_EXCLUDED and rule is not None and not cell.note:
+            cell.note = rule.reason
+        cells.append(cell)
+    return sorted(cells, key=report_grid.cell_order)
+
+
+def build_report(
+    cells: Iterable[merge.CellRecord],
+    matrix: Matrix | None,
+    baseline: dict[str, Any] | None,
+    *,
+    warnings: Sequence[str] = (),
+) -> Report:
+    """Classify, group and summarise merged cells (see the modules this one calls)."""
+    shown = _cells(cells, matrix)
+    required = tuple(matrix.required) if matrix else ALL_FEATURES
+    expectations = tuple(matrix.expected) if matrix else ()
+    groups = report_grid.build_groups(shown, required, expectations)
+    report = Report(
+        cells=shown,
+        groups=groups,
+        required=required,
+        minimums=[],
+        latencies=report_grid.latencies(shown),
+        expectations=expectations,
+        warnings=list(warnings),
+        matrix_path=str(matrix.path) if matrix else "",
+        generated=datetime.now(timezone.utc).replace(microsecond=0),
+    )
+    rows = report.rows
+    for row in rows:
+        report_versions.feature_minimums(row, shown)
+    required_rows = [row for row in rows if row.required]
+    if rows:  # with no test results at all (every cell errored) there is nothing to match
+        for pattern in required:
+            if not any(report_grid.is_required(row, [pattern]) for row in rows):
+                report.warnings.append(f"required feature {pattern!r} matches no test")
+        features = {row.feature for row in rows}
+        for expectation in expectations:
+            if expectation.feature != "*" and not fnmatch.filter(features, expectation.feature):
+                report.warnings.append(
+                    f"expected: feature {expectation.feature!r} matches no test (a typo?)"
+                )
+    report.minimums = report_versions.minimums(shown, required_rows)
+    for cell in shown:
+        for test in cell.record.tests:
+            hit = expect.covering(expectations, cell, test.feature, test.outcome)
+            if hit is not None:
+                report.expected[(cell.id, test.id)] = hit
+    report.unexpected = expect.unexpected(report)
+    if baseline is not None:
+        report.baseline = report_baseline.diff(report, baseline)
+    return report
+
+
+def _log_link(record: merge.CellRecord, out_dir: Path, inputs: Sequence[Path]) -> str:
+    """The cell's log as a link relative to ``out_dir``, found beside its JUnit file if moved."""
+    if not record.log:
+        return ""
+    log = Path(record.log)
+    if log.is_absolute():
+        return log.as_posix()
+    bases = [record.source.parent, record.source.parent.parent, out_dir, *inputs]
+    for base in bases:
+        if (base / log).is_file():
+            return Path(os.path.relpath(base / log, out_dir)).as_posix()
+    return log.as_posix()
+
+
+def _counts(counts: Counter[str]) -> str:
+    return " (" + ", ".join(f"{n} {k}" for k, n in counts.most_common()) + ")" if counts else ""
+
+
+@dataclass
+class ReportResult:
+    """What a report run produced, for the command line to print and pick an exit code."""
+
+    report: Report
+    paths: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def warnings(self) -> list[str]:
+        return self.report.warnings
+
+    @property
+    def unexpected(self) -> list[Unexpected]:
+        return self.report.unexpected
+
+    @property
+    def new_failures(self) -> list[Change]:
+        return self.report.baseline.new_failures if self.report.baseline else []
+
+    @property
+    def ok(self) -> bool:
+        """Green: no unexpected result and nothing newly failing since the baseline."""
+        return not self.unexpected and not self.new_failures
+
+    def summary_lines(self) -> list[str]:
+        """A few lines for the console: counts, the headline, the verdict, where the files are."""
+        report = self.report
+        statuses = Counter(c.status for c in report.cells)
+        tests = Counter(t.outcome for c in report.cells for t in c.record.tests)
+        lines = [
+            f"{len(report.cells)} cells{_counts(statuses)}, "
+            f"{sum(tests.values())} test results{_counts(tests)}",
+            report.headline,
+            f"{len(self.unexpected)} unexpected result(s)"
+            if self.unexpected
+            else "no unexpected results",
+        ]
+        if report.baseline is not None:
+            diff = report.baseline
+            lines.append(
+                f"since the baseline: {len(diff.new_failures)} newly failing, "
+                f"{len(diff.new_passes)} newly passing, {len(diff.new_cells)} new cell(s), "
+                f"{len(diff.gone_cells)} gone"
+            )
+        if self.warnings:
+            lines.append(f"{len(self.warnings)} warning(s), listed above")
+        if self.paths:
+            names = ", ".join(p.name for k, p in self.paths.items() if k != "html")
+            lines.append(f"report: {self.paths['html']} (and {names} beside it)")
+        return lines
+
+
+def write_reports(
+    inputs: Sequence[str | Path],
+    out_dir: str | Path,
+    matrix: Matrix | None = None,
+    baseline: str | Path | None = None,
+) -> ReportResult:
+    """Merge the cell files under ``inputs`` and write the four reports into ``out_dir``.
+
+    Raises :class:`~streammatrix.report_baseline.BaselineError` for an unusable baseline; bad
+    cell files only produce warnings.
+    """
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {kind: out / name for kind, name in OUTPUTS.items()}
+    inputs = [Path(p) for p in inputs]
+    records, warnings = merge.load_cells(inputs, skip=[paths["junit"]])
+    data = report_baseline.load_baseline(baseline) if baseline is not None else None
+    report = build_report(records, matrix, data, warnings=warnings)
+    for cell in report.cells:
+        cell.log = _log_link(cell.record, out, inputs)
+    expected = {key: e.reason or f"expected {e.outcome}" for key, e in report.expected.items()}
+    write_junit([c.record for c in report.cells], paths["junit"], expected=expected)
+    report_json.write(report, paths["json"])
+    report_render.write_markdown(report, paths["markdown"])
+    report_render.write_html(report, paths["html"])
+    return ReportResult(report, paths)

@@ -1,0 +1,135 @@
+"""matrix.yaml's ``exclude`` and ``expected`` applied to measured results.
+
+An expectation (feature glob x server selector x client selector -> outcome) says that a known
+incompatibility is fine: a fail, error or unsupported result it predicts is shown as
+expected-failure and does not turn a run red. What turns it red is :func:`unexpected`: a fail or
+error that no expectation covers (a regression), a cell that could not run, no cell at all, or
+a feature whose
+cells no longer show what an expectation predicts (an expectation that no longer holds, e.g. a
+bug fixed in a newer client: drop or narrow the expectation).
+
+unsupported-server / unsupported-client are measured non-support: never unexpected by
+themselves, only when an expectation predicted something else.
+
+Selectors match *measured* coordinates: a server selector gets (matrix.yaml name, INFO server
+name, INFO server version), a client selector (matrix.yaml name, distribution, installed
+version).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable
+
+from streammatrix.config.model import Exclude, Expectation, Matrix, Selector
+from streammatrix.plugin import outcomes as o
+from streammatrix.report.model import NOT_PASSING, Cell, Report, Unexpected
+
+__all__ = [
+    "client_matches",
+    "covering",
+    "exclusion",
+    "in_scope",
+    "server_matches",
+    "unexpected",
+]
+
+
+def server_matches(selector: Selector, cell: Cell) -> bool:
+    return selector.matches(cell.record.server, cell.at.server_family, cell.at.server_version)
+
+
+def client_matches(selector: Selector, cell: Cell) -> bool:
+    return selector.matches(cell.record.client, cell.at.client_family, cell.at.client_version)
+
+
+def exclusion(matrix: Matrix | None, cell: Cell) -> Exclude | None:
+    """The first ``exclude`` entry of matrix.yaml that matches ``cell``, if any."""
+    for rule in matrix.exclude if matrix else ():
+        pythons = (cell.record.python, cell.at.python_version)
+        if (
+            server_matches(rule.server, cell)
+            and client_matches(rule.client, cell)
+            and any(fnmatch.fnmatchcase(p, rule.python) for p in pythons if p)
+        ):
+            return rule
+    return None
+
+
+def in_scope(expectation: Expectation, cell: Cell, feature: str) -> bool:
+    """Whether ``expectation`` speaks about ``feature`` in ``cell`` (whatever the outcome)."""
+    return (
+        fnmatch.fnmatchcase(feature, expectation.feature)
+        and server_matches(expectation.server, cell)
+        and client_matches(expectation.client, cell)
+    )
+
+
+def covering(
+    expectations: Iterable[Expectation], cell: Cell, feature: str, outcome: str | None
+) -> Expectation | None:
+    """The expectation that predicts this not-passing ``outcome`` of ``feature`` in ``cell``."""
+    if outcome not in NOT_PASSING:
+        return None
+    return next(
+        (e for e in expectations if e.outcome == outcome and in_scope(e, cell, feature)), None
+    )
+
+
+def _cell_error_covered(expectations: Iterable[Expectation], cell: Cell) -> bool:
+    """A cell that could not run is expected only by an ``error`` expectation for every feature."""
+    return any(
+        e.outcome == o.ERROR
+        and e.feature == "*"
+        and server_matches(e.server, cell)
+        and client_matches(e.client, cell)
+        for e in expectations
+    )
+
+
+def unexpected(report: Report) -> list[Unexpected]:
+    """Every result that the expectations in matrix.yaml do not predict, in grid order."""
+    if not report.cells:
+        return [Unexpected("no-cells", "", o.ERROR, message="there were no cell results at all")]
+    found: list[Unexpected] = []
+    expectations = report.expectations
+    for cell in report.cells:
+        if cell.status in (o.CELL_EXCLUDED, o.CELL_SKIPPED):
+            continue
+        if cell.status == o.CELL_ERROR and not _cell_error_covered(expectations, cell):
+            found.append(Unexpected("cell-error", cell.id, o.ERROR, message=cell.note))
+        for test in cell.record.tests:
+            if test.outcome not in (o.FAIL, o.ERROR):
+                continue
+            if covering(expectations, cell, test.feature, test.outcome) is not None:
+                continue
+            scope = sorted({e.outcome for e in expectations if in_scope(e, cell, test.feature)})
+            found.append(
+                Unexpected(
+                    "regression",
+                    cell.id,
+                    test.outcome,
+                    feature=test.feature,
+                    test=test.id,
+                    expected=", ".join(scope),
+                    message=test.message or test.reason,
+                )
+            )
+    for row in report.rows:
+        for cell in report.cells:
+            entry = row.entries.get(cell.id)
+            if entry is None or entry.measured in (None, o.SKIPPED, o.FAIL, o.ERROR):
+                continue  # no result, or already a regression above when nothing covers it
+            scope = [e for e in expectations if in_scope(e, cell, row.feature)]
+            if scope and all(e.outcome != entry.measured for e in scope):
+                found.append(
+                    Unexpected(
+                        "expectation-not-held",
+                        cell.id,
+                        entry.measured,
+                        feature=row.feature,
+                        expected=", ".join(sorted({e.outcome for e in scope})),
+                        message="; ".join(sorted({e.reason for e in scope if e.reason})),
+                    )
+                )
+    return found

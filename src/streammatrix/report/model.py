@@ -1,0 +1,295 @@
+"""The report as plain data: what :func:`streammatrix.report.build_report` computes and every
+writer (JSON, Markdown, HTML) renders. Nothing here reads files or formats text.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from packaging.version import Version
+
+from streammatrix import versions
+from streammatrix.config.model import Expectation
+from streammatrix.junit.records import CellRecord, TestRecord
+from streammatrix.plugin import outcomes as o
+
+# What a grid entry shows: the test outcomes plus the ones only the report assigns.
+NO_RESULT = "none"  # the cell ran, but no test of this feature did
+GRID_OUTCOMES = (
+    o.PASS,
+    o.FAIL,
+    o.UNSUPPORTED_SERVER,
+    o.UNSUPPORTED_CLIENT,
+    o.ERROR,
+    o.EXCLUDED,
+    o.EXPECTED_FAILURE,
+    o.SKIPPED,
+    NO_RESULT,
+)
+# Symbol and word, so the grid reads without colour.
+LABELS = {
+    o.PASS: ("✔", "pass"),
+    o.FAIL: ("✘", "fail"),
+    o.UNSUPPORTED_SERVER: ("⊘", "server"),
+    o.UNSUPPORTED_CLIENT: ("⊘", "client"),
+    o.ERROR: ("!", "error"),
+    o.EXCLUDED: ("\u2013", "excluded"),  # en dash
+    o.EXPECTED_FAILURE: ("✔?", "expected"),
+    o.SKIPPED: ("·", "skipped"),
+    NO_RESULT: ("·", "no result"),
+}
+DESCRIPTIONS = {
+    o.PASS: "every test of the feature passed",
+    o.FAIL: "a test failed (an assertion did not hold)",
+    o.UNSUPPORTED_SERVER: "the server version lacks the command or option",
+    o.UNSUPPORTED_CLIENT: "the client version lacks the method or argument",
+    o.ERROR: "a test could not run, or the whole cell could not run",
+    o.EXCLUDED: "matrix.yaml excludes this cell",
+    o.EXPECTED_FAILURE: "not passing, as an expectation in matrix.yaml says",
+    o.SKIPPED: "skipped for a reason of its own, or the cell was skipped",
+    NO_RESULT: "the cell ran, but no test of this feature",
+}
+# A feature with several tests in one cell shows the worst; index 0 is the worst.
+SEVERITY = (
+    o.ERROR,
+    o.FAIL,
+    o.UNSUPPORTED_SERVER,
+    o.UNSUPPORTED_CLIENT,
+    o.SKIPPED,
+    o.PASS,
+)
+NOT_PASSING = (o.FAIL, o.ERROR, o.UNSUPPORTED_SERVER, o.UNSUPPORTED_CLIENT)
+
+
+def worst(outcomes: list[str]) -> str:
+    """The aggregate of several test outcomes: error/fail > unsupported-server > -client > pass."""
+    return min(outcomes, key=lambda x: SEVERITY.index(x) if x in SEVERITY else 0)
+
+
+@dataclass(frozen=True)
+class Coordinates:
+    """Where a cell sits: measured names and versions, falling back to matrix.yaml's claims."""
+
+    server_family: str  # "redis" / "valkey" / "" when unknown
+    server_version: str
+    client_family: str
+    client_version: str
+    python_version: str
+    measured: bool  # False: the versions are what matrix.yaml claims, nothing answered
+
+    @property
+    def server_key(self) -> Version | None:
+        return versions.parse(self.server_version)
+
+    @property
+    def client_key(self) -> Version | None:
+        return versions.parse(self.client_version)
+
+    @property
+    def server_label(self) -> str:
+        name = versions.SERVER_LABELS.get(self.server_family, self.server_family or "server")
+        return f"{name} {self.server_version or '?'}"
+
+    @property
+    def client_label(self) -> str:
+        name = versions.CLIENT_LABELS.get(self.client_family, self.client_family or "client")
+        return f"{name} {self.client_version or '?'}"
+
+
+@dataclass
+class Cell:
+    """A cell as the report shows it: its record and where it sits."""
+
+    record: CellRecord
+    at: Coordinates
+    note: str = ""  # the exclusion/skip/error reason
+    status: str = o.CELL_OK
+    log: str = ""  # link to the cell's log, relative to the report's directory
+
+    @property
+    def id(self) -> str:
+        return self.record.id
+
+    @property
+    def counts(self) -> Counter[str]:
+        return Counter(t.outcome for t in self.record.tests)
+
+
+@dataclass
+class Entry:
+    """One feature in one cell: the outcome shown, the measured one and the tests behind it."""
+
+    outcome: str  # one of GRID_OUTCOMES
+    measured: str | None  # aggregate of the tests' own outcomes; None when no test ran
+    tests: list[TestRecord] = field(default_factory=list)
+    note: str = ""  # expectation, exclusion or cell-error reason
+
+    @property
+    def symbol(self) -> str:
+        return LABELS[self.outcome][0]
+
+    @property
+    def word(self) -> str:
+        return LABELS[self.outcome][1]
+
+
+@dataclass
+class Break:
+    """A cell at or above a feature's minimum versions where the feature does not pass."""
+
+    cell: str
+    outcome: str
+    expected: bool
+
+
+@dataclass
+class FeatureRow:
+    group: str
+    feature: str
+    since: str
+    classes: tuple[str, ...]
+    tests: tuple[str, ...]  # test names (without class)
+    required: bool
+    entries: dict[str, Entry] = field(default_factory=dict)  # by cell id
+    min_server: dict[str, str | None] = field(default_factory=dict)  # family -> version
+    min_client: dict[str, str | None] = field(default_factory=dict)
+    breaks: list[Break] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        return f"{self.group}/{self.feature}"
+
+    @property
+    def non_monotone(self) -> bool:
+        return bool(self.breaks)
+
+    @property
+    def counts(self) -> Counter[str]:
+        return Counter(e.outcome for e in self.entries.values())
+
+
+@dataclass
+class Group:
+    name: str
+    rows: list[FeatureRow]
+
+
+@dataclass
+class Minimum:
+    """The minimum supported server and client versions for one server x client family."""
+
+    server_family: str
+    client_family: str
+    server: str | None
+    client: str | None
+    cells: int  # cells at or above both minimums (all pass the required features)
+    alternatives: list[tuple[str, str]] = field(default_factory=list)
+    not_counted: list[str] = field(default_factory=list)  # cells that could not run
+
+    @property
+    def sentence(self) -> str:
+        server = versions.SERVER_LABELS.get(self.server_family, self.server_family)
+        client = versions.CLIENT_LABELS.get(self.client_family, self.client_family)
+        if self.server is None or self.client is None:
+            return f"{server} with {client}: no measured combination passes them all"
+        text = f"{server} {self.server} with {client} {self.client}"
+        if self.alternatives:
+            other = ", ".join(f"{server} {s} with {client} {c}" for s, c in self.alternatives)
+            text += f" (or {other})"
+        return text
+
+
+@dataclass
+class Latency:
+    """One seed test's measured latency per cell, beside its target."""
+
+    test: str  # test id
+    label: str
+    feature: str
+    values: dict[str, tuple[float, float | None]] = field(default_factory=dict)  # cell -> ms
+
+
+@dataclass
+class Unexpected:
+    """A result that matrix.yaml's expectations do not predict."""
+
+    kind: str  # "regression", "cell-error", "expectation-not-held" or "no-cells"
+    cell: str
+    outcome: str
+    feature: str = ""
+    test: str = ""
+    expected: str = ""  # the outcome an expectation predicted, if any
+    message: str = ""
+
+    def __str__(self) -> str:
+        if not self.cell:
+            return f"{self.kind}: {self.message}"
+        what = self.test or self.feature or "the cell"
+        text = f"{self.kind}: {self.cell}: {what}: {self.outcome}"
+        if self.expected:
+            text += f" (expected {self.expected})"
+        first = self.message.strip().splitlines()[0] if self.message.strip() else ""
+        return f"{text}: {first}" if first else text
+
+
+@dataclass
+class Change:
+    """A result that differs from the baseline's (test "" = the cell as a whole)."""
+
+    cell: str
+    test: str
+    feature: str
+    before: str
+    after: str
+    message: str = ""
+
+    def __str__(self) -> str:
+        text = f"{self.cell}: {self.test or 'the cell'}: {self.before or '?'} -> {self.after}"
+        first = self.message.strip().splitlines()[0] if self.message.strip() else ""
+        return f"since baseline: {text}: {first}" if first else f"since baseline: {text}"
+
+
+@dataclass
+class BaselineDiff:
+    source: str
+    new_failures: list[Change] = field(default_factory=list)
+    new_passes: list[Change] = field(default_factory=list)
+    new_cells: list[str] = field(default_factory=list)
+    gone_cells: list[str] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.new_failures or self.new_passes or self.new_cells or self.gone_cells)
+
+
+@dataclass
+class Report:
+    cells: list[Cell]
+    groups: list[Group]
+    required: tuple[str, ...]
+    minimums: list[Minimum]
+    latencies: list[Latency]
+    expectations: tuple[Expectation, ...] = ()
+    expected: dict[tuple[str, str], Expectation] = field(default_factory=dict)  # (cell, test)
+    unexpected: list[Unexpected] = field(default_factory=list)
+    baseline: BaselineDiff | None = None
+    warnings: list[str] = field(default_factory=list)
+    matrix_path: str = ""
+    generated: datetime | None = None
+
+    @property
+    def rows(self) -> list[FeatureRow]:
+        return [row for group in self.groups for row in group.rows]
+
+    def cell(self, cell_id: str) -> Cell:
+        return next(c for c in self.cells if c.id == cell_id)
+
+    @property
+    def headline(self) -> str:
+        """The minimum supported versions in one sentence."""
+        if not self.minimums:
+            return "No cell ran to the end, so no minimum supported version can be stated."
+        parts = "; ".join(m.sentence for m in self.minimums)
+        return f"Minimum supported versions for the required features: {parts}."

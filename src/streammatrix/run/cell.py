@@ -1,0 +1,237 @@
+"""One cell: the suite's pytest, in the client's environment, against one running server.
+
+The suite is told where its server is only through the environment, exactly as a user would
+point it at their own Redis; the cell's coordinates travel the same way to the plugin, which
+writes them into the cell's JUnit file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import streammatrix
+from streammatrix import processes
+from streammatrix.errors import OutputError
+from streammatrix.junit import write as cellfile
+from streammatrix.plan import CELL_ID, Cell
+from streammatrix.plugin import outcomes as o
+from streammatrix.run.envs import ClientEnv, cell_environ
+from streammatrix.servers.base import RunningServer
+
+# What a cell's pytest may import from the runner: the plugin package, nothing else (its
+# independence from the rest is a contract in pyproject.toml).
+PLUGIN_FILES = ("__init__.py", "plugin/__init__.py", "plugin/outcomes.py", "plugin/resp.py",
+                "plugin/pytest_plugin.py")  # fmt: skip
+
+
+@dataclass
+class CellResult:
+    cell: Cell
+    status: str  # one of outcomes.CELL_STATUSES
+    seconds: float = 0.0
+    counts: Counter[str] = field(default_factory=Counter)
+    reason: str = ""
+
+
+@dataclass
+class ReportPaths:
+    """Where a run writes: ``cells/<cell>.xml`` and ``logs/<cell>.log`` under one root.
+
+    The root is made absolute at once: pytest runs in the matrix file's folder, so a relative
+    ``--junitxml`` would land there instead.
+    """
+
+    root: Path
+
+    def __post_init__(self) -> None:
+        self.root = Path(os.path.abspath(self.root))
+
+    def prepare(self, *, keep: bool) -> None:
+        """Make the folders; unless ``keep``, remove the cell and log files of an earlier run.
+
+        Only files named like a cell's are removed: anything else in these folders is the
+        user's and stays.
+        """
+        try:
+            for folder, suffixes in ((self.cells, (".xml", ".xml.tmp")), (self.logs, (".log",))):
+                if folder.exists() and not folder.is_dir():
+                    raise OutputError(f"{folder}: exists and is not a directory")
+                folder.mkdir(parents=True, exist_ok=True)
+                if keep:
+                    continue
+                for path in folder.iterdir():
+                    if path.is_file() and _ours(path.name, suffixes):
+                        path.unlink()
+        except OSError as exc:
+            raise OutputError(f"{self.root}: cannot write the run's files: {exc}") from None
+
+    @property
+    def cells(self) -> Path:
+        return self.root / "cells"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    def cell_file(self, cell: Cell) -> Path:
+        return self.cells / f"{cell.id}.xml"
+
+    def log_file(self, cell: Cell) -> Path:
+        return self.logs / f"{cell.id}.log"
+
+
+def _ours(name: str, suffixes: tuple[str, ...]) -> bool:
+    return any(
+        name.endswith(suffix) and CELL_ID.fullmatch(name[: -len(suffix)]) for suffix in suffixes
+    )
+
+
+def plugin_path(root: Path) -> Path:
+    """A directory holding only the plugin's modules, for the cell's PYTHONPATH.
+
+    Putting the runner's own site-packages there instead would leak its client into the cell.
+    """
+    target = root / ".streammatrix-plugin"
+    package = target / "streammatrix"
+    source = Path(streammatrix.__file__).parent
+    for name in PLUGIN_FILES:
+        (package / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source / name, package / name)
+    return target
+
+
+def base_properties(cell: Cell, env: ClientEnv | None, provider: str) -> dict[str, str]:
+    props = {
+        o.SUITE_CELL: cell.id,
+        o.SUITE_CELL_SERVER: cell.server.name,
+        o.SUITE_CELL_CLIENT: cell.client.name,
+        o.SUITE_CELL_PYTHON: cell.python,
+        o.SUITE_CELL_PROVIDER: provider,
+    }
+    if env is not None:
+        props[o.SUITE_CLIENT_NAME] = cell.client.package
+        props[o.SUITE_CLIENT_VERSION] = env.client_version
+    return props
+
+
+def server_properties(server: RunningServer) -> dict[str, str]:
+    return {
+        o.SUITE_SERVER_NAME: server.identity.name,
+        o.SUITE_SERVER_VERSION: server.identity.version,
+        o.SUITE_SERVER_REDIS_VERSION: server.identity.redis_version,
+    }
+
+
+def run_cell(
+    cell: Cell,
+    env: ClientEnv,
+    server: RunningServer,
+    *,
+    suite: Path,
+    paths: ReportPaths,
+    plugin_dir: Path,
+    timeout: float,
+    workdir: Path,
+) -> CellResult:
+    """Run the suite for ``cell``; always leave exactly one JUnit file for it."""
+    xml, log = paths.cell_file(cell), paths.log_file(cell)
+    xml.unlink(missing_ok=True)
+    environ = cell_environ()
+    environ.update(
+        {
+            o.ENV_ENABLED: "true",
+            o.ENV_URL: server.url,
+            o.ENV_PREFIX: f"sm:{cell.id}:",
+            o.ENV_CLIENT_MODULE: cell.client.module,
+            o.ENV_CELL: json.dumps(cell.coordinates()),
+            "PYTHONPATH": str(plugin_dir),
+            # compiled suite modules (and pytest's rewritten asserts) are kept outside the
+            # suite's folder and shared by every cell: ~0.3 s less per cell
+            "PYTHONPYCACHEPREFIX": str(plugin_dir.parent / ".pycache"),
+        }
+    )
+    cmd = [
+        str(env.python),
+        "-m",
+        "pytest",
+        str(suite),
+        "-p",
+        "streammatrix.plugin.pytest_plugin",
+        "-p",
+        "no:cacheprovider",
+        f"--junitxml={xml}",
+        "-o",
+        f"junit_suite_name={cell.id}",
+        "-o",
+        "junit_family=xunit1",
+        "-q",
+        "-rfE",
+    ]
+    # the provider that really started this server (auto runs some from their binary)
+    props = {**base_properties(cell, env, server.kind), **server_properties(server)}
+    props[o.SUITE_CELL_LOG] = os.path.relpath(log, paths.root)
+    started = time.monotonic()
+    reason = ""
+    with log.open("w") as out:
+        out.write(
+            f"$ {' '.join(cmd)}\n# server {server.url} ({server.identity.name} "
+            f"{server.identity.version}), client {env.client_version}\n"
+        )
+        out.flush()
+        proc = processes.spawn(cmd, env=environ, stdout=out, cwd=workdir)
+        processes.track_process(proc)
+        try:
+            code = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            code = None
+            reason = f"timed out after {timeout:g}s"
+        finally:
+            if proc.poll() is None:  # timeout, or the runner itself is being interrupted
+                processes.stop_group(proc)
+            processes.untrack_process(proc)
+    seconds = time.monotonic() - started
+    props[o.SUITE_CELL_SECONDS] = f"{seconds:.3f}"
+    if not reason and processes.interrupted():
+        reason = "interrupted: the run was stopped while this cell ran"
+    if not reason and not server.alive():
+        reason = f"the server {cell.server.name} died during the cell"
+    if not reason and code not in (0, 1):
+        reason = f"pytest exited with code {code}" + (" (no tests collected)" if code == 5 else "")
+    if reason or not xml.exists():
+        reason = reason or "pytest wrote no JUnit file"
+        detail = f"{reason}\n--- last lines of {log.name} ---\n{_tail(log)}"
+        props.update({o.SUITE_CELL_STATUS: o.CELL_ERROR, o.SUITE_CELL_REASON: reason})
+        cellfile.write_status(xml, cell.id, props, error=detail)
+        return CellResult(cell, o.CELL_ERROR, seconds, Counter({o.ERROR: 1}), reason)
+    props[o.SUITE_CELL_STATUS] = o.CELL_OK
+    cellfile.annotate(xml, props)
+    return CellResult(cell, o.CELL_OK, seconds, cellfile.outcome_counts(xml))
+
+
+def record_not_run(
+    cell: Cell, paths: ReportPaths, status: str, reason: str, props: dict[str, str]
+) -> CellResult:
+    """The file for a cell that never started: excluded, skipped (no python), or error."""
+    props = {**props, o.SUITE_CELL_STATUS: status, o.SUITE_CELL_REASON: reason}
+    log = paths.log_file(cell)
+    if status == o.CELL_ERROR:
+        log.write_text(reason + "\n")
+        props[o.SUITE_CELL_LOG] = os.path.relpath(log, paths.root)
+    error = reason if status == o.CELL_ERROR else None
+    cellfile.write_status(paths.cell_file(cell), cell.id, props, error=error)
+    counts = Counter({o.ERROR: 1}) if error else Counter()
+    return CellResult(cell, status, 0.0, counts, reason)
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"

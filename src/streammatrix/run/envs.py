@@ -1,0 +1,175 @@
+"""One virtualenv per client version and Python, created once and reused while it still fits.
+
+A cell's environment holds only what the suite needs: the client under test, pytest and
+pytest-asyncio. The runner's own package reaches it through PYTHONPATH, never through an install,
+so the client's dependencies are exactly what a user of that client would get.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from streammatrix.config.model import ClientSpec
+from streammatrix.errors import EnvError, PythonNotFound
+
+SUITE_REQUIREMENTS = ("pytest", "pytest-asyncio", "packaging")
+STAMP = ".streammatrix-env.json"
+# An environment for a floating specifier ("latest", "5.0.*") is resolved again after this
+# long, so a newly released client is picked up by the next nightly run on a kept machine.
+FLOATING_MAX_AGE = 20 * 3600.0
+
+
+def pinned(client: ClientSpec) -> bool:
+    """True when the specifier names one exact version (``==4.6.0``), so reuse never goes stale."""
+    return (
+        client.version.startswith("==")
+        and "*" not in client.version
+        and "," not in (client.version)
+    )
+
+
+@dataclass(frozen=True)
+class ClientEnv:
+    client: ClientSpec
+    python_version: str
+    location: Path
+    client_version: str  # what pip really installed
+    reused: bool = False
+
+    @property
+    def python(self) -> Path:
+        return self.location / "bin" / "python"
+
+
+def env_name(client: ClientSpec, python: str) -> str:
+    return f"matrix-{client.name}-py{python}"
+
+
+def uv_binary() -> str | None:
+    """uv when it is installed (as a command or as the PyPI package): much faster than pip."""
+    found = shutil.which("uv")
+    if found:
+        return found
+    try:
+        from uv import find_uv_bin  # type: ignore[import-not-found]
+
+        return find_uv_bin()
+    except (ImportError, FileNotFoundError):
+        return None
+
+
+def _reports(executable: str, version: str) -> bool:
+    """True when ``executable`` runs and is Python ``version`` (pyenv shims may only pretend)."""
+    try:
+        done = subprocess.run(
+            [executable, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0 and done.stdout.strip() == version
+
+
+def find_python(version: str) -> str:
+    """The interpreter for ``version`` ("3.11"): this one, pythonX.Y on PATH, a pyenv install,
+    or what uv finds; each candidate is asked for its version before it is trusted."""
+    if version == f"{sys.version_info.major}.{sys.version_info.minor}":
+        return sys.executable
+    candidates = [shutil.which(f"python{version}")]
+    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    candidates += sorted(
+        (str(p) for p in pyenv_root.glob(f"versions/{version}*/bin/python{version}")), reverse=True
+    )
+    for candidate in candidates:
+        if candidate and _reports(candidate, version):
+            return candidate
+    uv = uv_binary()
+    if uv:
+        done = subprocess.run(
+            [uv, "python", "find", "--no-python-downloads", version],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode == 0 and _reports(done.stdout.strip(), version):
+            return done.stdout.strip()
+    raise PythonNotFound(f"python {version} is not installed on this machine")
+
+
+def _run(cmd: list[str], what: str) -> str:
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-15:])
+        raise EnvError(f"{what} failed ({' '.join(cmd[:3])} ...):\n{tail}")
+    return done.stdout
+
+
+def ensure_env(client: ClientSpec, python: str, root: Path, *, refresh: bool = False) -> ClientEnv:
+    """Create (or reuse) the environment for ``client`` on ``python`` under ``root``."""
+    location = root / env_name(client, python)
+    requirements = [client.requirement, *SUITE_REQUIREMENTS]
+    wanted = {"python": python, "requirements": requirements}
+    stamp = location / STAMP
+    if not refresh and stamp.is_file():
+        try:
+            recorded = json.loads(stamp.read_text())
+        except ValueError:
+            recorded = {}
+        fresh = pinned(client) or time.time() - recorded.get("created", 0) < FLOATING_MAX_AGE
+        same = {k: recorded.get(k) for k in wanted} == wanted
+        if same and fresh and (location / "bin/python").exists():
+            return ClientEnv(client, python, location, recorded["client_version"], reused=True)
+
+    interpreter = find_python(python)
+    what = f"creating the environment for client {client.name!r} (python {python})"
+    if location.exists():
+        shutil.rmtree(location)
+    uv = uv_binary()
+    env_python = str(location / "bin" / "python")
+    if uv:
+        _run([uv, "venv", "--quiet", "--python", interpreter, str(location)], what)
+        install = [uv, "pip", "install", "--quiet", "--compile-bytecode", "--python", env_python]
+    else:
+        _run([interpreter, "-m", "venv", str(location)], what)
+        install = [env_python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    try:
+        _run([*install, *requirements], f"installing {' '.join(requirements)}")
+        version = _run(
+            [
+                env_python,
+                "-c",
+                f"import importlib.metadata as m; print(m.version({client.package!r}))",
+            ],
+            f"reading the installed version of {client.package}",
+        ).strip()
+    except EnvError:
+        shutil.rmtree(location, ignore_errors=True)  # no half-made environment is ever reused
+        raise
+    stamp.write_text(
+        json.dumps({**wanted, "client_version": version, "created": time.time()}, indent=2)
+    )
+    return ClientEnv(client, python, location, version)
+
+
+def cell_environ(base: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment a cell's pytest starts from: the caller's, minus venv leakage."""
+    env = dict(os.environ if base is None else base)
+    for key in (
+        "VIRTUAL_ENV",
+        "PYTHONHOME",
+        "PYTEST_ADDOPTS",
+        "PYTEST_PLUGINS",
+        "PYTHONDONTWRITEBYTECODE",
+    ):
+        env.pop(key, None)
+    return env

@@ -1,0 +1,176 @@
+"""Cells -> results: the provider, client environments, servers (each started once), and the
+cells in parallel, every step told to the run's observers (:mod:`.events`).
+
+Whatever happens, every planned cell ends with one JUnit file, every server that was started is
+stopped, and every cell process is gone.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+from streammatrix import processes
+from streammatrix.config.model import Matrix
+from streammatrix.errors import EnvError, PythonNotFound, ServerStartError
+from streammatrix.plan import Cell
+from streammatrix.plugin import outcomes as o
+from streammatrix.run.cell import (
+    CellResult,
+    ReportPaths,
+    base_properties,
+    plugin_path,
+    record_not_run,
+    run_cell,
+)
+from streammatrix.run.envs import ClientEnv, ensure_env
+from streammatrix.run.events import (
+    CellEnded,
+    CellStarted,
+    EnvReady,
+    EnvsReady,
+    Events,
+    ProviderReady,
+    RunPlanned,
+)
+from streammatrix.run.pool import ServerPool
+from streammatrix.servers.base import Provider
+from streammatrix.servers.select import make_provider
+
+
+@dataclass
+class RunOptions:
+    report_dir: Path
+    envdir: Path
+    workers: int = 2
+    refresh: bool = False
+    keep: bool = False  # keep earlier cell files in report_dir (e.g. to add a second shard)
+    timeout: float | None = None
+    provider: str = "auto"
+
+
+def make_envs(
+    cells: Sequence[Cell], options: RunOptions, events: Events
+) -> dict[tuple[str, str], ClientEnv | EnvError]:
+    """Every (client, python) environment the cells need, made in parallel."""
+    wanted = {(c.client.name, c.python): c.client for c in cells if c.excluded is None}
+    result: dict[tuple[str, str], ClientEnv | EnvError] = {}
+    began = time.monotonic()
+
+    def make(key: tuple[str, str]) -> None:
+        started = time.monotonic()
+        try:
+            env = ensure_env(wanted[key], key[1], options.envdir, refresh=options.refresh)
+        except EnvError as exc:
+            result[key] = exc
+            events.emit(EnvReady(*key, time.monotonic() - started, error=str(exc)))
+            return
+        result[key] = env
+        events.emit(
+            EnvReady(
+                *key,
+                time.monotonic() - started,
+                reused=env.reused,
+                package=env.client.package,
+                version=env.client_version,
+            )
+        )
+
+    with ThreadPoolExecutor(max(1, options.workers)) as pool:
+        list(pool.map(make, wanted))
+    events.emit(EnvsReady(time.monotonic() - began))
+    return result
+
+
+def run_matrix(
+    matrix: Matrix, cells: Sequence[Cell], options: RunOptions, events: Events
+) -> list[CellResult]:
+    """Start the provider ``options.provider`` names, then run every cell (:func:`run_cells`)."""
+    events.emit(RunPlanned(len(cells), options.workers, options.provider))
+    began = time.monotonic()
+    provider = make_provider(options.provider, notify=events.say)
+    events.emit(ProviderReady(provider.kind, time.monotonic() - began))
+    return run_cells(matrix, cells, provider, options, events)
+
+
+def run_cells(
+    matrix: Matrix,
+    cells: Sequence[Cell],
+    provider: Provider,
+    options: RunOptions,
+    events: Events,
+) -> list[CellResult]:
+    """Run every cell; return one result per cell, in plan order."""
+    paths = ReportPaths(options.report_dir)
+    paths.prepare(keep=options.keep)
+    processes.arm()
+    workdir = matrix.path.parent.resolve()
+    suite = (workdir / matrix.suite).resolve()
+    timeout = options.timeout or matrix.timeout
+    results: dict[str, CellResult] = {}
+    total = len(cells)
+    order = {cell.id: i + 1 for i, cell in enumerate(cells)}
+
+    def done(result: CellResult, started: float | None) -> None:
+        results[result.cell.id] = result
+        events.emit(CellEnded(result, order[result.cell.id], total, started))
+
+    for cell in cells:
+        if cell.excluded is not None:
+            props = base_properties(cell, None, provider.kind_of(cell.server))
+            done(record_not_run(cell, paths, o.CELL_EXCLUDED, cell.excluded, props), None)
+    runnable = [c for c in cells if c.excluded is None]
+    envs = make_envs(runnable, options, events)
+    plugin_dir = plugin_path(options.envdir)
+    pool = ServerPool(provider, events)
+
+    def one(cell: Cell) -> tuple[CellResult, float | None]:
+        env = envs[(cell.client.name, cell.python)]
+        kind = provider.kind_of(cell.server)
+        props = base_properties(cell, env if isinstance(env, ClientEnv) else None, kind)
+        if isinstance(env, PythonNotFound):
+            return record_not_run(cell, paths, o.CELL_SKIPPED, str(env), props), None
+        if isinstance(env, EnvError):
+            return record_not_run(cell, paths, o.CELL_ERROR, str(env), props), None
+        try:
+            server = pool.get(cell.server)
+        except ServerStartError as exc:
+            reason = str(exc)
+            if processes.interrupted():
+                reason = f"interrupted: the run was stopped before this cell started ({reason})"
+            return record_not_run(cell, paths, o.CELL_ERROR, reason, props), None
+        started = CellStarted(cell.id, order[cell.id], total)
+        events.emit(started)
+        result = run_cell(
+            cell, env, server, suite=suite, paths=paths, plugin_dir=plugin_dir,
+            timeout=timeout, workdir=workdir,
+        )  # fmt: skip
+        return result, started.at
+
+    executor = ThreadPoolExecutor(max(1, options.workers), thread_name_prefix="cell")
+    futures: list = []
+    try:
+        with processes.stop_on_signals():
+            futures = [executor.submit(one, cell) for cell in runnable]
+            for future in as_completed(futures):
+                done(*future.result())
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        processes.interrupt()
+        raise
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
+        pool.stop_all()
+    return [results[c.id] for c in cells if c.id in results]
+
+
+def summarize(results: Sequence[CellResult]) -> Counter[str]:
+    total: Counter[str] = Counter()
+    for result in results:
+        total.update(result.counts)
+    return total

@@ -1,0 +1,161 @@
+"""``streammatrix bench`` in a tiny configuration: what bench.json holds, never how fast.
+
+The benchmark measures; nothing here compares a time with a limit. The tests check that every
+part is there and consistent: server starts per provider (an engine that does not answer is
+reported, not a crash), the cold and warm matrix runs split into phases, the suite's latencies
+read from the cell files, and the goals.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from support import PY, ROOT
+from support.matrix import copy_suite, write_matrix
+
+from streammatrix.bench.command import SCHEMA
+from streammatrix.bench.goals import GOALS, PROVIDERS
+from streammatrix.bench.runs import union_seconds
+from streammatrix.bench.starts import time_starts
+from streammatrix.config.load import load
+
+SERVER = "redis-7.0"
+
+
+def tiny_matrix(tmp_path: Path) -> Path:
+    copy_suite(tmp_path / "suite")
+    return write_matrix(
+        tmp_path / "matrix.yaml", servers=[SERVER], clients=[{"name": "redis-7", "version": "7.*"}]
+    )
+
+
+def run_bench(tmp_path: Path, *args: str, env: dict[str, str] | None = None):
+    environ = {**os.environ, **(env or {})}
+    environ.pop("VIRTUAL_ENV", None)
+    return subprocess.run(
+        [sys.executable, "-m", "streammatrix", "bench", "--config", str(tiny_matrix(tmp_path)),
+         "--report-dir", str(tmp_path / "report"), "--envdir", str(tmp_path / "envs"), *args],
+        capture_output=True, text=True, env=environ, timeout=900, check=False,
+    )  # fmt: skip
+
+
+@pytest.mark.servers
+@pytest.mark.slow
+def test_tiny_bench_writes_every_part_of_bench_json(tmp_path):
+    # No engine answers at this address: the docker provider is reported as not available.
+    done = run_bench(
+        tmp_path,
+        *("--starts", "2", "--workers", "1,2", "--providers", "docker,binary"),
+        env={"DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock"},
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    result = json.loads((tmp_path / "report" / "bench.json").read_text())
+
+    assert result["schema"] == SCHEMA
+    assert result["selection"] == {
+        "servers": [SERVER],
+        "clients": ["redis-7"],
+        "python": [PY],
+        "provider": "binary",
+    }
+    assert result["machine"]["cpus"] >= 1
+    assert result["starts_per_server"] == 2
+
+    docker, binary = (next(r for r in result["starts"] if r["provider"] == k) for k in PROVIDERS)
+    assert docker["available"] is False and "no-engine.sock" in docker["error"]
+    assert docker["samples"] == [] and docker["median_seconds"] is None and docker["met"] is None
+    assert binary["available"] is True and binary["error"] == ""
+    assert binary["server"] == SERVER and binary["version"].startswith("7.0")
+    assert len(binary["samples"]) == 2 and binary["first_seconds"] > 0
+    assert min(binary["samples"]) <= binary["median_seconds"] <= max(binary["samples"])
+    assert binary["goal_seconds"] == GOALS["ready_seconds"]["binary"]
+    assert isinstance(binary["met"], bool)
+
+    runs = {run["label"]: run for run in result["runs"]}
+    assert list(runs) == ["cold", "warm w1", "warm w2"]
+    assert runs["cold"]["envs"] == "created" and runs["cold"]["workers"] == 2
+    for label in ("warm w1", "warm w2"):
+        assert runs[label]["envs"] == "reused", runs[label]
+    for run in runs.values():
+        assert run["exit_code"] == 0 and run["cells"] == 1
+        assert run["statuses"] == {"ok": 1}
+        assert run["server_starts"] == 1
+        assert 0 < run["cells_wall_seconds"] <= run["total_seconds"]
+        # One cell: its interval is the whole of the cells' wall time.
+        assert run["cells_sum_seconds"] == pytest.approx(run["cells_wall_seconds"], abs=0.002)
+        assert 0 < run["pytest_sum_seconds"] <= run["cells_sum_seconds"]
+        assert 0 < run["overhead_share"] < 1
+        # the phases come from the run's events: none may be missing or counted twice, so
+        # each is measured and what is left over is not negative
+        for part in ("startup", "envs", "report"):
+            assert run[f"{part}_seconds"] > 0, (part, run)
+        assert run["provider_seconds"] >= 0 and run["other_seconds"] >= 0, run
+        cells = Path(run["report_dir"]) / "cells"
+        assert [p.stem for p in cells.glob("*.xml")] == [f"{SERVER}--redis-7--py{PY}"]
+
+    assert result["speedup"]["speedup"] > 0
+
+    latencies = result["latencies"]
+    assert latencies, "the suite records latency_ms on its seed tests"
+    for row in latencies:
+        assert row["server"] == SERVER and row["client"] == "redis-7"
+        assert row["latency_ms"] >= 0 and row["target_ms"] > 0
+        assert isinstance(row["within"], bool)
+        assert "::" in row["test"] and row["feature"]
+
+    goals = {row["goal"]: row for row in result["summary"]}
+    assert set(goals) == {
+        "warm run overhead share", "docker server ready", "binary server ready", "--workers 2 vs 1",
+    }  # fmt: skip
+    assert goals["docker server ready"]["met"] is None  # not measured, not missed
+    assert "not available" in goals["docker server ready"]["note"]
+    assert all(
+        isinstance(row["met"], bool) for row in result["summary"] if row["value"] is not None
+    )
+
+    for title in ("Server start-to-ready", "Matrix runs", "Stream latencies", "Goals"):
+        assert title in output, output
+
+
+@pytest.mark.docker
+@pytest.mark.servers
+def test_docker_starts_and_a_missing_image_are_reported(tmp_path):
+    """With the real engine: starts are timed; a server whose image cannot be had is reported."""
+    from streammatrix.config.model import ServerSpec
+    from streammatrix.servers.docker.engine import EngineUnavailable, connect
+
+    try:
+        connect(ping_timeout=2).close()
+    except EngineUnavailable as exc:
+        pytest.skip(f"no Docker engine: {exc}")
+    spec = next(s for s in load(ROOT / "matrix.yaml").servers if s.name == SERVER)
+    missing = ServerSpec(name="bench-missing", image="streammatrix-bench-missing:0")
+    messages: list[str] = []
+    rows = time_starts([spec, missing], ["docker"], 2, messages.append)
+
+    started, absent = rows
+    assert started["available"] is True, started
+    assert started["version"].startswith("7.0") and len(started["samples"]) == 2
+    assert started["median_seconds"] is not None and isinstance(started["met"], bool)
+    assert absent["available"] is False and absent["samples"] == []
+    assert "streammatrix-bench-missing:0" in absent["error"]
+    assert len(messages) == 2
+
+
+def test_union_of_cell_intervals():
+    assert union_seconds([]) == 0
+    assert union_seconds([(0, 2), (1, 3)]) == 3  # overlapping: counted once
+    assert union_seconds([(0, 1), (2, 3)]) == 2  # a gap is not counted
+    assert union_seconds([(0, 4), (1, 2), (5, 6)]) == 5  # one inside another
+
+
+def test_unusable_options_are_a_usage_error(tmp_path):
+    done = run_bench(tmp_path, "--providers", "podman", "--skip-runs")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "podman" in done.stdout + done.stderr
