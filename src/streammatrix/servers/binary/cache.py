@@ -9,6 +9,8 @@ Cache layout (``$STREAMMATRIX_CACHE``, else ``$XDG_CACHE_HOME/streammatrix``, el
         bin/redis-server            symlink to the server binary under root/
     servers/<entry>-<hash>.lock     held while that entry is fetched
     servers/.tmp-<entry>-<hash>-*   an entry being fetched, renamed into place when complete
+    apt/                            apt-get's own sources.list, lists and caches (AptState)
+    apt.lock                        held while apt-get runs on apt/
 
 An entry only appears through a rename once it is complete and has answered ``--version``, so an
 interrupted or concurrent fetch never leaves a half-written one; a reused entry costs one small
@@ -48,6 +50,11 @@ def cache_root(cache_dir: str | Path | None = None) -> Path:
         return Path(os.environ["STREAMMATRIX_CACHE"]).absolute()
     xdg = os.environ.get("XDG_CACHE_HOME")
     return (Path(xdg) if xdg else Path.home() / ".cache").absolute() / "streammatrix"
+
+
+def apt_dir(cache_dir: str | Path | None = None) -> Path:
+    """The folder of the cache's own apt state (see :class:`~.apt.AptState`)."""
+    return cache_root(cache_dir) / "apt"
 
 
 def entry_dir(spec: ServerSpec, cache_dir: str | Path | None = None) -> Path:

