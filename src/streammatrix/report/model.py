@@ -215,7 +215,8 @@ class Latency:
 class Unexpected:
     """A result that matrix.yaml's expectations do not predict."""
 
-    kind: str  # "regression", "cell-error", "expectation-not-held" or "no-cells"
+    # "regression", "cell-error", "conflicting-files", "expectation-not-held" or "no-cells"
+    kind: str
     cell: str
     outcome: str
     feature: str = ""
