@@ -207,8 +207,14 @@ def _report(
         _say(line)
     bad = list(result.unexpected) + list(result.new_failures)
     if bad:
-        _say(f"{len(bad)} unexpected result(s):", style="bold red")
-        for item in bad:
+        causes = result.report.causes
+        grouped = f" ({len(causes)} cause(s))" if len(causes) < len(result.unexpected) else ""
+        _say(f"{len(bad)} unexpected result(s){grouped}:", style="bold red")
+        for cause in causes:  # one line per cause, then the cells it hit
+            _say(f"  - {cause}")
+            if len(cause.cells) > 1:
+                _say(f"      cells: {', '.join(cause.cells)}")
+        for item in result.new_failures:
             _say(f"  - {item}")
         return EXIT_UNEXPECTED
     return EXIT_OK

@@ -24,6 +24,7 @@ from streammatrix.junit.write import write_junit
 from streammatrix.plugin import outcomes as o
 from streammatrix.report import as_json as report_json
 from streammatrix.report import baseline as report_baseline
+from streammatrix.report import causes as report_causes
 from streammatrix.report import expectations as expect
 from streammatrix.report import grid as report_grid
 from streammatrix.report import minimums as report_versions
@@ -101,6 +102,7 @@ def build_report(
             if hit is not None:
                 report.expected[(cell.id, test.id)] = hit
     report.unexpected = expect.unexpected(report)
+    report.causes = report_causes.group(report.unexpected, shown)
     if baseline is not None:
         report.baseline = report_baseline.diff(report, baseline)
     return report
