@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from streammatrix import files
 from streammatrix.config.model import ALL_FEATURES, Matrix
 from streammatrix.junit import read as merge
 from streammatrix.junit.write import write_junit
@@ -188,8 +189,7 @@ def write_reports(
     cell files only produce warnings.
     """
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = files.output_dir(out_dir)
     paths = {kind: out / name for kind, name in OUTPUTS.items()}
     inputs = [Path(p) for p in inputs]
     records, warnings = merge.load_cells(inputs, skip=[paths["junit"]])
