@@ -83,3 +83,28 @@ def test_relative_report_dir_lands_in_the_cwd_and_keeps_foreign_files(tmp_path):
     assert "Traceback" not in output
     assert "required: 'TestSyncStreamBasics' match no test" in done.stdout
     assert "Minimum supported" not in done.stdout
+
+
+def test_a_report_dir_that_is_a_file_or_an_unwritable_log_exits_3(tmp_path):
+    copy_suite(tmp_path / "suite")
+    config = write_matrix(
+        tmp_path / "matrix.yaml",
+        servers=["redis-7.0"],
+        clients=[{"name": "new", "version": "latest"}],
+    )
+    (tmp_path / "report").write_text("a file\n")
+    done = run(tmp_path, config, tmp_path / "envs")
+    output = done.stdout + done.stderr
+    assert done.returncode == 3, output
+    assert "Traceback" not in output
+    assert f"error: {tmp_path / 'report'}: cannot write the run's files: " in done.stdout
+    assert (tmp_path / "report").read_text() == "a file\n"
+
+    (tmp_path / "report").unlink()
+    (tmp_path / "report" / "logs" / f"{CELL}.log").mkdir(parents=True)  # not a file: kept
+    done = run(tmp_path, config, tmp_path / "envs")
+    output = done.stdout + done.stderr
+    assert done.returncode == 3, output
+    assert "Traceback" not in output
+    log = tmp_path / "report" / "logs" / f"{CELL}.log"
+    assert f"error: {log}: cannot write: Is a directory" in done.stdout
