@@ -8,6 +8,7 @@ Exit codes (:mod:`streammatrix.errors`): 0 every result as expected, 1 an unexpe
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import time
@@ -52,8 +53,8 @@ def _positive(kind: type) -> object:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"{text!r} must be greater than 0")
+        if not math.isfinite(value) or value <= 0:  # nan and inf parse as floats
+            raise argparse.ArgumentTypeError(f"{text!r} must be a finite number greater than 0")
         return value
 
     return parse

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import streammatrix
+from streammatrix import files
 from streammatrix.report.grid import group_of
 from streammatrix.report.minimums import DEFINITION
 from streammatrix.report.model import Cause, Cell, Report
@@ -167,7 +168,5 @@ def to_dict(report: Report) -> dict[str, Any]:
 
 
 def write(report: Report, path: str | Path) -> Path:
-    target = Path(path)
     text = json.dumps(to_dict(report), indent=2, ensure_ascii=False)
-    target.write_text(text + "\n", encoding="utf-8")
-    return target
+    return files.write_text(path, text + "\n")

@@ -15,6 +15,7 @@ from typing import Any
 
 import jinja2
 
+from streammatrix import files
 from streammatrix.plugin import outcomes as o
 from streammatrix.report import markdown
 from streammatrix.report.minimums import DEFINITION
@@ -180,12 +181,8 @@ def render_html(report: Report) -> str:
 
 
 def write_markdown(report: Report, path: str | Path) -> Path:
-    target = Path(path)
-    target.write_text(render_markdown(report), encoding="utf-8")
-    return target
+    return files.write_text(path, render_markdown(report))
 
 
 def write_html(report: Report, path: str | Path) -> Path:
-    target = Path(path)
-    target.write_text(render_html(report), encoding="utf-8")
-    return target
+    return files.write_text(path, render_html(report))

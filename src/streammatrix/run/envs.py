@@ -170,7 +170,8 @@ def ensure_env(client: ClientSpec, python: str, root: Path, *, refresh: bool = F
         _run([interpreter, "-m", "venv", str(location)], what)
         install = [env_python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     try:
-        _run([*install, *requirements], f"installing {' '.join(requirements)}")
+        # "--": a requirement is never read as an option (matrix.yaml's are checked too)
+        _run([*install, "--", *requirements], f"installing {' '.join(requirements)}")
         version = _run(
             [
                 env_python,
