@@ -4,32 +4,30 @@ from __future__ import annotations
 
 import time
 
+import _raw
 import pytest
-from _support import field, record_latency, stopwatch
+from _support import entries_of, field, record_latency, stopwatch
 
 pytestmark = [pytest.mark.integration, pytest.mark.requires_network]
 
 CLAIM_IDLE_MS = 10
 
 
-def _fill(client, stream, n):
-    pipe = client.pipeline(transaction=False)
-    for i in range(n):
-        pipe.xadd(stream, {"n": str(i)})
-    return pipe.execute()
+# entries to work on, and checks of what a test did, through raw commands (see _raw)
+_fill = _raw.fill
 
 
 @pytest.mark.usefixtures("cleanup_stream")
 class TestSyncConsumerGroups:
     @pytest.mark.feature("xgroup-create", since="5.0.0")
     def test_xgroup_create_with_mkstream(self, redis_client, test_stream_name, test_consumer_group):
-        assert redis_client.exists(test_stream_name) == 0
+        assert _raw.exists(redis_client, test_stream_name) == 0
         assert redis_client.xgroup_create(
             test_stream_name, test_consumer_group, id="$", mkstream=True
         )
-        assert redis_client.exists(test_stream_name) == 1
-        assert redis_client.xlen(test_stream_name) == 0
-        groups = redis_client.xinfo_groups(test_stream_name)
+        assert _raw.exists(redis_client, test_stream_name) == 1
+        assert _raw.length(redis_client, test_stream_name) == 0
+        groups = _raw.info_groups(redis_client, test_stream_name)
         assert [field(g, "name") for g in groups] == [test_consumer_group]
 
     @pytest.mark.feature("xreadgroup", since="5.0.0")
@@ -59,8 +57,7 @@ class TestSyncConsumerGroups:
         assert seen["alice"] and seen["bob"]
         assert not set(seen["alice"]) & set(seen["bob"])
         assert sorted(seen["alice"] + seen["bob"]) == sorted(ids)
-        pending = redis_client.xpending(test_stream_name, test_consumer_group)
-        assert pending["pending"] == 20
+        assert _raw.pending_count(redis_client, test_stream_name, test_consumer_group) == 20
 
     @pytest.mark.feature("xack", since="5.0.0")
     def test_xack(self, redis_client, test_stream_name, test_consumer_group, test_consumer_name):
@@ -69,7 +66,7 @@ class TestSyncConsumerGroups:
         redis_client.xreadgroup(test_consumer_group, test_consumer_name, {test_stream_name: ">"})
         assert redis_client.xack(test_stream_name, test_consumer_group, *ids[:3]) == 3
         assert redis_client.xack(test_stream_name, test_consumer_group, ids[0]) == 0
-        assert redis_client.xpending(test_stream_name, test_consumer_group)["pending"] == 2
+        assert _raw.pending_count(redis_client, test_stream_name, test_consumer_group) == 2
 
     @pytest.mark.feature("xpending", since="5.0.0")
     def test_xpending_summary(
@@ -124,11 +121,9 @@ class TestSyncConsumerGroups:
             test_stream_name, test_consumer_group, "rescuer", CLAIM_IDLE_MS, ids
         )
         assert [c[0] for c in claimed] == ids
-        detail = redis_client.xpending_range(
-            test_stream_name, test_consumer_group, min="-", max="+", count=10
-        )
-        assert {d["consumer"] for d in detail} == {"rescuer"}
-        assert all(d["times_delivered"] == 2 for d in detail)
+        detail = _raw.pending(redis_client, test_stream_name, test_consumer_group)
+        assert {consumer for _, consumer, _ in detail} == {"rescuer"}
+        assert all(times == 2 for _, _, times in detail)
         justid = redis_client.xclaim(
             test_stream_name, test_consumer_group, "third", 0, ids, justid=True
         )
@@ -158,10 +153,11 @@ class TestSyncConsumerGroups:
         )
         assert not reply or not reply[0][1]
         assert redis_client.xgroup_setid(test_stream_name, test_consumer_group, id="0")
-        reply = redis_client.xreadgroup(
-            test_consumer_group, test_consumer_name, {test_stream_name: ">"}
-        )
-        assert [e[0] for e in reply[0][1]] == ids
+        reply = redis_client.execute_command(
+            "XREADGROUP", "GROUP", test_consumer_group, test_consumer_name,
+            "STREAMS", test_stream_name, ">",
+        )  # fmt: skip
+        assert [e[0] for e in entries_of(reply, test_stream_name)] == ids
 
     @pytest.mark.feature("xgroup-destroy", since="5.0.0")
     def test_xgroup_delconsumer_and_destroy(
@@ -177,6 +173,6 @@ class TestSyncConsumerGroups:
             )
             == 2
         )
-        assert redis_client.xinfo_consumers(test_stream_name, test_consumer_group) == []
+        assert _raw.info_consumers(redis_client, test_stream_name, test_consumer_group) == []
         assert redis_client.xgroup_destroy(test_stream_name, test_consumer_group)
-        assert redis_client.xinfo_groups(test_stream_name) == []
+        assert _raw.info_groups(redis_client, test_stream_name) == []

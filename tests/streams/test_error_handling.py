@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 
+import _raw
 import pytest
 from _client import (
     ClientConnectionError,
@@ -29,7 +30,7 @@ class TestErrorHandling:
     @pytest.mark.feature("xread-missing-stream", since="5.0.0")
     def test_xread_missing_stream_returns_empty(self, redis_client, test_stream_name):
         assert not redis_client.xread({test_stream_name: "0-0"}, count=10)
-        assert redis_client.exists(test_stream_name) == 0
+        assert _raw.exists(redis_client, test_stream_name) == 0
 
     @pytest.mark.feature("xgroup-busygroup", since="5.0.0")
     def test_duplicate_group_raises_busygroup(
@@ -45,7 +46,7 @@ class TestErrorHandling:
     ):
         with pytest.raises(ResponseError, match=r"(?i)requires the key to exist"):
             redis_client.xgroup_create(test_stream_name, test_consumer_group, id="$")
-        assert redis_client.exists(test_stream_name) == 0
+        assert _raw.exists(redis_client, test_stream_name) == 0
 
     @pytest.mark.feature("xadd-id-order", since="5.0.0")
     def test_xadd_id_not_greater_than_last(self, redis_client, test_stream_name):
@@ -54,7 +55,7 @@ class TestErrorHandling:
             redis_client.xadd(test_stream_name, {"n": "2"}, id="1000-5")
         with pytest.raises(ResponseError, match=r"(?i)equal or smaller"):
             redis_client.xadd(test_stream_name, {"n": "3"}, id="999-0")
-        assert redis_client.xlen(test_stream_name) == 1
+        assert _raw.length(redis_client, test_stream_name) == 1
 
     @pytest.mark.feature("xack-unknown-id", since="5.0.0")
     def test_xack_unknown_id_returns_zero(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 
+import _raw
 import pytest
 from _client import close_async, close_sync, make_async_client, make_sync_client
 from _support import record_latency, stopwatch
@@ -54,7 +55,7 @@ class TestHighThroughput:
         assert len(ids) == MESSAGES
         assert [e[0] for e in read] == ids
         assert [int(e[1]["seq"]) for e in read] == list(range(MESSAGES))
-        assert redis_client.xlen(test_stream_name) == MESSAGES
+        assert _raw.length(redis_client, test_stream_name) == MESSAGES
 
     @pytest.mark.feature("concurrent-consumers", since="5.0.0")
     def test_five_consumer_threads_share_one_group(
@@ -97,7 +98,7 @@ class TestHighThroughput:
             raise errors[0]
         assert not any(t.is_alive() for t in threads)
         _check_all_once(received, ids)
-        assert redis_client.xpending(test_stream_name, test_consumer_group)["pending"] == 0
+        assert _raw.pending_count(redis_client, test_stream_name, test_consumer_group) == 0
 
     @pytest.mark.asyncio
     @pytest.mark.feature("concurrent-consumers-async", since="5.0.0")
@@ -127,4 +128,4 @@ class TestHighThroughput:
             await close_async(client)
         record_latency(record_property, watch.ms, 1000)
         _check_all_once(received, ids)
-        assert redis_client.xpending(test_stream_name, test_consumer_group)["pending"] == 0
+        assert _raw.pending_count(redis_client, test_stream_name, test_consumer_group) == 0

@@ -8,11 +8,14 @@ raw command through ``execute_command`` (does the server have it?) and ``..._met
 the client's API (does this client expose it?).
 
 ``since`` is the version of the Redis command reference ("Available since" and the history of
-each command and argument).
+each command and argument). What a test needs besides its feature (entries, a group with pending
+entries, a look at the stream or the pending list afterwards) goes through raw commands
+(``_raw``), so that a client's bug in another command shows under that command's feature only.
 """
 
 from __future__ import annotations
 
+import _raw
 import pytest
 from _client import close_sync, make_sync_client
 from _support import as_dict, element, entries_of, field
@@ -20,23 +23,9 @@ from _support import as_dict, element, entries_of, field
 pytestmark = [pytest.mark.integration, pytest.mark.requires_network]
 
 
-def _fill(client, stream, n, **fields):
-    pipe = client.pipeline(transaction=False)
-    for i in range(n):
-        pipe.xadd(stream, {"n": str(i), **fields})
-    return pipe.execute()
-
-
-def _group_with_pending(client, stream, group, consumer, n):
-    """n entries, all delivered to ``consumer`` and not acknowledged."""
-    ids = _fill(client, stream, n)
-    client.xgroup_create(stream, group, id="0")
-    client.xreadgroup(group, consumer, {stream: ">"})
-    return ids
-
-
-def _pending_ids(client, stream, group):
-    return [d["message_id"] for d in client.xpending_range(stream, group, "-", "+", 100)]
+_fill = _raw.fill
+_group_with_pending = _raw.group_with_pending
+_pending_ids = _raw.pending_ids
 
 
 @pytest.fixture
@@ -51,15 +40,16 @@ def raw_client(redis_available):
 @pytest.mark.usefixtures("cleanup_stream")
 class TestRedis62Features:
     @pytest.mark.feature("xautoclaim", since="6.2.0")
-    def test_xautoclaim_command(self, redis_client, test_stream_name, test_consumer_group):
-        ids = _group_with_pending(redis_client, test_stream_name, test_consumer_group, "c1", 3)
-        reply = redis_client.execute_command(
+    def test_xautoclaim_command(self, raw_client, test_stream_name, test_consumer_group):
+        # raw_client: the server's reply, not the client's parsing of it (the method test's part)
+        ids = _group_with_pending(raw_client, test_stream_name, test_consumer_group, "c1", 3)
+        reply = raw_client.execute_command(
             "XAUTOCLAIM", test_stream_name, test_consumer_group, "c2", 0, "0-0", "COUNT", 10
         )
         assert reply[0] == "0-0"
         assert [e[0] for e in reply[1]] == ids
-        owners = redis_client.xpending_range(test_stream_name, test_consumer_group, "-", "+", 10)
-        assert {d["consumer"] for d in owners} == {"c2"}
+        owners = _raw.pending(raw_client, test_stream_name, test_consumer_group)
+        assert {consumer for _, consumer, _ in owners} == {"c2"}
 
     @pytest.mark.feature("xautoclaim", since="6.2.0")
     def test_xautoclaim_method(self, redis_client, test_stream_name, test_consumer_group):
@@ -80,37 +70,37 @@ class TestRedis62Features:
             redis_client.execute_command("XADD", test_stream_name, "NOMKSTREAM", "*", "a", 1)
             is None
         )
-        assert redis_client.exists(test_stream_name) == 0
-        redis_client.xadd(test_stream_name, {"a": "0"})
+        assert _raw.exists(redis_client, test_stream_name) == 0
+        _fill(redis_client, test_stream_name, 1)
         assert redis_client.execute_command("XADD", test_stream_name, "NOMKSTREAM", "*", "a", 1)
-        assert redis_client.xlen(test_stream_name) == 2
+        assert _raw.length(redis_client, test_stream_name) == 2
 
     @pytest.mark.feature("xadd-nomkstream", since="6.2.0")
     def test_xadd_nomkstream_method(self, redis_client, test_stream_name):
         assert redis_client.xadd(test_stream_name, {"a": "1"}, nomkstream=True) is None
-        assert redis_client.exists(test_stream_name) == 0
-        redis_client.xadd(test_stream_name, {"a": "0"})
+        assert _raw.exists(redis_client, test_stream_name) == 0
+        _fill(redis_client, test_stream_name, 1)
         assert redis_client.xadd(test_stream_name, {"a": "1"}, nomkstream=True)
-        assert redis_client.xlen(test_stream_name) == 2
+        assert _raw.length(redis_client, test_stream_name) == 2
 
     @pytest.mark.feature("trim-minid", since="6.2.0")
     def test_xtrim_minid_command(self, redis_client, test_stream_name):
         for ms in range(1, 11):
-            redis_client.xadd(test_stream_name, {"n": str(ms)}, id=f"{ms}-0")
+            redis_client.execute_command("XADD", test_stream_name, f"{ms}-0", "n", ms)
         assert redis_client.execute_command("XTRIM", test_stream_name, "MINID", "=", "6") == 5
-        assert redis_client.xrange(test_stream_name, count=1)[0][0] == "6-0"
+        assert _raw.ids(redis_client, test_stream_name)[0] == "6-0"
         # XADD takes the same strategy
         redis_client.execute_command("XADD", test_stream_name, "MINID", "=", "9", "11-0", "n", 11)
-        assert [e[0] for e in redis_client.xrange(test_stream_name)] == ["9-0", "10-0", "11-0"]
+        assert _raw.ids(redis_client, test_stream_name) == ["9-0", "10-0", "11-0"]
 
     @pytest.mark.feature("trim-minid", since="6.2.0")
     def test_xtrim_minid_method(self, redis_client, test_stream_name):
         for ms in range(1, 11):
-            redis_client.xadd(test_stream_name, {"n": str(ms)}, id=f"{ms}-0")
+            redis_client.execute_command("XADD", test_stream_name, f"{ms}-0", "n", ms)
         assert redis_client.xtrim(test_stream_name, minid="6", approximate=False) == 5
-        assert redis_client.xrange(test_stream_name, count=1)[0][0] == "6-0"
+        assert _raw.ids(redis_client, test_stream_name)[0] == "6-0"
         redis_client.xadd(test_stream_name, {"n": "11"}, id="11-0", minid="9", approximate=False)
-        assert [e[0] for e in redis_client.xrange(test_stream_name)] == ["9-0", "10-0", "11-0"]
+        assert _raw.ids(redis_client, test_stream_name) == ["9-0", "10-0", "11-0"]
 
     @pytest.mark.feature("trim-limit", since="6.2.0")
     def test_xtrim_limit_command(self, redis_client, test_stream_name):
@@ -119,14 +109,14 @@ class TestRedis62Features:
             "XTRIM", test_stream_name, "MAXLEN", "~", 10, "LIMIT", 100
         )
         assert 0 <= removed <= 100
-        assert redis_client.xlen(test_stream_name) == 1000 - removed
+        assert _raw.length(redis_client, test_stream_name) == 1000 - removed
 
     @pytest.mark.feature("trim-limit", since="6.2.0")
     def test_xtrim_limit_method(self, redis_client, test_stream_name):
         _fill(redis_client, test_stream_name, 1000)
         removed = redis_client.xtrim(test_stream_name, maxlen=10, approximate=True, limit=100)
         assert 0 <= removed <= 100
-        assert redis_client.xlen(test_stream_name) == 1000 - removed
+        assert _raw.length(redis_client, test_stream_name) == 1000 - removed
 
     @pytest.mark.feature("xpending-idle", since="6.2.0")
     def test_xpending_idle_command(self, redis_client, test_stream_name, test_consumer_group):
@@ -156,22 +146,24 @@ class TestRedis62Features:
     def test_xgroup_createconsumer_command(
         self, redis_client, test_stream_name, test_consumer_group, test_consumer_name
     ):
-        redis_client.xgroup_create(test_stream_name, test_consumer_group, id="$", mkstream=True)
+        create = ("XGROUP", "CREATE", test_stream_name, test_consumer_group, "$", "MKSTREAM")
+        redis_client.execute_command(*create)
         args = ("XGROUP", "CREATECONSUMER", test_stream_name, test_consumer_group)
         assert redis_client.execute_command(*args, test_consumer_name) == 1
         assert redis_client.execute_command(*args, test_consumer_name) == 0
-        consumers = redis_client.xinfo_consumers(test_stream_name, test_consumer_group)
+        consumers = _raw.info_consumers(redis_client, test_stream_name, test_consumer_group)
         assert [field(c, "name") for c in consumers] == [test_consumer_name]
 
     @pytest.mark.feature("xgroup-createconsumer", since="6.2.0")
     def test_xgroup_createconsumer_method(
         self, redis_client, test_stream_name, test_consumer_group, test_consumer_name
     ):
-        redis_client.xgroup_create(test_stream_name, test_consumer_group, id="$", mkstream=True)
+        create = ("XGROUP", "CREATE", test_stream_name, test_consumer_group, "$", "MKSTREAM")
+        redis_client.execute_command(*create)
         assert redis_client.xgroup_createconsumer(
             test_stream_name, test_consumer_group, test_consumer_name
         )
-        consumers = redis_client.xinfo_consumers(test_stream_name, test_consumer_group)
+        consumers = _raw.info_consumers(redis_client, test_stream_name, test_consumer_group)
         assert [field(c, "name") for c in consumers] == [test_consumer_name]
 
     @pytest.mark.feature("xrange-exclusive", since="6.2.0")
@@ -193,22 +185,22 @@ class TestRedis70Features:
     @pytest.mark.feature("xsetid-entriesadded", since="7.0.0")
     def test_xsetid_entriesadded_maxdeletedid_command(self, redis_client, test_stream_name):
         ids = _fill(redis_client, test_stream_name, 3)
-        redis_client.xdel(test_stream_name, ids[0])
+        redis_client.execute_command("XDEL", test_stream_name, ids[0])
         assert redis_client.execute_command(
             "XSETID", test_stream_name, ids[2], "ENTRIESADDED", 10, "MAXDELETEDID", ids[1]
         )
-        info = redis_client.xinfo_stream(test_stream_name)
+        info = _raw.info_stream(redis_client, test_stream_name)
         assert field(info, "entries-added") == 10
         assert field(info, "max-deleted-entry-id") == ids[1]
 
     @pytest.mark.feature("xsetid-entriesadded", since="7.0.0")
     def test_xsetid_entriesadded_maxdeletedid_method(self, redis_client, test_stream_name):
         ids = _fill(redis_client, test_stream_name, 3)
-        redis_client.xdel(test_stream_name, ids[0])
+        redis_client.execute_command("XDEL", test_stream_name, ids[0])
         assert redis_client.xsetid(
             test_stream_name, ids[2], entries_added=10, max_deleted_id=ids[1]
         )
-        info = redis_client.xinfo_stream(test_stream_name)
+        info = _raw.info_stream(redis_client, test_stream_name)
         assert field(info, "entries-added") == 10
         assert field(info, "max-deleted-entry-id") == ids[1]
 
@@ -220,7 +212,7 @@ class TestRedis70Features:
         assert redis_client.execute_command(
             "XGROUP", "CREATE", test_stream_name, test_consumer_group, ids[2], "ENTRIESREAD", 3
         )
-        (group,) = redis_client.xinfo_groups(test_stream_name)
+        (group,) = _raw.info_groups(redis_client, test_stream_name)
         assert field(group, "entries-read") == 3
         assert field(group, "lag") == 2
 
@@ -232,7 +224,7 @@ class TestRedis70Features:
         assert redis_client.xgroup_create(
             test_stream_name, test_consumer_group, id=ids[2], entries_read=3
         )
-        (group,) = redis_client.xinfo_groups(test_stream_name)
+        (group,) = _raw.info_groups(redis_client, test_stream_name)
         assert field(group, "entries-read") == 3
         assert field(group, "lag") == 2
 
@@ -241,11 +233,11 @@ class TestRedis70Features:
         self, redis_client, test_stream_name, test_consumer_group
     ):
         ids = _fill(redis_client, test_stream_name, 5)
-        redis_client.xgroup_create(test_stream_name, test_consumer_group, id="0")
+        redis_client.execute_command("XGROUP", "CREATE", test_stream_name, test_consumer_group, 0)
         assert redis_client.execute_command(
             "XGROUP", "SETID", test_stream_name, test_consumer_group, ids[3], "ENTRIESREAD", 4
         )
-        (group,) = redis_client.xinfo_groups(test_stream_name)
+        (group,) = _raw.info_groups(redis_client, test_stream_name)
         assert field(group, "last-delivered-id") == ids[3]
         assert field(group, "lag") == 1
 
@@ -254,18 +246,18 @@ class TestRedis70Features:
         self, redis_client, test_stream_name, test_consumer_group
     ):
         ids = _fill(redis_client, test_stream_name, 5)
-        redis_client.xgroup_create(test_stream_name, test_consumer_group, id="0")
+        redis_client.execute_command("XGROUP", "CREATE", test_stream_name, test_consumer_group, 0)
         assert redis_client.xgroup_setid(
             test_stream_name, test_consumer_group, ids[3], entries_read=4
         )
-        (group,) = redis_client.xinfo_groups(test_stream_name)
+        (group,) = _raw.info_groups(redis_client, test_stream_name)
         assert field(group, "last-delivered-id") == ids[3]
         assert field(group, "lag") == 1
 
     @pytest.mark.feature("xinfo-stream-entries-added", since="7.0.0")
     def test_xinfo_stream_v7_fields(self, redis_client, test_stream_name):
         ids = _fill(redis_client, test_stream_name, 3)
-        redis_client.xdel(test_stream_name, ids[0])
+        redis_client.execute_command("XDEL", test_stream_name, ids[0])
         info = redis_client.xinfo_stream(test_stream_name)
         assert field(info, "entries-added") == 3
         assert field(info, "max-deleted-entry-id") == ids[0]
@@ -276,10 +268,11 @@ class TestRedis70Features:
         self, redis_client, test_stream_name, test_consumer_group, test_consumer_name
     ):
         _fill(redis_client, test_stream_name, 5)
-        redis_client.xgroup_create(test_stream_name, test_consumer_group, id="0")
-        redis_client.xreadgroup(
-            test_consumer_group, test_consumer_name, {test_stream_name: ">"}, count=2
-        )
+        redis_client.execute_command("XGROUP", "CREATE", test_stream_name, test_consumer_group, 0)
+        redis_client.execute_command(
+            "XREADGROUP", "GROUP", test_consumer_group, test_consumer_name,
+            "COUNT", 2, "STREAMS", test_stream_name, ">",
+        )  # fmt: skip
         (group,) = redis_client.xinfo_groups(test_stream_name)
         assert field(group, "entries-read") == 2
         assert field(group, "lag") == 3
@@ -289,7 +282,7 @@ class TestRedis70Features:
         self, raw_client, test_stream_name, test_consumer_group
     ):
         ids = _group_with_pending(raw_client, test_stream_name, test_consumer_group, "c1", 2)
-        raw_client.xdel(test_stream_name, ids[0])
+        raw_client.execute_command("XDEL", test_stream_name, ids[0])
         reply = raw_client.execute_command(
             "XAUTOCLAIM", test_stream_name, test_consumer_group, "c2", 0, "0-0"
         )
@@ -350,7 +343,7 @@ class TestRedis82Features:
             "XACKDEL", test_stream_name, test_consumer_group, "KEEPREF", "IDS", 2, ids[0], ids[1]
         )
         assert list(reply) == [1, 1]
-        assert [e[0] for e in redis_client.xrange(test_stream_name)] == [ids[2]]
+        assert _raw.ids(redis_client, test_stream_name) == [ids[2]]
         assert _pending_ids(redis_client, test_stream_name, test_consumer_group) == [ids[2]]
 
     @pytest.mark.feature("xackdel", since="8.2.0")
@@ -358,7 +351,7 @@ class TestRedis82Features:
         ids = _group_with_pending(redis_client, test_stream_name, test_consumer_group, "c1", 3)
         reply = redis_client.xackdel(test_stream_name, test_consumer_group, ids[0], ids[1])
         assert list(reply) == [1, 1]
-        assert [e[0] for e in redis_client.xrange(test_stream_name)] == [ids[2]]
+        assert _raw.ids(redis_client, test_stream_name) == [ids[2]]
         assert _pending_ids(redis_client, test_stream_name, test_consumer_group) == [ids[2]]
 
     @pytest.mark.feature("xdelex", since="8.2.0")
@@ -385,11 +378,11 @@ class TestRedis82Features:
         redis_client.execute_command(
             "XADD", test_stream_name, "ACKED", "MAXLEN", "=", 1, "*", "n", "3"
         )
-        assert redis_client.xlen(test_stream_name) == 4
-        redis_client.xack(test_stream_name, test_consumer_group, ids[0], ids[1])
+        assert _raw.length(redis_client, test_stream_name) == 4
+        redis_client.execute_command("XACK", test_stream_name, test_consumer_group, *ids[:2])
         removed = redis_client.execute_command("XTRIM", test_stream_name, "MAXLEN", "=", 1, "ACKED")
         assert removed == 2
-        assert redis_client.xrange(test_stream_name)[0][0] == ids[2]
+        assert _raw.ids(redis_client, test_stream_name)[0] == ids[2]
 
     @pytest.mark.feature("trim-acked", since="8.2.0")
     def test_xadd_xtrim_acked_method(self, redis_client, test_stream_name, test_consumer_group):
@@ -397,13 +390,13 @@ class TestRedis82Features:
         redis_client.xadd(
             test_stream_name, {"n": "3"}, maxlen=1, approximate=False, ref_policy="ACKED"
         )
-        assert redis_client.xlen(test_stream_name) == 4
-        redis_client.xack(test_stream_name, test_consumer_group, ids[0], ids[1])
+        assert _raw.length(redis_client, test_stream_name) == 4
+        redis_client.execute_command("XACK", test_stream_name, test_consumer_group, *ids[:2])
         removed = redis_client.xtrim(
             test_stream_name, maxlen=1, approximate=False, ref_policy="ACKED"
         )
         assert removed == 2
-        assert redis_client.xrange(test_stream_name)[0][0] == ids[2]
+        assert _raw.ids(redis_client, test_stream_name)[0] == ids[2]
 
     @pytest.mark.feature("trim-keepref-delref", since="8.2.0")
     def test_xtrim_keepref_and_delref_command(

@@ -3,9 +3,13 @@
 A test of the suite carries ``@pytest.mark.feature("xautoclaim", since="6.2.0")``. It never skips
 because of a version number: it runs, and this plugin decides afterwards what its result means.
 
-* passed -> ``pass``; a failure while setting up -> ``error``;
+* passed -> ``pass``; a failure while setting up -> ``error``, except that a fixture failing
+  to import a module of the client package (``redis.asyncio`` of a redis-py before 4.2) is
+  ``unsupported-client`` like the same import in the test body;
 * the client lacks the API (missing method on the client, its pipeline or module; unexpected
-  keyword argument; failed import) -> ``unsupported-client``;
+  keyword argument; a module of the client package that does not exist) ->
+  ``unsupported-client``; an import of anything else that fails is a ``fail`` (``error`` in
+  set-up), since it is the environment that is broken, not the client that is older;
 * the server rejects the command (a ``ResponseError`` saying unknown command, syntax error, ...)
   or leaves a field out of its reply (``KeyError``) -> ``unsupported-server`` when the server's
   ``redis_version`` is below ``since``, ``fail`` otherwise;
@@ -61,6 +65,9 @@ _ARGS_ECHO = re.compile(r",? *with args beginning with:.*$")
 _UNEXPECTED_KEYWORD = re.compile(r"unexpected keyword argument")
 _MODULE_ATTR = re.compile(r"module '([\w.]+)' has no attribute")
 _OBJECT_ATTR = re.compile(r"'(\w+)' object has no attribute")
+# "No module named 'redis.asyncio'", "cannot import name 'asyncio' from 'redis' (...)"
+_NO_MODULE = re.compile(r"No module named '([\w.]+)'")
+_CANNOT_IMPORT = re.compile(r"cannot import name '\w+' from '([\w.]+)'")
 
 _server_key = pytest.StashKey[Optional[dict]]()
 _state_key = pytest.StashKey[dict]()
@@ -236,7 +243,7 @@ def _client_class_named(name: str, package: str) -> bool:
 def _client_lacks(exc: BaseException) -> bool:
     """The client (module, client object, pipeline) does not have what the test asked for."""
     if isinstance(exc, ImportError):
-        return True
+        return _client_module_missing(exc)
     if isinstance(exc, TypeError):
         return bool(_UNEXPECTED_KEYWORD.search(str(exc)))
     if not isinstance(exc, AttributeError):
@@ -251,6 +258,25 @@ def _client_lacks(exc: BaseException) -> bool:
         return m.group(1) == package or m.group(1).startswith(package + ".")
     m = _OBJECT_ATTR.search(message)
     return bool(m) and m.group(1) != "NoneType" and _client_class_named(m.group(1), package)
+
+
+def _client_module_missing(exc: ImportError) -> bool:
+    """The import failed because the client package has no such module (or name in it).
+
+    ``No module named 'redis.asyncio'``: a submodule of the client package is missing, the client
+    is older than the API. ``cannot import name 'x' from 'redis'``: the client package lacks a
+    name. A missing top-level client package, or a module outside it (a dependency the client
+    imports), is a broken environment and not the client's version: False.
+    """
+    package = _client_module().split(".")[0]
+    message = str(exc)
+    if isinstance(exc, ModuleNotFoundError) or _NO_MODULE.search(message):
+        m = _NO_MODULE.search(message)
+        missing = exc.name or (m.group(1) if m else "")
+        return missing.startswith(package + ".")
+    m = _CANNOT_IMPORT.search(message)
+    source = m.group(1) if m else (exc.name or "")
+    return source == package or source.startswith(package + ".")
 
 
 def _server_rejects(exc: BaseException) -> bool:
@@ -310,8 +336,15 @@ def _as_skip(report: pytest.TestReport, item: pytest.Item, message: str) -> None
 
 
 def _classifiable(item: pytest.Item, call: pytest.CallInfo) -> bool:
-    """A failure of the test body that is ours to classify (not a skip, xfail or exit)."""
-    if call.when != "call" or call.excinfo is None:
+    """A failure that is ours to classify (not a skip, xfail or exit): one of the test body, or
+    a set-up (fixture) that could not import a module of the client package."""
+    if call.excinfo is None:
+        return False
+    if call.when == "setup":
+        exc = _unwrap(call.excinfo.value)
+        if not (isinstance(exc, ImportError) and _client_module_missing(exc)):
+            return False
+    elif call.when != "call":
         return False
     if item.get_closest_marker("xfail") is not None:
         return False
@@ -346,7 +379,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     result = yield
     report: pytest.TestReport = result.get_result()
     if report.when == "setup":
-        if report.failed:
+        if unsupported is not None:
+            _as_skip(report, item, unsupported)
+        elif report.failed:
             state["outcome"] = (outcomes.ERROR, _reason_of(call, report))
         elif report.skipped:
             state["outcome"] = (outcomes.SKIPPED, _skip_reason(report))

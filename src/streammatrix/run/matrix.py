@@ -41,6 +41,8 @@ from streammatrix.run.pool import ServerPool
 from streammatrix.servers.base import Provider
 from streammatrix.servers.select import make_provider
 
+INTERRUPTED_BEFORE = "interrupted: the run was stopped before this cell started"
+
 
 @dataclass
 class RunOptions:
@@ -104,7 +106,23 @@ def run_cells(
     options: RunOptions,
     events: Events,
 ) -> list[CellResult]:
-    """Run every cell; return one result per cell, in plan order."""
+    """Run every cell; return one result per cell, in plan order.
+
+    A signal at any moment of it (making environments, starting servers, running cells)
+    interrupts the run; the handlers come back only once every server and cell is stopped, so a
+    second signal cannot cut that short.
+    """
+    with processes.stop_on_signals():
+        return _run_cells(matrix, cells, provider, options, events)
+
+
+def _run_cells(
+    matrix: Matrix,
+    cells: Sequence[Cell],
+    provider: Provider,
+    options: RunOptions,
+    events: Events,
+) -> list[CellResult]:
     paths = ReportPaths(options.report_dir)
     paths.prepare(keep=options.keep)
     processes.arm()
@@ -124,11 +142,18 @@ def run_cells(
             props = base_properties(cell, None, provider.kind_of(cell.server))
             done(record_not_run(cell, paths, o.CELL_EXCLUDED, cell.excluded, props), None)
     runnable = [c for c in cells if c.excluded is None]
-    envs = make_envs(runnable, options, events)
+    begun: set[str] = set()  # cells whose turn came: each one writes its file, whatever happens
+    try:
+        envs = make_envs(runnable, options, events)
+    except BaseException:
+        if processes.interrupted():
+            _record_interrupted(runnable, begun, provider, paths)
+        raise
     plugin_dir = plugin_path(options.envdir)
     pool = ServerPool(provider, events)
 
     def one(cell: Cell) -> tuple[CellResult, float | None]:
+        begun.add(cell.id)
         env = envs[(cell.client.name, cell.python)]
         kind = provider.kind_of(cell.server)
         props = base_properties(cell, env if isinstance(env, ClientEnv) else None, kind)
@@ -141,7 +166,7 @@ def run_cells(
         except ServerStartError as exc:
             reason = str(exc)
             if processes.interrupted():
-                reason = f"interrupted: the run was stopped before this cell started ({reason})"
+                reason = f"{INTERRUPTED_BEFORE} ({reason})"
             return record_not_run(cell, paths, o.CELL_ERROR, reason, props), None
         started = CellStarted(cell.id, order[cell.id], total)
         events.emit(started)
@@ -154,10 +179,9 @@ def run_cells(
     executor = ThreadPoolExecutor(max(1, options.workers), thread_name_prefix="cell")
     futures: list = []
     try:
-        with processes.stop_on_signals():
-            futures = [executor.submit(one, cell) for cell in runnable]
-            for future in as_completed(futures):
-                done(*future.result())
+        futures = [executor.submit(one, cell) for cell in runnable]
+        for future in as_completed(futures):
+            done(*future.result())
     except BaseException:
         for future in futures:
             future.cancel()
@@ -166,7 +190,19 @@ def run_cells(
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
         pool.stop_all()
+        if processes.interrupted():
+            _record_interrupted(runnable, begun, provider, paths)
     return [results[c.id] for c in cells if c.id in results]
+
+
+def _record_interrupted(
+    cells: Sequence[Cell], begun: set[str], provider: Provider, paths: ReportPaths
+) -> None:
+    """A file for each cell whose turn never came: every planned cell ends with one."""
+    for cell in cells:
+        if cell.id not in begun:
+            props = base_properties(cell, None, provider.kind_of(cell.server))
+            record_not_run(cell, paths, o.CELL_ERROR, INTERRUPTED_BEFORE, props)
 
 
 def summarize(results: Sequence[CellResult]) -> Counter[str]:

@@ -264,16 +264,17 @@ def test_unknown_server_version_or_since_never_hides_a_failure():
     assert classify_failure(ResponseError("syntax error"), "", "6.2.5")[0] == outcomes.FAIL
 
 
-def test_unexpected_keyword_and_import_error_are_unsupported_client():
+def test_unexpected_keyword_and_import_error_are_unsupported_client(monkeypatch):
+    monkeypatch.setenv("TEST_REDIS_CLIENT", "redis")
+
     def xadd(name, fields):
         return None
 
     with pytest.raises(TypeError) as excinfo:
         xadd("k", {}, ref_policy="ACKED")  # type: ignore[call-arg]
     assert classify_failure(excinfo.value, "8.2.0", "8.2.3")[0] == outcomes.UNSUPPORTED_CLIENT
-    assert classify_failure(ImportError("no asyncio"), "5.0.0", "8.2.3")[0] == (
-        outcomes.UNSUPPORTED_CLIENT
-    )
+    missing = ModuleNotFoundError("No module named 'redis.asyncio'", name="redis.asyncio")
+    assert classify_failure(missing, "5.0.0", "8.2.3")[0] == outcomes.UNSUPPORTED_CLIENT
     assert classify_failure(TypeError("unsupported operand"), "5.0.0", "8.2.3")[0] == (
         outcomes.FAIL
     )

@@ -182,10 +182,18 @@ class DockerProvider:
                     raise ServerStartError(f"server {spec.name!r}: interrupted before it started")
                 server.container = self._create(spec, image, name, all_labels)
             self._start(server)
-        except BaseException:
+        except BaseException as exc:
+            # stopped by the run's clean-up (a signal) while starting: whatever the engine or the
+            # wait said next ("exited before answering PING", "marked for removal") follows
+            # from that removal, and is not why the server did not start
+            stopped_by_run = server._stopped or processes.interrupted()
             server.stop()
             if server.container is None:  # interrupted between the engine and us: by name
                 self._remove_named(name)
+            if stopped_by_run and isinstance(exc, Exception):
+                raise ServerStartError(
+                    f"server {spec.name!r}: interrupted while it was starting (the run was stopped)"
+                ) from exc
             raise
         return server
 
