@@ -15,6 +15,8 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from streammatrix.config.model import (
     ALL_FEATURES,
+    DEFAULT_HISTORY,
+    DEFAULT_RERUNS,
     DEFAULT_SUITE,
     DEFAULT_TIMEOUT,
     PROVIDERS,
@@ -48,6 +50,8 @@ SCHEMA: dict[str, Any] = {
         "suite": _TEXT,
         "provider": {"enum": list(PROVIDERS)},
         "timeout": {"type": "number", "exclusiveMinimum": 0},
+        "reruns": {"type": "integer", "minimum": 0, "maximum": 10},
+        "history": {"type": "integer", "minimum": 1, "maximum": 366},
         "python": {
             "type": "array",
             "minItems": 1,
@@ -362,6 +366,8 @@ def _build(path: Path, data: dict[str, Any], check: _Checker) -> Matrix:
         suite=suite,
         provider=data.get("provider", "auto"),
         timeout=float(data.get("timeout", DEFAULT_TIMEOUT)),
+        reruns=int(data.get("reruns", DEFAULT_RERUNS)),
+        history=int(data.get("history", DEFAULT_HISTORY)),
     )
 
 

@@ -21,9 +21,24 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterable
 
+from packaging.version import Version
+
 from streammatrix.config.model import Exclude, Expectation, Matrix, Selector
+from streammatrix.junit.records import TestRecord
 from streammatrix.plugin import outcomes as o
-from streammatrix.report.model import NOT_PASSING, Cell, Report, Unexpected
+from streammatrix.report.model import (
+    KIND_BELOW_MINIMUM,
+    KIND_BREAK,
+    KIND_CELL_ERROR,
+    KIND_EXPECTATION,
+    KIND_NEVER_PASSES,
+    KIND_NO_CELLS,
+    NOT_PASSING,
+    Cell,
+    FeatureRow,
+    Report,
+    Unexpected,
+)
 
 __all__ = [
     "client_matches",
@@ -31,6 +46,7 @@ __all__ = [
     "exclusion",
     "in_scope",
     "server_matches",
+    "split",
     "unexpected",
 ]
 
@@ -87,26 +103,59 @@ def _cell_error_covered(expectations: Iterable[Expectation], cell: Cell) -> bool
     )
 
 
+def _row(report: Report, cell: Cell, test: TestRecord) -> FeatureRow | None:
+    for row in report.rows:
+        entry = row.entries.get(cell.id)
+        if row.feature == test.feature and entry and any(t is test for t in entry.tests):
+            return row
+    return None
+
+
+def placement(row: FeatureRow | None, cell: Cell) -> str:
+    """Where a failing cell sits against the feature's minimum: a fact, a break, or no minimum."""
+    if row is None:
+        return KIND_BREAK
+    low_server = row.min_server.get(cell.at.server_family)
+    low_client = row.min_client.get(cell.at.client_family)
+    if not low_server or not low_client:
+        return KIND_NEVER_PASSES
+    server, client = cell.at.server_key, cell.at.client_key
+    if server is None or client is None:
+        return KIND_BREAK
+    if server < Version(low_server) or client < Version(low_client):
+        return KIND_BELOW_MINIMUM
+    return KIND_BREAK
+
+
 def unexpected(report: Report) -> list[Unexpected]:
-    """Every result that the expectations in matrix.yaml do not predict, in grid order."""
+    """Every result that is red: see :func:`split`."""
+    return split(report)[0]
+
+
+def split(report: Report) -> tuple[list[Unexpected], list[Unexpected]]:
+    """(unexpected, facts): results the expectations in matrix.yaml do not predict, in grid
+    order; those below their feature's minimum are facts, the rest unexpected."""
     if not report.cells:
-        return [Unexpected("no-cells", "", o.ERROR, message="there were no cell results at all")]
+        none = Unexpected(KIND_NO_CELLS, "", o.ERROR, message="there were no cell results at all")
+        return [none], []
+    facts: list[Unexpected] = []
     found: list[Unexpected] = []
     expectations = report.expectations
     for cell in report.cells:
         if cell.status in (o.CELL_EXCLUDED, o.CELL_SKIPPED):
             continue
         if cell.status == o.CELL_ERROR and not _cell_error_covered(expectations, cell):
-            found.append(Unexpected("cell-error", cell.id, o.ERROR, message=cell.note))
+            found.append(Unexpected(KIND_CELL_ERROR, cell.id, o.ERROR, message=cell.note))
         for test in cell.record.tests:
             if test.outcome not in (o.FAIL, o.ERROR):
                 continue
             if covering(expectations, cell, test.feature, test.outcome) is not None:
                 continue
             scope = sorted({e.outcome for e in expectations if in_scope(e, cell, test.feature)})
-            found.append(
+            kind = KIND_EXPECTATION if scope else placement(_row(report, cell, test), cell)
+            (facts if kind == KIND_BELOW_MINIMUM else found).append(
                 Unexpected(
-                    "regression",
+                    kind,
                     cell.id,
                     test.outcome,
                     feature=test.feature,
@@ -124,7 +173,7 @@ def unexpected(report: Report) -> list[Unexpected]:
             if scope and all(e.outcome != entry.measured for e in scope):
                 found.append(
                     Unexpected(
-                        "expectation-not-held",
+                        KIND_EXPECTATION,
                         cell.id,
                         entry.measured,
                         feature=row.feature,
@@ -132,4 +181,4 @@ def unexpected(report: Report) -> list[Unexpected]:
                         message="; ".join(sorted({e.reason for e in scope if e.reason})),
                     )
                 )
-    return found
+    return found, facts
