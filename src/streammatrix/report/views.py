@@ -70,7 +70,11 @@ def context(report: Report) -> dict[str, Any]:
         ],
         "flaky_nights": report_history.flaky_across_nights(history) if history else [],
         "flaky_flips": report_history.FLAKY_FLIPS,
-        "flipping": report_history.flipping(history) if history else [],
+        "flipping": [
+            x for x in report_history.flipping(history) if x[2] < report_history.FLAKY_FLIPS
+        ]
+        if history
+        else [],
         "history_limit": HISTORY_LIMIT,
         "trail": report_history.trail,
         "budget": {"failures": True, "cells": True, "features": True},
