@@ -2,11 +2,14 @@
 
 An expectation (feature glob x server selector x client selector -> outcome) says that a known
 incompatibility is fine: a fail, error or unsupported result it predicts is shown as
-expected-failure and does not turn a run red. What turns it red is :func:`unexpected`: a fail or
-error that no expectation covers (a regression), a cell that could not run, no cell at all, or
-a feature whose
-cells no longer show what an expectation predicts (an expectation that no longer holds, e.g. a
-bug fixed in a newer client: drop or narrow the expectation).
+expected-failure and does not turn a run red. A fail or error that no expectation covers in a
+cell *below* the feature's measured minimum (an old client or server lacking or mishandling a
+command) is the fact that defines that minimum: :func:`split` lists it apart, never red. What
+turns a run red is :func:`unexpected`: a fail or error at or above the feature's minimum (a
+break above minimum), one of a feature that passes in no cell of the family (never passes), a
+cell that could not run, no cell at all, or a feature whose cells no longer show what an
+expectation predicts (an expectation that no longer holds, e.g. a bug fixed in a newer client:
+drop or narrow the expectation). The words for each kind live in report/model.py.
 
 unsupported-server / unsupported-client are measured non-support: never unexpected by
 themselves, only when an expectation predicted something else.
@@ -168,7 +171,7 @@ def split(report: Report) -> tuple[list[Unexpected], list[Unexpected]]:
         for cell in report.cells:
             entry = row.entries.get(cell.id)
             if entry is None or entry.measured in (None, o.SKIPPED, o.FAIL, o.ERROR):
-                continue  # no result, or already a regression above when nothing covers it
+                continue  # no result, or already unexpected above when nothing covers it
             scope = [e for e in expectations if in_scope(e, cell, row.feature)]
             if scope and all(e.outcome != entry.measured for e in scope):
                 found.append(
