@@ -91,7 +91,9 @@ def carry(report: Report, baseline: dict[str, Any] | None, limit: int | None) ->
             past = list(old.get(cid, []))[-(width - 1) :] if width > 1 else []
             past = [None] * (width - 1 - len(past)) + past
             entry = row.entries.get(cid)
-            per_cell[cid] = [*past, (entry.measured or entry.outcome) if entry else None]
+            seq = [*past, (entry.measured or entry.outcome) if entry else None]
+            if any(x is not None for x in seq):  # a cell gone for all the kept runs is dropped
+                per_cell[cid] = seq
         outcomes[row.key] = per_cell
     minimums = {}
     for m in report.minimums:

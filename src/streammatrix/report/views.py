@@ -70,6 +70,11 @@ def context(report: Report) -> dict[str, Any]:
         ],
         "flaky_nights": report_history.flaky_across_nights(history) if history else [],
         "flaky_flips": report_history.FLAKY_FLIPS,
+        "night_pairs": {
+            (key, cid) for key, cid, _, _ in report_history.flaky_across_nights(history)
+        }
+        if history
+        else set(),
         "flipping": [
             x for x in report_history.flipping(history) if x[2] < report_history.FLAKY_FLIPS
         ]

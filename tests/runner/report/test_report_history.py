@@ -78,6 +78,8 @@ def test_three_nights_chained_by_baseline_keep_the_trail_and_count_flips(tmp_pat
     # Flaky across nights although tonight passed: flagged in the report.
     assert "**≈ Flaky across nights**" in md
     assert f"| {key} | `{CELL}` | 2 | `✔✘✔` |" in md
+    html = (tmp_path / "night3/report/report.html").read_text()
+    assert f'title="{CELL}: pass (flaky across nights)"' in html
     # The minimum was gone on night 2 and back on night 3: it last changed then.
     assert [m["server"] for m in (first["minimum"][0], second["minimum"][0])] == ["7.0.15", None]
     assert history["minimums"]["redis/redis"] == {
