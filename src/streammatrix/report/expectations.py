@@ -7,9 +7,10 @@ cell *below* the feature's measured minimum (an old client or server lacking or 
 command) is the fact that defines that minimum: :func:`split` lists it apart, never red. What
 turns a run red is :func:`unexpected`: a fail or error at or above the feature's minimum (a
 break above minimum), one of a feature that passes in no cell of the family (never passes), a
-cell that could not run, no cell at all, or a feature whose cells no longer show what an
-expectation predicts (an expectation that no longer holds, e.g. a bug fixed in a newer client:
-drop or narrow the expectation). The words for each kind live in report/model.py.
+cell that could not run (or whose file cannot be read), two files that disagree about one cell,
+no cell at all, or a feature whose cells no longer show what an expectation predicts (an
+expectation that no longer holds, e.g. a bug fixed in a newer client: drop or narrow the
+expectation). The words for each kind live in report/model.py.
 
 unsupported-server / unsupported-client are measured non-support: never unexpected by
 themselves, only when an expectation predicted something else.
@@ -33,6 +34,7 @@ from streammatrix.report.model import (
     KIND_BELOW_MINIMUM,
     KIND_BREAK,
     KIND_CELL_ERROR,
+    KIND_CONFLICTING,
     KIND_EXPECTATION,
     KIND_NEVER_PASSES,
     KIND_NO_CELLS,
@@ -145,6 +147,8 @@ def split(report: Report) -> tuple[list[Unexpected], list[Unexpected]]:
     found: list[Unexpected] = []
     expectations = report.expectations
     for cell in report.cells:
+        for conflict in cell.record.conflicts:  # which file is right is unknown: never expected
+            found.append(Unexpected(KIND_CONFLICTING, cell.id, o.ERROR, message=conflict))
         if cell.status in (o.CELL_EXCLUDED, o.CELL_SKIPPED):
             continue
         if cell.status == o.CELL_ERROR and not _cell_error_covered(expectations, cell):

@@ -71,6 +71,7 @@ PASSING = (o.PASS, o.FLAKY)  # a flaky test passed in the end
 KIND_BREAK = "break above minimum"  # fails in a cell at or above the feature's minimum
 KIND_NEVER_PASSES = "never passes"  # fails, and passes in no cell: there is no minimum
 KIND_CELL_ERROR = "cell error"  # the cell could not run
+KIND_CONFLICTING = "conflicting files"  # two cell files disagree about one cell
 KIND_EXPECTATION = "expectation no longer holds"  # matrix.yaml predicts something else
 KIND_NEWLY_FAILING = "newly failing"  # passed in the baseline, fails now
 KIND_MINIMUM_RAISED = "minimum raised"  # a minimum supported version moved up since the baseline
@@ -94,6 +95,9 @@ class Coordinates:
     client_version: str
     python_version: str
     measured: bool  # False: the versions are what matrix.yaml claims, nothing answered
+    # Why a cell that could not run shows a claimed client version: "not installed" (its
+    # environment could not be made), "not measured" (nothing says what it had); "" otherwise.
+    client_note: str = ""
 
     @property
     def server_key(self) -> Version | None:
@@ -111,7 +115,8 @@ class Coordinates:
     @property
     def client_label(self) -> str:
         name = versions.CLIENT_LABELS.get(self.client_family, self.client_family or "client")
-        return f"{name} {self.client_version or '?'}"
+        label = f"{name} {self.client_version or '?'}"
+        return f"{label} ({self.client_note})" if self.client_note else label
 
 
 @dataclass
@@ -251,6 +256,40 @@ class Unexpected:
 
 
 @dataclass
+class Cause:
+    """Unexpected results with one cause: the same kind, test or feature, outcome and message,
+    in cells that share a server or a client (a server that did not start fails every cell on
+    it with the same error: that is one thing to fix, not N)."""
+
+    kind: str
+    outcome: str
+    feature: str = ""
+    test: str = ""
+    expected: str = ""
+    message: str = ""
+    shared: str = ""  # what the cells have in common: "server redis-7.2", "client redis-99"
+    results: list[Unexpected] = field(default_factory=list)
+
+    @property
+    def cells(self) -> list[str]:
+        return list(dict.fromkeys(u.cell for u in self.results if u.cell))
+
+    @property
+    def first_line(self) -> str:
+        return next((line for line in self.message.splitlines() if line.strip()), "")
+
+    def __str__(self) -> str:
+        first = self.results[0]
+        if len(self.cells) < 2:
+            return str(first)
+        what = self.test or self.feature or "the cell"
+        text = f"{self.kind}: {len(self.cells)} cells ({self.shared}): {what}: {self.outcome}"
+        if self.expected:
+            text += f" (expected {self.expected})"
+        return f"{text}: {self.first_line.strip()}" if self.first_line else text
+
+
+@dataclass
 class Change:
     """A result that differs from the baseline's (test "" = the cell as a whole)."""
 
@@ -291,6 +330,7 @@ class Report:
     expected: dict[tuple[str, str], Expectation] = field(default_factory=dict)  # (cell, test)
     unexpected: list[Unexpected] = field(default_factory=list)
     facts: list[Unexpected] = field(default_factory=list)  # fails below a minimum: not red
+    causes: list[Cause] = field(default_factory=list)  # the unexpected results, by cause
     baseline: BaselineDiff | None = None
     history: dict = field(default_factory=dict)  # see report/history.py
     warnings: list[str] = field(default_factory=list)
