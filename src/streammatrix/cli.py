@@ -231,8 +231,6 @@ def _report(
             _say(f"  - {cause}")
             if len(cause.cells) > 1:
                 _say(f"      cells: {', '.join(cause.cells)}")
-        for item in result.new_failures:
-            _say(f"  - {item}")
         return EXIT_UNEXPECTED
     return EXIT_OK
 
