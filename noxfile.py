@@ -29,8 +29,8 @@ def matrix(session: nox.Session) -> None:
     """Run the stream suite in every cell of matrix.yaml and write the report (report/).
 
     Options after --: --servers, --clients, --python, --workers N, --shard I/N,
-    --provider auto|docker|binary, --report-dir, --baseline report.json, --timeout S,
-    --refresh, --keep, --list (see `python -m streammatrix run --help`).
+    --provider auto|docker|binary, --report-dir, --baseline report.json, --history N,
+    --timeout S, --refresh, --keep, --list (see `python -m streammatrix run --help`).
     """
     session.install(*RUNNER)
     session.run("streammatrix", "run", "--envdir", _envdir(session), *session.posargs)

@@ -72,6 +72,9 @@ def _selection(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--shard", help="run slice I of N of the cells, e.g. 2/4")
 
 
+HISTORY_HELP = "runs of history report.json keeps per feature and cell (overrides matrix.yaml)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="streammatrix", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -97,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout", type=_positive(float), help="seconds per cell (overrides matrix.yaml)"
     )
     run.add_argument("--baseline", type=Path, help="an earlier report.json to compare with")
+    run.add_argument("--history", type=_positive(int), help=HISTORY_HELP)
     run.add_argument("--list", action="store_true", help="only list the cells")
 
     report = sub.add_parser("report", help="merge cell files into the compatibility report")
@@ -104,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--config", default=DEFAULT_CONFIG, type=Path)
     report.add_argument("--report-dir", default=Path("report"), type=Path)
     report.add_argument("--baseline", type=Path)
+    report.add_argument("--history", type=_positive(int), help=HISTORY_HELP)
 
     images = sub.add_parser("images", help="build local server images from binary sources")
     _selection(images)
@@ -185,7 +190,12 @@ def cmd_run(args: argparse.Namespace, observers: Sequence[Observer] = ()) -> int
         + ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
     )
     return _report(
-        [options.report_dir / "cells"], options.report_dir, matrix, args.baseline, events
+        [options.report_dir / "cells"],
+        options.report_dir,
+        matrix,
+        args.baseline,
+        events,
+        history=args.history,
     )
 
 
@@ -193,20 +203,26 @@ def cmd_report(args: argparse.Namespace, observers: Sequence[Observer] = ()) -> 
     matrix = load(args.config) if args.config.exists() else None
     inputs = args.inputs or [args.report_dir / "cells"]
     events = Events([printer(_say), *observers])
-    return _report(inputs, args.report_dir, matrix, args.baseline, events)
+    return _report(inputs, args.report_dir, matrix, args.baseline, events, history=args.history)
 
 
 def _report(
-    inputs: list[Path], out: Path, matrix: Matrix | None, baseline: Path | None, events: Events
+    inputs: list[Path],
+    out: Path,
+    matrix: Matrix | None,
+    baseline: Path | None,
+    events: Events,
+    *,
+    history: int | None = None,
 ) -> int:
     began = time.monotonic()
-    result = write_reports(inputs, out, matrix, baseline)
+    result = write_reports(inputs, out, matrix, baseline, history=history)
     events.emit(ReportWritten(str(out), time.monotonic() - began))
     for warning in result.warnings:
         _say(f"warning: {warning}", style="yellow")
     for line in result.summary_lines():
         _say(line)
-    bad = list(result.unexpected) + list(result.new_failures)
+    bad = list(result.unexpected)  # newly failing results are among them
     if bad:
         causes = result.report.causes
         grouped = f" ({len(causes)} cause(s))" if len(causes) < len(result.unexpected) else ""
@@ -215,8 +231,6 @@ def _report(
             _say(f"  - {cause}")
             if len(cause.cells) > 1:
                 _say(f"      cells: {', '.join(cause.cells)}")
-        for item in result.new_failures:
-            _say(f"  - {item}")
         return EXIT_UNEXPECTED
     return EXIT_OK
 

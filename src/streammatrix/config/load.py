@@ -17,6 +17,8 @@ from streammatrix import names
 from streammatrix.config import values
 from streammatrix.config.model import (
     ALL_FEATURES,
+    DEFAULT_HISTORY,
+    DEFAULT_RERUNS,
     DEFAULT_SUITE,
     DEFAULT_TIMEOUT,
     PROVIDERS,
@@ -52,6 +54,8 @@ SCHEMA: dict[str, Any] = {
         "suite": _TEXT,
         "provider": {"enum": list(PROVIDERS)},
         "timeout": {"type": "number", "exclusiveMinimum": 0},
+        "reruns": {"type": "integer", "minimum": 0, "maximum": 10},
+        "history": {"type": "integer", "minimum": 1, "maximum": 366},
         "python": {
             "type": "array",
             "minItems": 1,
@@ -369,6 +373,8 @@ def _build(path: Path, data: dict[str, Any], check: _Checker) -> Matrix:
         suite=suite,
         provider=data.get("provider", "auto"),
         timeout=values.timeout(check.fail, data.get("timeout", DEFAULT_TIMEOUT)),
+        reruns=int(data.get("reruns", DEFAULT_RERUNS)),
+        history=int(data.get("history", DEFAULT_HISTORY)),
     )
 
 

@@ -19,6 +19,8 @@ from streammatrix import versions
 PROVIDERS = ("auto", "docker", "binary")
 DEFAULT_SUITE = "tests/streams"
 DEFAULT_TIMEOUT = 900.0
+DEFAULT_RERUNS = 2  # a failed test is run again up to this many times in its cell
+DEFAULT_HISTORY = 14  # runs of history report.json keeps per feature and cell
 # What "supported" means when matrix.yaml has no `required:`: every feature the suite has.
 ALL_FEATURES = ("*",)
 
@@ -134,6 +136,8 @@ class Matrix:
     suite: str = DEFAULT_SUITE
     provider: str = "auto"
     timeout: float = DEFAULT_TIMEOUT  # seconds per cell
+    reruns: int = DEFAULT_RERUNS
+    history: int = DEFAULT_HISTORY
 
     def server(self, name: str) -> ServerSpec:
         return next(s for s in self.servers if s.name == name)

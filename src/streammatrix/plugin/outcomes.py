@@ -16,8 +16,11 @@ SKIPPED = "skipped"  # skipped for a reason of its own (not a version)
 # Outcomes that only the runner/report assign, never the plugin:
 EXCLUDED = "excluded"  # the cell is excluded in matrix.yaml
 EXPECTED_FAILURE = "expected-failure"  # a fail/unsupported result that matrix.yaml expects
+# A fail/error that passed when the runner ran it again in the same cell (never the plugin's
+# own classification: the runner writes it into the cell file after its reruns).
+FLAKY = "flaky"
 
-TEST_OUTCOMES = (PASS, FAIL, UNSUPPORTED_SERVER, UNSUPPORTED_CLIENT, ERROR, SKIPPED)
+TEST_OUTCOMES = (PASS, FAIL, UNSUPPORTED_SERVER, UNSUPPORTED_CLIENT, ERROR, SKIPPED, FLAKY)
 
 # <testsuite> properties, written once per cell by the plugin.
 SUITE_CELL = "cell"  # cell id, e.g. "redis-7.0--redis-5.0--py3.11"
@@ -51,6 +54,8 @@ CASE_OUTCOME = "outcome"
 CASE_REASON = "reason"
 CASE_LATENCY_MS = "latency_ms"
 CASE_LATENCY_TARGET_MS = "latency_target_ms"
+CASE_NODEID = "nodeid"  # the test's pytest node id, with an absolute path: what a rerun runs
+CASE_TRIES = "tries"  # written by the runner: how many runs a flaky test took to pass
 
 # Environment the runner hands to a cell's pytest (the suite itself reads only the first three).
 ENV_ENABLED = "TEST_REDIS_ENABLED"

@@ -402,12 +402,19 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             (outcomes.CASE_FEATURE, feature[0]),
             (outcomes.CASE_SINCE, feature[1]),
             (outcomes.CASE_OUTCOME, outcome),
+            (outcomes.CASE_NODEID, _nodeid(item)),
         ]
         if outcome != outcomes.PASS and reason:
             props.append((outcomes.CASE_REASON, reason))
         report.user_properties.extend(props)
         tally = item.config.stash.get(_tally_key, {})
         tally[outcome] = tally.get(outcome, 0) + 1
+
+
+def _nodeid(item: pytest.Item) -> str:
+    """The node id with the file as an absolute path, so any later pytest can run it again."""
+    _, _, rest = item.nodeid.partition("::")
+    return f"{item.path}::{rest}" if rest else str(item.path)
 
 
 def _reason_of(call: pytest.CallInfo, report: pytest.TestReport) -> str:

@@ -13,11 +13,13 @@ from typing import Any
 
 import streammatrix
 from streammatrix import files
+from streammatrix.report.badge import badge
 from streammatrix.report.grid import group_of
 from streammatrix.report.minimums import DEFINITION
 from streammatrix.report.model import Cause, Cell, Report
+from streammatrix.report.summary import overview
 
-SCHEMA = "streammatrix-report/1"
+SCHEMA = "streammatrix-report/2"  # /2: facts, overview, history, badge; flaky outcomes
 
 
 def json_schema() -> dict[str, Any]:
@@ -164,6 +166,10 @@ def to_dict(report: Report) -> dict[str, Any]:
             "gone_cells": diff.gone_cells,
         },
         "warnings": report.warnings,
+        "facts": [vars(u) for u in report.facts],
+        "overview": overview(report).to_dict(),
+        "history": report.history,
+        "badge": badge(report),
     }
 
 

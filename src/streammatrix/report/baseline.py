@@ -13,7 +13,15 @@ from typing import Any
 
 from streammatrix.errors import ConfigError
 from streammatrix.plugin import outcomes as o
-from streammatrix.report.model import BaselineDiff, Change, Report
+from streammatrix.report.model import (
+    KIND_MINIMUM_RAISED,
+    KIND_NEWLY_FAILING,
+    BaselineDiff,
+    Change,
+    Report,
+    Unexpected,
+)
+from streammatrix.versions import CLIENT_LABELS, SERVER_LABELS, parse
 
 SCHEMA_PREFIX = "streammatrix-report/"
 _FAILING = (o.FAIL, o.ERROR)
@@ -45,6 +53,7 @@ def load_baseline(path: str | Path) -> dict[str, Any]:
 def diff(report: Report, baseline: dict[str, Any]) -> BaselineDiff:
     """Compare ``report`` with an earlier report.json's data."""
     result = BaselineDiff(source=str(baseline.get("source", "")))
+    baseline.setdefault("minimum", [])
     before_cells = {c["id"]: c.get("status", o.CELL_OK) for c in baseline.get("cells", [])}
     before_tests = {(t["cell"], t["id"]): t for t in baseline.get("tests", [])}
     now_cells = {c.id: c for c in report.cells}
@@ -70,3 +79,48 @@ def diff(report: Report, baseline: dict[str, Any]) -> BaselineDiff:
             elif test.outcome == o.PASS and before != o.PASS:
                 result.new_passes.append(change)
     return result
+
+
+def _raised(before: str | None, after: str | None) -> bool:
+    """A minimum moved up: a newer version, or none at all where there was one."""
+    if not before:
+        return False
+    if not after:
+        return True
+    old, new = parse(before), parse(after)
+    return old is not None and new is not None and new > old
+
+
+def minimum_raised(report: Report, baseline: dict[str, Any]) -> list[Unexpected]:
+    """Each minimum supported version (server or client, per family pair) higher than before."""
+    before = {(m.get("server_family"), m.get("client_family")): m for m in baseline["minimum"]}
+    found = []
+    for m in report.minimums:
+        old = before.get((m.server_family, m.client_family))
+        if old is None:
+            continue
+        for side, labels, family, now in (
+            ("server", SERVER_LABELS, m.server_family, m.server),
+            ("client", CLIENT_LABELS, m.client_family, m.client),
+        ):
+            if _raised(old.get(side), now):
+                name = labels.get(family, family)
+                found.append(
+                    Unexpected(
+                        KIND_MINIMUM_RAISED,
+                        "",
+                        o.FAIL,
+                        expected=old[side],
+                        message=f"minimum {name} was {old[side]}, now {now or 'none'} "
+                        f"(with {m.server_family}/{m.client_family})",
+                    )
+                )
+    return found
+
+
+def newly_failing(diff: BaselineDiff) -> list[Unexpected]:
+    """The diff's new failures as unexpected results."""
+    return [
+        Unexpected(KIND_NEWLY_FAILING, c.cell, c.after, c.feature, c.test, c.before, c.message)
+        for c in diff.new_failures
+    ]

@@ -25,10 +25,12 @@ from streammatrix.junit import read as merge
 from streammatrix.junit.write import write_junit
 from streammatrix.plugin import outcomes as o
 from streammatrix.report import as_json as report_json
+from streammatrix.report import badge as report_badge
 from streammatrix.report import baseline as report_baseline
 from streammatrix.report import causes as report_causes
 from streammatrix.report import expectations as expect
 from streammatrix.report import grid as report_grid
+from streammatrix.report import history as report_history
 from streammatrix.report import minimums as report_versions
 from streammatrix.report import render as report_render
 from streammatrix.report.model import Cell, Change, Report, Unexpected
@@ -40,6 +42,7 @@ OUTPUTS = {
     "json": "report.json",
     "markdown": "report.md",
     "html": "report.html",
+    "badge": "badge.json",
 }
 
 
@@ -66,6 +69,7 @@ def build_report(
     baseline: dict[str, Any] | None,
     *,
     warnings: Sequence[str] = (),
+    history: int | None = None,
 ) -> Report:
     """Classify, group and summarise merged cells (see the modules this one calls)."""
     shown = _cells(cells, matrix)
@@ -111,10 +115,15 @@ def build_report(
             hit = expect.covering(expectations, cell, test.feature, test.outcome)
             if hit is not None:
                 report.expected[(cell.id, test.id)] = hit
-    report.unexpected = expect.unexpected(report)
-    report.causes = report_causes.group(report.unexpected, shown)
+    report.unexpected, report.facts = expect.split(report)
     if baseline is not None:
         report.baseline = report_baseline.diff(report, baseline)
+        report.unexpected += report_baseline.newly_failing(report.baseline)
+        report.unexpected += report_baseline.minimum_raised(report, baseline)
+    if history is None and matrix is not None:
+        history = matrix.history
+    report.history = report_history.carry(report, baseline, history)
+    report.causes = report_causes.group(report.unexpected, shown)
     return report
 
 
@@ -172,6 +181,8 @@ class ReportResult:
             f"{len(self.unexpected)} unexpected result(s)"
             if self.unexpected
             else "no unexpected results",
+            f"{len(report.facts)} fail(s) below a feature's minimum (facts, not red), "
+            f"{tests.get(o.FLAKY, 0)} flaky",
         ]
         if report.baseline is not None:
             diff = report.baseline
@@ -193,6 +204,7 @@ def write_reports(
     out_dir: str | Path,
     matrix: Matrix | None = None,
     baseline: str | Path | None = None,
+    history: int | None = None,
 ) -> ReportResult:
     """Merge the cell files under ``inputs`` and write the four reports into ``out_dir``.
 
@@ -205,7 +217,7 @@ def write_reports(
     inputs = [Path(p) for p in inputs]
     records, warnings = merge.load_cells(inputs, skip=[paths["junit"]])
     data = report_baseline.load_baseline(baseline) if baseline is not None else None
-    report = build_report(records, matrix, data, warnings=warnings)
+    report = build_report(records, matrix, data, warnings=warnings, history=history)
     for cell in report.cells:
         cell.log = _log_link(cell.record, out, inputs)
     expected = {key: e.reason or f"expected {e.outcome}" for key, e in report.expected.items()}
@@ -213,4 +225,5 @@ def write_reports(
     report_json.write(report, paths["json"])
     report_render.write_markdown(report, paths["markdown"])
     report_render.write_html(report, paths["html"])
+    report_badge.write(report, paths["badge"])
     return ReportResult(report, paths)

@@ -2,11 +2,15 @@
 
 An expectation (feature glob x server selector x client selector -> outcome) says that a known
 incompatibility is fine: a fail, error or unsupported result it predicts is shown as
-expected-failure and does not turn a run red. What turns it red is :func:`unexpected`: a fail or
-error that no expectation covers (a regression), a cell that could not run (or whose file cannot
-be read), two files that disagree about one cell, no cell at all, or a feature whose
-cells no longer show what an expectation predicts (an expectation that no longer holds, e.g. a
-bug fixed in a newer client: drop or narrow the expectation).
+expected-failure and does not turn a run red. A fail or error that no expectation covers in a
+cell *below* the feature's measured minimum (an old client or server lacking or mishandling a
+command) is the fact that defines that minimum: :func:`split` lists it apart, never red. What
+turns a run red is :func:`unexpected`: a fail or error at or above the feature's minimum (a
+break above minimum), one of a feature that passes in no cell of the family (never passes), a
+cell that could not run (or whose file cannot be read), two files that disagree about one cell,
+no cell at all, or a feature whose cells no longer show what an expectation predicts (an
+expectation that no longer holds, e.g. a bug fixed in a newer client: drop or narrow the
+expectation). The words for each kind live in report/model.py.
 
 unsupported-server / unsupported-client are measured non-support: never unexpected by
 themselves, only when an expectation predicted something else.
@@ -21,9 +25,25 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterable
 
+from packaging.version import Version
+
 from streammatrix.config.model import Exclude, Expectation, Matrix, Selector
+from streammatrix.junit.records import TestRecord
 from streammatrix.plugin import outcomes as o
-from streammatrix.report.model import NOT_PASSING, Cell, Report, Unexpected
+from streammatrix.report.model import (
+    KIND_BELOW_MINIMUM,
+    KIND_BREAK,
+    KIND_CELL_ERROR,
+    KIND_CONFLICTING,
+    KIND_EXPECTATION,
+    KIND_NEVER_PASSES,
+    KIND_NO_CELLS,
+    NOT_PASSING,
+    Cell,
+    FeatureRow,
+    Report,
+    Unexpected,
+)
 
 __all__ = [
     "client_matches",
@@ -31,6 +51,7 @@ __all__ = [
     "exclusion",
     "in_scope",
     "server_matches",
+    "split",
     "unexpected",
 ]
 
@@ -87,28 +108,61 @@ def _cell_error_covered(expectations: Iterable[Expectation], cell: Cell) -> bool
     )
 
 
+def _row(report: Report, cell: Cell, test: TestRecord) -> FeatureRow | None:
+    for row in report.rows:
+        entry = row.entries.get(cell.id)
+        if row.feature == test.feature and entry and any(t is test for t in entry.tests):
+            return row
+    return None
+
+
+def placement(row: FeatureRow | None, cell: Cell) -> str:
+    """Where a failing cell sits against the feature's minimum: a fact, a break, or no minimum."""
+    if row is None:
+        return KIND_BREAK
+    low_server = row.min_server.get(cell.at.server_family)
+    low_client = row.min_client.get(cell.at.client_family)
+    if not low_server or not low_client:
+        return KIND_NEVER_PASSES
+    server, client = cell.at.server_key, cell.at.client_key
+    if server is None or client is None:
+        return KIND_BREAK
+    if server < Version(low_server) or client < Version(low_client):
+        return KIND_BELOW_MINIMUM
+    return KIND_BREAK
+
+
 def unexpected(report: Report) -> list[Unexpected]:
-    """Every result that the expectations in matrix.yaml do not predict, in grid order."""
+    """Every result that is red: see :func:`split`."""
+    return split(report)[0]
+
+
+def split(report: Report) -> tuple[list[Unexpected], list[Unexpected]]:
+    """(unexpected, facts): results the expectations in matrix.yaml do not predict, in grid
+    order; those below their feature's minimum are facts, the rest unexpected."""
     if not report.cells:
-        return [Unexpected("no-cells", "", o.ERROR, message="there were no cell results at all")]
+        none = Unexpected(KIND_NO_CELLS, "", o.ERROR, message="there were no cell results at all")
+        return [none], []
+    facts: list[Unexpected] = []
     found: list[Unexpected] = []
     expectations = report.expectations
     for cell in report.cells:
         for conflict in cell.record.conflicts:  # which file is right is unknown: never expected
-            found.append(Unexpected("conflicting-files", cell.id, o.ERROR, message=conflict))
+            found.append(Unexpected(KIND_CONFLICTING, cell.id, o.ERROR, message=conflict))
         if cell.status in (o.CELL_EXCLUDED, o.CELL_SKIPPED):
             continue
         if cell.status == o.CELL_ERROR and not _cell_error_covered(expectations, cell):
-            found.append(Unexpected("cell-error", cell.id, o.ERROR, message=cell.note))
+            found.append(Unexpected(KIND_CELL_ERROR, cell.id, o.ERROR, message=cell.note))
         for test in cell.record.tests:
             if test.outcome not in (o.FAIL, o.ERROR):
                 continue
             if covering(expectations, cell, test.feature, test.outcome) is not None:
                 continue
             scope = sorted({e.outcome for e in expectations if in_scope(e, cell, test.feature)})
-            found.append(
+            kind = KIND_EXPECTATION if scope else placement(_row(report, cell, test), cell)
+            (facts if kind == KIND_BELOW_MINIMUM else found).append(
                 Unexpected(
-                    "regression",
+                    kind,
                     cell.id,
                     test.outcome,
                     feature=test.feature,
@@ -121,12 +175,12 @@ def unexpected(report: Report) -> list[Unexpected]:
         for cell in report.cells:
             entry = row.entries.get(cell.id)
             if entry is None or entry.measured in (None, o.SKIPPED, o.FAIL, o.ERROR):
-                continue  # no result, or already a regression above when nothing covers it
+                continue  # no result, or already unexpected above when nothing covers it
             scope = [e for e in expectations if in_scope(e, cell, row.feature)]
             if scope and all(e.outcome != entry.measured for e in scope):
                 found.append(
                     Unexpected(
-                        "expectation-not-held",
+                        KIND_EXPECTATION,
                         cell.id,
                         entry.measured,
                         feature=row.feature,
@@ -134,4 +188,4 @@ def unexpected(report: Report) -> list[Unexpected]:
                         message="; ".join(sorted({e.reason for e in scope if e.reason})),
                     )
                 )
-    return found
+    return found, facts

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from packaging.version import Version
 
 from streammatrix.plugin import outcomes as o
-from streammatrix.report.model import NOT_PASSING, Break, Cell, FeatureRow, Minimum
+from streammatrix.report.model import NOT_PASSING, PASSING, Break, Cell, FeatureRow, Minimum
 
 DEFINITION = (
     "The minimum supported versions are the pair (S, C): server version S and client version "
@@ -24,7 +24,9 @@ DEFINITION = (
     "required feature that some of those cells measured and another one lacks fails there. "
     "Per feature, the minimum server version (per family) and client version are the lowest "
     "on which the feature passes in some cell; a cell at or above both where it does not pass "
-    "is a break, and the feature is flagged as non-monotone."
+    "is a break above the minimum, and the feature is flagged as non-monotone. A cell below either "
+    "minimum where it does not pass is the fact that defines the minimum, never unexpected. A "
+    "flaky result (failed, then passed when run again) counts as passing."
 )
 
 
@@ -40,7 +42,7 @@ def _lowest(versions: Iterable[Version]) -> str | None:
 def feature_minimums(row: FeatureRow, cells: list[Cell]) -> None:
     """Fill ``row.min_server``, ``row.min_client`` and ``row.breaks``."""
     ran = _ran(cells)
-    passing = [c for c in ran if (e := row.entries.get(c.id)) and e.measured == o.PASS]
+    passing = [c for c in ran if (e := row.entries.get(c.id)) and e.measured in PASSING]
     for family in sorted({c.at.server_family for c in ran}):
         row.min_server[family] = _lowest(
             c.at.server_key for c in passing if c.at.server_family == family
@@ -64,7 +66,7 @@ def _passes(cell: Cell, required: list[FeatureRow]) -> bool:
     """A cell passes the required features: each has a result, and each passed (or skipped)."""
     for row in required:
         entry = row.entries.get(cell.id)
-        if entry is None or entry.measured not in (o.PASS, o.SKIPPED):
+        if entry is None or entry.measured not in (*PASSING, o.SKIPPED):
             return False
     return True
 

@@ -26,6 +26,7 @@ GRID_OUTCOMES = (
     o.EXCLUDED,
     o.EXPECTED_FAILURE,
     o.SKIPPED,
+    o.FLAKY,
     NO_RESULT,
 )
 # Symbol and word, so the grid reads without colour.
@@ -38,6 +39,7 @@ LABELS = {
     o.EXCLUDED: ("\u2013", "excluded"),  # en dash
     o.EXPECTED_FAILURE: ("✔?", "expected"),
     o.SKIPPED: ("·", "skipped"),
+    o.FLAKY: ("≈", "flaky"),
     NO_RESULT: ("·", "no result"),
 }
 DESCRIPTIONS = {
@@ -49,6 +51,7 @@ DESCRIPTIONS = {
     o.EXCLUDED: "matrix.yaml excludes this cell",
     o.EXPECTED_FAILURE: "not passing, as an expectation in matrix.yaml says",
     o.SKIPPED: "skipped for a reason of its own, or the cell was skipped",
+    o.FLAKY: "failed, then passed when run again in the same cell (never red by itself)",
     NO_RESULT: "the cell ran, but no test of this feature",
 }
 # A feature with several tests in one cell shows the worst; index 0 is the worst.
@@ -57,10 +60,24 @@ SEVERITY = (
     o.FAIL,
     o.UNSUPPORTED_SERVER,
     o.UNSUPPORTED_CLIENT,
+    o.FLAKY,
     o.SKIPPED,
     o.PASS,
 )
 NOT_PASSING = (o.FAIL, o.ERROR, o.UNSUPPORTED_SERVER, o.UNSUPPORTED_CLIENT)
+PASSING = (o.PASS, o.FLAKY)  # a flaky test passed in the end
+
+# What makes a result unexpected (red), named by its cause. The one place these words live.
+KIND_BREAK = "break above minimum"  # fails in a cell at or above the feature's minimum
+KIND_NEVER_PASSES = "never passes"  # fails, and passes in no cell: there is no minimum
+KIND_CELL_ERROR = "cell error"  # the cell could not run
+KIND_CONFLICTING = "conflicting files"  # two cell files disagree about one cell
+KIND_EXPECTATION = "expectation no longer holds"  # matrix.yaml predicts something else
+KIND_NEWLY_FAILING = "newly failing"  # passed in the baseline, fails now
+KIND_MINIMUM_RAISED = "minimum raised"  # a minimum supported version moved up since the baseline
+KIND_NO_CELLS = "no cells"
+# Not unexpected: a fail below the feature's measured minimum is the fact that defines it.
+KIND_BELOW_MINIMUM = "below minimum"
 
 
 def worst(outcomes: list[str]) -> str:
@@ -219,8 +236,7 @@ class Latency:
 class Unexpected:
     """A result that matrix.yaml's expectations do not predict."""
 
-    # "regression", "cell-error", "conflicting-files", "expectation-not-held" or "no-cells"
-    kind: str
+    kind: str  # one of the KIND_* words above
     cell: str
     outcome: str
     feature: str = ""
@@ -313,8 +329,10 @@ class Report:
     expectations: tuple[Expectation, ...] = ()
     expected: dict[tuple[str, str], Expectation] = field(default_factory=dict)  # (cell, test)
     unexpected: list[Unexpected] = field(default_factory=list)
+    facts: list[Unexpected] = field(default_factory=list)  # fails below a minimum: not red
     causes: list[Cause] = field(default_factory=list)  # the unexpected results, by cause
     baseline: BaselineDiff | None = None
+    history: dict = field(default_factory=dict)  # see report/history.py
     warnings: list[str] = field(default_factory=list)
     matrix_path: str = ""
     generated: datetime | None = None

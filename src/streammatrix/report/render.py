@@ -17,7 +17,7 @@ import jinja2
 
 from streammatrix import files
 from streammatrix.plugin import outcomes as o
-from streammatrix.report import markdown
+from streammatrix.report import markdown, views
 from streammatrix.report.minimums import DEFINITION
 from streammatrix.report.model import (
     DESCRIPTIONS,
@@ -31,6 +31,7 @@ from streammatrix.versions import CLIENT_LABELS, SERVER_LABELS
 
 MARKDOWN_GRID_LIMIT = 40_000  # characters; a PR comment holds 65,536 in all
 MARKDOWN_FAILURE_LIMIT = 50
+MARKDOWN_BUDGET = 60_000  # bytes report.md stays under, whatever the matrix size
 
 
 @dataclass
@@ -164,16 +165,18 @@ def context(report: Report) -> dict[str, Any]:
         "latency_cells": [
             c for c in report.cells if any(c.id in lat.values for lat in report.latencies)
         ],
+        **views.context(report),
     }
 
 
-def render_markdown(report: Report) -> str:
+def render_markdown(report: Report, budget: int = MARKDOWN_BUDGET) -> str:
     env = environment()
     ctx = context(report)
     grid = env.get_template("report_grid.md.j2").render(ctx)
     ctx["grid"] = grid if len(grid) <= MARKDOWN_GRID_LIMIT else ""
     ctx["failure_limit"] = MARKDOWN_FAILURE_LIMIT
-    return env.get_template("report.md.j2").render(ctx)
+    template = env.get_template("report.md.j2")
+    return views.fit(lambda extra: template.render({**ctx, **extra}), budget)
 
 
 def render_html(report: Report) -> str:

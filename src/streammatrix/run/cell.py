@@ -24,6 +24,7 @@ from streammatrix.junit import write as cellfile
 from streammatrix.plan import CELL_ID, Cell
 from streammatrix.plugin import outcomes as o
 from streammatrix.run.envs import ClientEnv, cell_environ
+from streammatrix.run.reruns import rerun_failed
 from streammatrix.servers.base import RunningServer
 
 # What a cell's pytest may import from the runner: the plugin package, nothing else (its
@@ -140,6 +141,7 @@ def run_cell(
     plugin_dir: Path,
     timeout: float,
     workdir: Path,
+    reruns: int = 0,
 ) -> CellResult:
     """Run the suite for ``cell``; always leave exactly one JUnit file for it."""
     xml, log = paths.cell_file(cell), paths.log_file(cell)
@@ -158,23 +160,26 @@ def run_cell(
             "PYTHONPYCACHEPREFIX": str(plugin_dir.parent / ".pycache"),
         }
     )
-    cmd = [
-        str(env.python),
-        "-m",
-        "pytest",
-        str(suite),
-        "-p",
-        "streammatrix.plugin.pytest_plugin",
-        "-p",
-        "no:cacheprovider",
-        f"--junitxml={xml}",
-        "-o",
-        f"junit_suite_name={cell.id}",
-        "-o",
-        "junit_family=xunit1",
-        "-q",
-        "-rfE",
-    ]
+
+    def command(targets: list[str], junit: Path) -> list[str]:
+        return [str(env.python), "-m", "pytest", *targets, *options(junit)]
+
+    def options(junit: Path) -> list[str]:
+        return [
+            "-p",
+            "streammatrix.plugin.pytest_plugin",
+            "-p",
+            "no:cacheprovider",
+            f"--junitxml={junit}",
+            "-o",
+            f"junit_suite_name={cell.id}",
+            "-o",
+            "junit_family=xunit1",
+            "-q",
+            "-rfE",
+        ]
+
+    cmd = command([str(suite)], xml)
     # the provider that really started this server (auto runs some from their binary)
     props = {**base_properties(cell, env, server.kind), **server_properties(server)}
     props[o.SUITE_CELL_LOG] = os.path.relpath(log, paths.root)
@@ -196,6 +201,11 @@ def run_cell(
             if proc.poll() is None:  # timeout, or the runner itself is being interrupted
                 processes.stop_group(proc)
             processes.untrack_process(proc)
+        if code == 1 and xml.exists() and server.alive():
+            rerun_failed(
+                xml, command, environ=environ, workdir=workdir, log=out, reruns=reruns,
+                deadline=started + timeout,
+            )  # fmt: skip
     seconds = time.monotonic() - started
     props[o.SUITE_CELL_SECONDS] = f"{seconds:.3f}"
     if not reason and processes.interrupted():

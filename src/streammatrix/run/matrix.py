@@ -172,7 +172,7 @@ def _run_cells(
         events.emit(started)
         result = run_cell(
             cell, env, server, suite=suite, paths=paths, plugin_dir=plugin_dir,
-            timeout=timeout, workdir=workdir,
+            timeout=timeout, workdir=workdir, reruns=matrix.reruns,
         )  # fmt: skip
         return result, started.at
 

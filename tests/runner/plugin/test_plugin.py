@@ -424,6 +424,8 @@ def test_every_class_lands_in_the_junit_file(tmp_path):
         "feature": "f-pass",
         "since": "5.0.0",
         "outcome": "pass",
+        # what a rerun in the same cell runs: the file by its absolute path
+        "nodeid": f"{tmp_path / 'test_cases.py'}::test_pass",
     }
     assert cases["test_server_too_old"].feature == "f-new"
     assert cases["test_server_too_old"].since == "7.0.0"

@@ -54,13 +54,13 @@ def cells() -> list[CellRecord]:
 def test_one_start_error_is_one_cause_with_its_cells():
     report = build_report(cells(), None, None)
     assert len(report.unexpected) == 5
-    (down,) = [c for c in report.causes if c.kind == "cell-error"]
-    regressions = [c for c in report.causes if c.kind == "regression"]
-    assert down.kind == "cell-error" and down.shared == "server redis-7.2"
+    (down,) = [c for c in report.causes if c.kind == "cell error"]
+    regressions = [c for c in report.causes if c.kind == "never passes"]
+    assert down.kind == "cell error" and down.shared == "server redis-7.2"
     assert down.cells == [
         f"redis-7.2--{c}--py3.11" for c in ("redis-4.6", "redis-5.0", "redis-6.0")
     ]
-    assert str(down).startswith("cell-error: 3 cells (server redis-7.2): the cell: error: exited")
+    assert str(down).startswith("cell error: 3 cells (server redis-7.2): the cell: error: exited")
     # The same failure on cells that share neither server nor client: one cause per server.
     assert [c.cells for c in regressions] == [
         ["redis-6.2--redis-5.0--py3.11"],
@@ -89,7 +89,7 @@ def test_report_json_keeps_every_result_with_its_cause(tmp_path):
     result = write_reports([tmp_path / "cells"], tmp_path / "out")
     data = json.loads(result.paths["json"].read_text())
     assert len(data["unexpected"]) == 5
-    starts = [u for u in data["unexpected"] if u["kind"] == "cell-error"]
+    starts = [u for u in data["unexpected"] if u["kind"] == "cell error"]
     assert len(starts) == 3 and len({u["cause"] for u in starts}) == 1
     cause = data["causes"][starts[0]["cause"]]
     assert sorted(cause["cells"]) == sorted(u["cell"] for u in starts)

@@ -257,13 +257,20 @@ def test_a_skipped_cell_shows_as_skipped_and_is_neither_counted_nor_unexpected()
 
 
 def test_unexpected_results_read_as_one_line():
-    first, *_, last = hand_made().unexpected
+    report = hand_made()
+    first, *_, last = report.unexpected
     assert str(first) == (
-        "regression: redis-6.0--redis-4.6--py3.11: "
+        f"break above minimum: {XAUTOCLAIM_FAIL}: "
+        "test_redis62.TestRedis62Streams::test_xautoclaim_client_method: fail: "
+        "AssertionError: assert [b'1-0'] == ['1-0'] (deleted ids are returned as a third element)"
+    )
+    assert str(last) == f"cell error: {CRASHED}: the cell: error: server redis-7.2 did not come up"
+    (fact,) = report.facts
+    assert str(fact) == (
+        "below minimum: redis-6.0--redis-4.6--py3.11: "
         "test_consumer_groups.TestSyncConsumerGroups::test_xreadgroup_and_xack: fail: "
         "AssertionError: XREADGROUP returned 2 entries, expected 1 (NOACK ignored)"
     )
-    assert str(last) == f"cell-error: {CRASHED}: the cell: error: server redis-7.2 did not come up"
 
 
 def test_required_features_are_ids_globs_or_class_names():
@@ -282,12 +289,17 @@ def test_required_features_are_ids_globs_or_class_names():
     }
 
 
-def test_without_expectations_every_fail_and_error_is_unexpected_but_unsupported_is_not():
+def test_a_fail_below_the_minimum_is_a_fact_a_break_above_it_is_unexpected():
+    # xreadgroup passes from Redis 6.2.5 on: its fail on 6.0 (redis-py 4.6) defines that
+    # minimum; xautoclaim passes on 6.2 with redis-py 5.0 and fails on 7.0: a break.
     report = hand_made()
+    assert row(report, "xreadgroup").min_server["redis"] == "6.2.5"
     assert [(u.kind, u.cell, u.feature) for u in report.unexpected] == [
-        ("regression", OLD_CLIENT_FAIL, "xreadgroup"),
-        ("regression", XAUTOCLAIM_FAIL, "xautoclaim"),
-        ("cell-error", CRASHED, ""),
+        ("break above minimum", XAUTOCLAIM_FAIL, "xautoclaim"),
+        ("cell error", CRASHED, ""),
+    ]
+    assert [(u.kind, u.cell, u.feature) for u in report.facts] == [
+        ("below minimum", OLD_CLIENT_FAIL, "xreadgroup"),
     ]
 
 
@@ -333,17 +345,21 @@ def test_an_expectation_that_no_longer_holds_is_unexpected():
     m = matrix(
         expected=(Expectation("xautoclaim", Selector("redis-6.2"), outcome="unsupported-server"),)
     )
-    found = [u for u in hand_made(m).unexpected if u.kind == "expectation-not-held"]
+    found = [u for u in hand_made(m).unexpected if u.kind == "expectation no longer holds"]
     assert [(u.cell, u.outcome, u.expected) for u in found] == [
         ("redis-6.2--redis-4.6--py3.11", o.UNSUPPORTED_CLIENT, o.UNSUPPORTED_SERVER),
         ("redis-6.2--redis-5.0--py3.11", o.PASS, o.UNSUPPORTED_SERVER),
     ]
 
 
-def test_an_expected_fail_that_now_errors_is_a_regression():
+def test_an_expected_error_that_now_fails_is_an_expectation_no_longer_held():
     m = matrix(expected=(Expectation("xreadgroup", Selector("redis-6.0"), outcome="error"),))
     (item,) = [u for u in hand_made(m).unexpected if u.feature == "xreadgroup"]
-    assert (item.kind, item.outcome, item.expected) == ("regression", o.FAIL, o.ERROR)
+    assert (item.kind, item.outcome, item.expected) == (
+        "expectation no longer holds",
+        o.FAIL,
+        o.ERROR,
+    )
 
 
 def test_excluded_cells_show_as_excluded_with_their_reason():
@@ -437,13 +453,15 @@ def test_write_reports_writes_four_files_and_the_verdict(tmp_path):
         "json": "report.json",
         "markdown": "report.md",
         "html": "report.html",
+        "badge": "badge.json",
     }
     assert all(p.is_file() for p in result.paths.values())
-    assert not result.ok and len(result.unexpected) == 3 and result.new_failures == []
+    assert not result.ok and len(result.unexpected) == 2 and result.new_failures == []
     lines = result.summary_lines()
     assert lines[0].startswith("8 cells (")
     assert lines[1] == result.report.headline
-    assert any(line.startswith("3 unexpected") for line in lines)
+    assert any(line.startswith("2 unexpected") for line in lines)
+    assert any(line.startswith("1 fail(s) below a feature's minimum") for line in lines)
     # The merged JUnit: one suite per cell.
     suites = list(JUnitXml.fromfile(str(result.paths["junit"])))
     assert [s.name for s in suites] == [c.id for c in result.report.cells]
@@ -459,7 +477,7 @@ def test_report_json_follows_its_schema(tmp_path):
     result = write_reports([CELLS, REAL], data_dir, matrix(), baseline)
     data = json.loads(result.paths["json"].read_text())
     jsonschema.validate(data, json_schema())
-    assert data["schema"] == SCHEMA == "streammatrix-report/1"
+    assert data["schema"] == SCHEMA == "streammatrix-report/2"
     cells = {c["id"]: c for c in data["cells"]}
     valkey = cells["valkey-9.1--redis-latest--py3.11"]
     assert valkey["server"] == {
@@ -486,7 +504,7 @@ def test_report_json_follows_its_schema(tmp_path):
     # Both sets hold a redis-6.2--redis-4.6 cell with different results: which one is right is
     # unknown, so the disagreement is unexpected.
     assert any(
-        u["kind"] == "conflicting-files" and u["cell"] == "redis-6.2--redis-4.6--py3.11"
+        u["kind"] == "conflicting files" and u["cell"] == "redis-6.2--redis-4.6--py3.11"
         for u in data["unexpected"]
     )
     tests = [t for t in data["tests"] if t["cell"] == XAUTOCLAIM_FAIL and t["outcome"] == "fail"]
@@ -501,7 +519,7 @@ def test_markdown_fits_a_job_summary(tmp_path):
     text = result.paths["markdown"].read_text()
     assert f"**{result.report.headline}**" in text
     assert "How the minimum is defined" in text
-    assert "### ✘ Unexpected results (3)" in text
+    assert "### ✘ Unexpected results (2)" in text
     assert (
         "| xautoclaim | " in text and "⚠ non-monotone: `redis-7.0--redis-5.0--py3.11` fail" in text
     )
@@ -563,7 +581,7 @@ def test_report_from_real_cells(tmp_path):
 def test_no_cells_at_all_is_unexpected(tmp_path):
     result = write_reports([tmp_path / "nothing"], tmp_path / "out", None, None)
     assert not result.ok
-    assert [str(u) for u in result.unexpected] == ["no-cells: there were no cell results at all"]
+    assert [str(u) for u in result.unexpected] == ["no cells: there were no cell results at all"]
     assert result.summary_lines()[:2] == [
         "0 cells, 0 test results",
         "No cell ran to the end, so no minimum supported version can be stated.",

@@ -32,10 +32,18 @@ from typing import Any
 
 import pytest
 from support import DATA
+from support.cells import write_cells
 
 from streammatrix.config.model import ClientSpec, Expectation, Matrix, Selector, ServerSpec
 from streammatrix.report.build import write_reports
 
+SERVERS = [(f"redis-{v}", "redis", v) for v in ("6.0.20", "6.2.5", "7.0.15", "7.2.4", "7.4.2")]
+SERVERS += [(f"redis-8.{m}.{p}", "redis", f"8.{m}.{p}") for m in (0, 2) for p in range(5)]
+SERVERS += [(f"valkey-8.{m}.{p}", "valkey", f"8.{m}.{p}") for m in (0, 1) for p in range(1, 6)]
+CLIENTS = [
+    (f"redis-{v}", v)
+    for v in ("3.5.3", "4.0.0", "4.1.0", "4.2.0", "4.3.1", "4.3.4", "4.5.0", "4.6.0", "5.0.8")
+] + [("redis-latest", "8.1.0")]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None, reason="needs a headless browser: apt-get install chromium"
@@ -298,3 +306,56 @@ def test_the_check_does_see_what_a_page_requests(browser, tmp_path):
     )
     session = browser.open(page.as_uri())
     assert browser.requests(session) == [page.as_uri(), "http://elsewhere.test/x.png"]
+
+
+@pytest.fixture(scope="module")
+def big_html(tmp_path_factory) -> Path:
+    """The page of a 200-cell matrix (20 servers x 10 clients) made from a real cell file."""
+    root = tmp_path_factory.mktemp("big")
+    write_cells(root / "cells", SERVERS, CLIENTS)
+    matrix = Matrix(Path("matrix.yaml"), (), (), ("3.11",), required=("trim-minid",))
+    return write_reports([root / "cells"], root / "report", matrix, None).paths["html"]
+
+
+def test_a_200_cell_page_keeps_its_headers_in_view_and_folds_identical_rows(
+    big_html, browser, tmp_path
+):
+    url = big_html.as_uri()
+    session = browser.open(url)
+    assert browser.requests(session) == [url], "the page requested more than itself"
+    assert browser.evaluate(session, "document.querySelectorAll('table.grid thead th').length")
+    # Rows identical in every cell are folded: hidden, one line says how many.
+    shown = "r => getComputedStyle(r).display !== 'none'"
+    count = f"[...document.querySelectorAll('table.grid tr.same')].filter({shown}).length"
+    assert browser.evaluate(session, count) == 0
+    fold = browser.evaluate(session, "document.querySelector('table.grid tr.fold').innerText")
+    assert " features pass in every cell" in fold
+    # The filter unfolds every row, without a script or a request.
+    assert browser.evaluate(session, "document.getElementById('diff-only').checked") is True
+    browser.evaluate(session, "document.querySelector('label[for=diff-only]').click()")
+    assert browser.evaluate(session, count) == browser.evaluate(
+        session, "document.querySelectorAll('table.grid tr.same').length"
+    )
+    assert browser.requests(session) == [url]
+    # Sticky headers: scroll the grid down and right; the header row and the feature column
+    # stay at the grid's top and left edges.
+    browser.evaluate(session, "document.getElementById('grid').scrollIntoView()")
+    edges = """(() => {
+        const wrap = document.querySelector('.grid-wrap');
+        wrap.scrollTop = 400; wrap.scrollLeft = 3000;
+        const box = wrap.getBoundingClientRect();
+        const head = document.querySelector('table.grid thead').getBoundingClientRect();
+        const row = document.querySelector('table.grid tbody tr:not(.fold):not(.group)');
+        const name = row.querySelector('th.feature').getBoundingClientRect();
+        return [wrap.scrollTop, wrap.scrollLeft, head.top - box.top, name.left - box.left];
+    })()"""
+    top, left, head_offset, name_offset = browser.evaluate(session, edges)
+    assert top > 0 and left > 0, "the grid did not scroll: nothing to keep in view"
+    assert abs(head_offset) <= 2 and abs(name_offset) <= 2, (head_offset, name_offset)
+    shot = tmp_path / "big.png"
+    shot.write_bytes(browser.screenshot(session))
+    _, _, counts = png_pixels(shot.read_bytes())
+    for outcome in ("pass", "fail", "unsupported-server"):
+        assert counts[COLOURS[outcome]] > 400, f"no {outcome} entry visible in {shot}"
+    browser.evaluate(session, "window.scrollTo(0, 0)")
+    (tmp_path / "big-top.png").write_bytes(browser.screenshot(session))

@@ -92,5 +92,5 @@ def test_one_cause_lists_every_cell_it_broke(run):
     (cause,) = {u["cause"] for u in ghost_results}
     assert sorted(data["causes"][cause]["cells"]) == sorted(GHOSTS)
     markdown = (report / "report.md").read_text()
-    items = [line for line in markdown.splitlines() if line.startswith("- **cell-error**")]
+    items = [line for line in markdown.splitlines() if line.startswith("- **cell error**")]
     assert len(items) == 1 and "2 cells (client ghost)" in markdown

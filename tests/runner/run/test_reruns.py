@@ -1,0 +1,116 @@
+"""Flaky is not broken: a failed test runs again in its cell, against the same real server; one
+that passes then is ``flaky`` (never red by itself), with how many runs it took."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from junitparser import JUnitXml
+from support.matrix import write_matrix
+from support.servers import reachable
+
+from streammatrix.config.load import load
+from streammatrix.junit.format import properties
+from streammatrix.plan import plan
+from streammatrix.plugin import outcomes as o
+from streammatrix.report.build import write_reports
+from streammatrix.run.events import Events
+from streammatrix.run.matrix import RunOptions, run_cells
+from streammatrix.servers.binary.provider import BinaryProvider
+
+pytestmark = pytest.mark.servers
+
+SUITE = '''
+import pathlib
+
+import pytest
+
+HERE = pathlib.Path(__file__).parent
+
+
+def runs(name):
+    """How often this test ran before (a counter file beside the suite)."""
+    counter = HERE / f"{name}.runs"
+    before = int(counter.read_text()) if counter.exists() else 0
+    counter.write_text(str(before + 1))
+    return before
+
+
+@pytest.mark.feature("xadd", since="5.0.0")
+def test_fails_once_then_passes():
+    assert runs("once") >= 1, "the first run fails"
+
+
+@pytest.mark.feature("xlen", since="5.0.0")
+def test_always_fails():
+    runs("always")
+    assert False, "broken every time"
+
+
+@pytest.mark.feature("xfuture", since="99.0.0")
+def test_unsupported_by_the_server():
+    runs("unsupported")
+    raise KeyError("a reply field this server does not send")
+
+
+@pytest.mark.feature("xrange", since="5.0.0")
+def test_passes():
+    runs("pass")
+'''
+
+
+def run_suite(tmp_path: Path, **extra) -> tuple[dict[str, dict[str, str]], Path]:
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    (suite / "test_flaky.py").write_text(SUITE)
+    config = write_matrix(
+        tmp_path / "matrix.yaml",
+        servers=["redis-6.2"],
+        clients=[{"name": "redis-4.6", "version": "4.6.0"}],
+        **extra,
+    )
+    matrix = load(config)
+    options = RunOptions(report_dir=tmp_path / "report", envdir=tmp_path / "envs", workers=1)
+    with reachable():
+        (result,) = run_cells(matrix, plan(matrix), BinaryProvider(), options, Events([]))
+    assert result.status == o.CELL_OK, result.reason
+    xml = tmp_path / "report" / "cells" / f"{result.cell.id}.xml"
+    cases = {c.name: properties(c) for s in JUnitXml.fromfile(str(xml)) for c in s}
+    return cases, suite
+
+
+def test_a_test_that_fails_once_is_flaky_and_not_red(tmp_path):
+    cases, suite = run_suite(tmp_path)  # reruns: default 2
+    once = cases["test_fails_once_then_passes"]
+    assert once[o.CASE_OUTCOME] == o.FLAKY
+    assert once[o.CASE_TRIES] == "2"
+    assert "the first run fails" in once[o.CASE_REASON]
+    assert cases["test_always_fails"][o.CASE_OUTCOME] == o.FAIL
+    assert cases["test_passes"][o.CASE_OUTCOME] == o.PASS
+    assert cases["test_unsupported_by_the_server"][o.CASE_OUTCOME] == o.UNSUPPORTED_SERVER
+    # Failed tests ran again (up to twice); the others ran once.
+    assert (suite / "once.runs").read_text() == "2"
+    assert (suite / "always.runs").read_text() == "3"
+    assert (suite / "unsupported.runs").read_text() == "1"
+    assert (suite / "pass.runs").read_text() == "1"
+    result = write_reports(
+        [tmp_path / "report" / "cells"], tmp_path / "out", load(tmp_path / "matrix.yaml")
+    )
+    assert [(u.kind, u.feature) for u in result.unexpected] == [("never passes", "xlen")]
+    xadd = next(r for r in result.report.rows if r.feature == "xadd")
+    (entry,) = xadd.entries.values()
+    assert (entry.symbol, entry.word) == ("≈", "flaky")
+    text = result.paths["markdown"].read_text()
+    assert "1 flaky (passed when run again)" in text
+    html = result.paths["html"].read_text()
+    assert "Flaky tonight (1)" in html
+    assert 'test_flaky::test_fails_once_then_passes</td><td class="num">2</td>' in html
+
+
+def test_without_reruns_the_same_test_fails(tmp_path):
+    cases, suite = run_suite(tmp_path, reruns=0)
+    assert cases["test_fails_once_then_passes"][o.CASE_OUTCOME] == o.FAIL
+    assert o.CASE_TRIES not in cases["test_fails_once_then_passes"]
+    assert (suite / "once.runs").read_text() == "1"
+    assert (suite / "always.runs").read_text() == "1"
