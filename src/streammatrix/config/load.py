@@ -17,6 +17,7 @@ from streammatrix.config.model import (
     ALL_FEATURES,
     DEFAULT_SUITE,
     DEFAULT_TIMEOUT,
+    PROTOCOLS,
     PROVIDERS,
     BinarySource,
     ClientSpec,
@@ -120,10 +121,16 @@ SCHEMA: dict[str, Any] = {
                     "client": _TEXT,
                     "outcome": {"enum": list(_EXPECTABLE)},
                     "reason": _TEXT,
+                    "protocol": {"type": ["string", "integer"]},
                 },
             },
         },
         "required": {"type": "array", "minItems": 1, "items": _TEXT},
+        "protocols": {
+            "type": "array",
+            "minItems": 1,
+            "items": {"enum": [int(p) if p.isdigit() else p for p in PROTOCOLS]},
+        },
     },
 }
 
@@ -344,6 +351,7 @@ def _build(path: Path, data: dict[str, Any], check: _Checker) -> Matrix:
             client=_selector(check, ["expected", i, "client"], raw.get("client", "*")),
             outcome=raw["outcome"],
             reason=raw.get("reason", ""),
+            protocol=str(raw.get("protocol", "*")),
         )
         for i, raw in enumerate(data.get("expected") or ())
     )
@@ -362,7 +370,19 @@ def _build(path: Path, data: dict[str, Any], check: _Checker) -> Matrix:
         suite=suite,
         provider=data.get("provider", "auto"),
         timeout=float(data.get("timeout", DEFAULT_TIMEOUT)),
+        protocols=_protocols(check, data.get("protocols")),
     )
+
+
+def _protocols(check: _Checker, raw: list[Any] | None) -> tuple[str | None, ...]:
+    """`protocols: [2, 3]` -> ("2", "3"); absent -> (None,): no claim, the client's default."""
+    if not raw:
+        return (None,)
+    found = [str(p) for p in raw]
+    for i, value in enumerate(found):
+        if found.index(value) != i:
+            raise check.fail(["protocols", i], f"lists protocol {value} twice")
+    return tuple(found)
 
 
 def _current_python() -> str:

@@ -21,6 +21,9 @@ DEFAULT_SUITE = "tests/streams"
 DEFAULT_TIMEOUT = 900.0
 # What "supported" means when matrix.yaml has no `required:`: every feature the suite has.
 ALL_FEATURES = ("*",)
+# Wire protocols a cell may claim (TEST_REDIS_PROTOCOL); "3-unified" is RESP3 with redis-py 8's
+# legacy_responses=False. Without `protocols:` a cell claims none: the client's own default.
+PROTOCOLS = ("2", "3", "3-unified")
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,7 @@ class Expectation:
     client: Selector = field(default_factory=Selector)
     outcome: str = "fail"
     reason: str = ""
+    protocol: str = "*"  # glob on the cell's protocol ("2", "3", "3-unified"; "" = none claimed)
 
 
 @dataclass(frozen=True)
@@ -134,6 +138,7 @@ class Matrix:
     suite: str = DEFAULT_SUITE
     provider: str = "auto"
     timeout: float = DEFAULT_TIMEOUT  # seconds per cell
+    protocols: tuple[str | None, ...] = (None,)  # None: the client's default, no claim
 
     def server(self, name: str) -> ServerSpec:
         return next(s for s in self.servers if s.name == name)

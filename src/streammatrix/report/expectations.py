@@ -62,6 +62,7 @@ def in_scope(expectation: Expectation, cell: Cell, feature: str) -> bool:
         fnmatch.fnmatchcase(feature, expectation.feature)
         and server_matches(expectation.server, cell)
         and client_matches(expectation.client, cell)
+        and fnmatch.fnmatchcase(cell.at.protocol, expectation.protocol)
     )
 
 

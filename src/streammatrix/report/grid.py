@@ -66,6 +66,8 @@ def coordinates(record: CellRecord, matrix: Matrix | None) -> Coordinates:
         client_version=record.client_version or guess(client.version if client else record.client),
         python_version=record.python_version or record.python,
         measured=bool(record.server_version and record.client_version),
+        protocol=record.protocol,
+        resp=record.resp,
     )
 
 
@@ -105,6 +107,7 @@ def cell_order(cell: Cell) -> tuple:
         at.client_key or Version("0"),
         cell.record.client,
         parse(at.python_version) or Version("0"),
+        at.protocol,
         cell.id,
     )
 
