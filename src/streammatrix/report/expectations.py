@@ -84,6 +84,7 @@ def _cell_error_covered(expectations: Iterable[Expectation], cell: Cell) -> bool
         and e.feature == "*"
         and server_matches(e.server, cell)
         and client_matches(e.client, cell)
+        and fnmatch.fnmatchcase(cell.at.protocol, e.protocol)
         for e in expectations
     )
 
