@@ -202,11 +202,10 @@ class Minimum:
     def sentence(self) -> str:
         server = versions.SERVER_LABELS.get(self.server_family, self.server_family)
         client = versions.CLIENT_LABELS.get(self.client_family, self.client_family)
-        if self.protocol:
-            client += " over RESP" + self.protocol.replace("-", " ")
+        over = " over RESP" + self.protocol.replace("-", " ") if self.protocol else ""
         if self.server is None or self.client is None:
-            return f"{server} with {client}: no measured combination passes them all"
-        text = f"{server} {self.server} with {client} {self.client}"
+            return f"{server} with {client}{over}: no measured combination passes them all"
+        text = f"{server} {self.server} with {client} {self.client}{over}"
         if self.alternatives:
             other = ", ".join(f"{server} {s} with {client} {c}" for s, c in self.alternatives)
             text += f" (or {other})"
