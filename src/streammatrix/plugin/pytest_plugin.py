@@ -34,7 +34,8 @@ from urllib.parse import urlsplit
 import pytest
 from packaging.version import InvalidVersion, Version
 
-from streammatrix.plugin import outcomes, protocol, resp
+import streammatrix.plugin.protocol as protocol
+from streammatrix.plugin import outcomes, resp
 
 # The protocol's proof (measured per test, recorded at the end of the session): see protocol.py.
 from streammatrix.plugin.protocol import (  # noqa: F401  (hooks of this plugin)
