@@ -1,6 +1,6 @@
-"""The protocol axis end to end: a real redis-7.0 x (redis-py 4.6.0, 5.0.x, newest) x RESP2/RESP3
-matrix, checked from the cell files and the report; and a suite whose client ignores the
-protocol it is told, whose cell must be an error."""
+"""The protocol axis end to end: a real redis-7.0 x (redis-py 4.6.0, 5.0.x, newest) x (RESP2,
+RESP3, RESP3 unified) matrix, checked from the cell files and the report; and a suite whose
+client ignores the protocol it is told, whose cell must be an error."""
 
 from __future__ import annotations
 
@@ -51,7 +51,10 @@ def protocol_run(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("protocols")
     copy_suite(tmp_path / "suite")
     config = write_matrix(
-        tmp_path / "matrix.yaml", servers=["redis-7.0"], clients=CLIENTS, protocols=[2, 3]
+        tmp_path / "matrix.yaml",
+        servers=["redis-7.0"],
+        clients=CLIENTS,
+        protocols=[2, 3, "3-unified"],
     )
     done = run(tmp_path, config, "report")
     return tmp_path / "report", done
@@ -62,7 +65,7 @@ def test_every_cell_spoke_the_protocol_it_claims(protocol_run):
     output = done.stdout + done.stderr
     files = sorted(p.stem for p in (report / "cells").glob("*.xml"))
     assert files == sorted(
-        f"redis-7.0--{c['name']}--py{PY}--resp{p}" for c in CLIENTS for p in (2, 3)
+        f"redis-7.0--{c['name']}--py{PY}--resp{p}" for c in CLIENTS for p in ("2", "3", "3-unified")
     ), output
     for name in files:
         props, tests = cell_file(report / "cells" / f"{name}.xml")
@@ -70,12 +73,17 @@ def test_every_cell_spoke_the_protocol_it_claims(protocol_run):
         assert props[o.SUITE_CELL_PROTOCOL] == claim
         assert props[o.SUITE_CELL_STATUS] == o.CELL_OK, (name, props)
         assert o.SUITE_CELL_RESP_ERROR not in props
-        if name == f"redis-7.0--old--py{PY}--resp3":
-            # redis-py 4.6.0 has no protocol option: nothing to measure, every test says why
+        if name in (
+            f"redis-7.0--old--py{PY}--resp3",
+            f"redis-7.0--old--py{PY}--resp3-unified",
+            f"redis-7.0--five--py{PY}--resp3-unified",
+        ):
+            # redis-py 4.6.0 has no protocol option, 5.0 no legacy_responses: nothing to
+            # measure, and every test says why
             assert props[o.SUITE_CELL_RESP] == "", props
             assert set(tests.values()) == {o.UNSUPPORTED_CLIENT}, tests
             continue
-        assert props[o.SUITE_CELL_RESP] == claim, (name, props)
+        assert props[o.SUITE_CELL_RESP] == claim[0], (name, props)
         assert props[o.SUITE_CELL_RESP_SOURCE] == "CLIENT INFO"  # Redis 7.0
         assert int(props[o.SUITE_CELL_RESP_CHECKED]) >= 45
         assert o.PASS in tests.values()
@@ -87,6 +95,9 @@ def test_the_unsupported_protocol_names_its_cause(protocol_run):
     old_resp3 = [t for t in data["tests"] if t["cell"] == f"redis-7.0--old--py{PY}--resp3"]
     assert old_resp3
     assert all("unexpected keyword argument 'protocol'" in t["reason"] for t in old_resp3)
+    five = [t for t in data["tests"] if t["cell"] == f"redis-7.0--five--py{PY}--resp3-unified"]
+    assert five
+    assert all("unexpected keyword argument 'legacy_responses'" in t["reason"] for t in five)
 
 
 def test_the_report_lists_what_depends_on_the_protocol(protocol_run):
@@ -103,10 +114,15 @@ def test_the_report_lists_what_depends_on_the_protocol(protocol_run):
     assert sides["RESP2"]["outcome"] == o.PASS
     assert sides["RESP3"]["outcome"] == o.FAIL
     assert sides["RESP3"]["message"]  # the failure message of that side
+    # the newest client's unified shapes: a dict too, and the report says how each side failed
+    newest = next(c for (f, c) in dependent if f == "reply-shape-xread" and c != five)
+    unified = dependent[("reply-shape-xread", newest)]
+    assert unified["RESP2"]["outcome"] == o.PASS
+    assert unified["RESP3 unified"]["outcome"] == o.FAIL, unified
     # redis-py 4.6.0 cannot speak RESP3 at all: a client fact, not a feature of the protocol
     assert not any(c.startswith("redis-py 4.6") for (_, c) in dependent)
     # minimum versions are stated per protocol
-    assert {m["protocol"] for m in data["minimum"]} == {"2", "3"}
+    assert {m["protocol"] for m in data["minimum"]} == {"2", "3", "3-unified"}
     markdown = (report / "report.md").read_text()
     section = markdown.split("### Depends on the protocol", 1)[1].split("###", 1)[0]
     assert "`reply shapes/reply-shape-xread`" in section
