@@ -1,4 +1,4 @@
-"""A validated matrix -> the list of cells to run (server x client x python).
+"""A validated matrix -> the list of cells to run (server x client x python x protocol).
 
 Selection (--servers/--clients/--python), exclusions and sharding all happen here, before any
 server or virtualenv exists, so that ``--list`` shows exactly what a run would do.
@@ -16,24 +16,34 @@ from streammatrix.junit.format import CELL_ID as CELL_ID  # re-exported: a cell 
 from streammatrix.versions import pinned_version
 
 
+def protocol_suffix(protocol: str | None) -> str:
+    """The cell id's suffix: "3" -> "--resp3", "3-unified" -> "--resp3-unified", None -> ""."""
+    return f"--resp{protocol}" if protocol else ""
+
+
 @dataclass(frozen=True)
 class Cell:
     server: ServerSpec
     client: ClientSpec
     python: str
     excluded: str | None = None  # the reason, when matrix.yaml excludes this cell
+    protocol: str | None = None  # "2", "3", "3-unified"; None: the client's default, no claim
 
     @property
     def id(self) -> str:
-        return f"{self.server.name}--{self.client.name}--py{self.python}"
+        base = f"{self.server.name}--{self.client.name}--py{self.python}"
+        return base + protocol_suffix(self.protocol)
 
     def coordinates(self) -> dict[str, str]:
-        return {
+        coordinates = {
             "id": self.id,
             "server": self.server.name,
             "client": self.client.name,
             "python": self.python,
         }
+        if self.protocol:
+            coordinates["protocol"] = self.protocol
+        return coordinates
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -85,7 +95,7 @@ def plan(
     pythons: Sequence[str] | None = None,
     shard: tuple[int, int] | None = None,
 ) -> list[Cell]:
-    """Expand the matrix into cells, in a stable order: client, python, then server.
+    """Expand the matrix into cells, in a stable order: client, python, protocol, then server.
 
     Without a selection, the entries marked ``default: false`` are left out. Grouping by client
     first means a shard creates as few virtualenvs as possible (the slow part of a cell).
@@ -98,11 +108,12 @@ def plan(
     )
     python_versions = _select(list(matrix.python), pythons, "python", "python version")
     cells = [
-        Cell(server, client, python, _excluded(matrix, server, client, python))
+        Cell(server, client, python, _excluded(matrix, server, client, python), protocol)
         for client in matrix.clients
         if client.name in client_names
         for python in matrix.python
         if python in python_versions
+        for protocol in matrix.protocols
         for server in matrix.servers
         if server.name in server_names
     ]

@@ -8,6 +8,8 @@ The suite reads the server from the environment only, so it can be pointed at an
   and the suite never touches another key (no FLUSHDB), so several runs can share one server
   with different prefixes;
 * ``TEST_REDIS_CLIENT`` (default ``redis``): import name of the client library (see _client.py).
+* ``TEST_REDIS_PROTOCOL`` (default: unset, the client's own): ``2``, ``3`` or ``3-unified``, the
+  wire protocol of every client the suite builds (see _client.py).
 """
 
 from __future__ import annotations

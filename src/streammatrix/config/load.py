@@ -21,6 +21,7 @@ from streammatrix.config.model import (
     DEFAULT_RERUNS,
     DEFAULT_SUITE,
     DEFAULT_TIMEOUT,
+    PROTOCOLS,
     PROVIDERS,
     BinarySource,
     ClientSpec,
@@ -128,10 +129,16 @@ SCHEMA: dict[str, Any] = {
                     "client": _TEXT,
                     "outcome": {"enum": list(_EXPECTABLE)},
                     "reason": _TEXT,
+                    "protocol": {"type": ["string", "integer"]},
                 },
             },
         },
         "required": {"type": "array", "minItems": 1, "items": _TEXT},
+        "protocols": {
+            "type": "array",
+            "minItems": 1,
+            "items": {"enum": [int(p) if p.isdigit() else p for p in PROTOCOLS]},
+        },
     },
 }
 
@@ -355,6 +362,7 @@ def _build(path: Path, data: dict[str, Any], check: _Checker) -> Matrix:
             client=_selector(check, ["expected", i, "client"], raw.get("client", "*")),
             outcome=raw["outcome"],
             reason=raw.get("reason", ""),
+            protocol=str(raw.get("protocol", "*")),
         )
         for i, raw in enumerate(data.get("expected") or ())
     )
@@ -375,7 +383,19 @@ def _build(path: Path, data: dict[str, Any], check: _Checker) -> Matrix:
         timeout=values.timeout(check.fail, data.get("timeout", DEFAULT_TIMEOUT)),
         reruns=int(data.get("reruns", DEFAULT_RERUNS)),
         history=int(data.get("history", DEFAULT_HISTORY)),
+        protocols=_protocols(check, data.get("protocols")),
     )
+
+
+def _protocols(check: _Checker, raw: list[Any] | None) -> tuple[str | None, ...]:
+    """`protocols: [2, 3]` -> ("2", "3"); absent -> (None,): no claim, the client's default."""
+    if not raw:
+        return (None,)
+    found = [str(p) for p in raw]
+    for i, value in enumerate(found):
+        if found.index(value) != i:
+            raise check.fail(["protocols", i], f"lists protocol {value} twice")
+    return tuple(found)
 
 
 def _current_python() -> str:

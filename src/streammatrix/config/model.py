@@ -23,6 +23,9 @@ DEFAULT_RERUNS = 2  # a failed test is run again up to this many times in its ce
 DEFAULT_HISTORY = 14  # runs of history report.json keeps per feature and cell
 # What "supported" means when matrix.yaml has no `required:`: every feature the suite has.
 ALL_FEATURES = ("*",)
+# Wire protocols a cell may claim (TEST_REDIS_PROTOCOL); "3-unified" is RESP3 with redis-py 8's
+# legacy_responses=False. Without `protocols:` a cell claims none: the client's own default.
+PROTOCOLS = ("2", "3", "3-unified")
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,7 @@ class Expectation:
     client: Selector = field(default_factory=Selector)
     outcome: str = "fail"
     reason: str = ""
+    protocol: str = "*"  # glob on the cell's protocol ("2", "3", "3-unified"; "" = none claimed)
 
 
 @dataclass(frozen=True)
@@ -138,6 +142,7 @@ class Matrix:
     timeout: float = DEFAULT_TIMEOUT  # seconds per cell
     reruns: int = DEFAULT_RERUNS
     history: int = DEFAULT_HISTORY
+    protocols: tuple[str | None, ...] = (None,)  # None: the client's default, no claim
 
     def server(self, name: str) -> ServerSpec:
         return next(s for s in self.servers if s.name == name)

@@ -65,6 +65,8 @@ class CellRecord:
     reason = property(lambda self: self.prop(o.SUITE_CELL_REASON))
     log = property(lambda self: self.prop(o.SUITE_CELL_LOG))
     provider = property(lambda self: self.prop(o.SUITE_CELL_PROVIDER))
+    protocol = property(lambda self: self.prop(o.SUITE_CELL_PROTOCOL))  # the claim, "" = none
+    resp = property(lambda self: self.prop(o.SUITE_CELL_RESP))  # measured: "2", "3", "2 3", ""
 
     @property
     def status(self) -> str:

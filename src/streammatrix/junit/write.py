@@ -63,6 +63,13 @@ def write_status(
     _write(xml, path)
 
 
+def suite_properties(path: Path) -> dict[str, str]:
+    """The properties of the (first) <testsuite> of a cell file."""
+    for suite in _suites(JUnitXml.fromfile(str(path))):
+        return {p.name: p.value or "" for p in suite.properties() if p.name}
+    return {}
+
+
 def outcome_counts(path: Path) -> Counter[str]:
     """How many tests of each classified outcome a cell file holds (for progress lines)."""
     counts: Counter[str] = Counter()

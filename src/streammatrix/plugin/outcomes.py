@@ -33,6 +33,13 @@ SUITE_SERVER_REDIS_VERSION = "server.redis_version"  # redis_version, always
 SUITE_CLIENT_NAME = "client.name"  # distribution name, e.g. "redis" or "valkey"
 SUITE_CLIENT_VERSION = "client.version"
 SUITE_PYTHON_VERSION = "python.version"
+# The wire protocol: what the cell claims (TEST_REDIS_PROTOCOL: "2", "3", "3-unified"; absent:
+# the client's default) and what the suite's own connections were measured to speak.
+SUITE_CELL_PROTOCOL = "cell.protocol"
+SUITE_CELL_RESP = "cell.resp"  # "2", "3", "2 3" when they differ; "" when none was measured
+SUITE_CELL_RESP_SOURCE = "cell.resp.source"  # how: "CLIENT INFO", "HELLO", "reply type"
+SUITE_CELL_RESP_CHECKED = "cell.resp.checked"  # how many measurements (one per client per test)
+SUITE_CELL_RESP_ERROR = "cell.resp.error"  # the claim did not hold: the cell is an error
 # Written by the runner, not the plugin: a cell that could not run still gets a file of its own
 # (one <testsuite> with these properties), so the report is rebuilt from files alone.
 SUITE_CELL_STATUS = "cell.status"  # one of CELL_STATUSES
@@ -62,4 +69,5 @@ ENV_ENABLED = "TEST_REDIS_ENABLED"
 ENV_URL = "REDIS_URL"
 ENV_PREFIX = "TEST_STREAM_PREFIX"
 ENV_CLIENT_MODULE = "TEST_REDIS_CLIENT"  # import name of the client module: "redis" or "valkey"
-ENV_CELL = "STREAMMATRIX_CELL"  # JSON object: {"id", "server", "client", "python"}
+ENV_CELL = "STREAMMATRIX_CELL"  # JSON object: {"id", "server", "client", "python"[, "protocol"]}
+ENV_PROTOCOL = "TEST_REDIS_PROTOCOL"  # "2", "3" or "3-unified"; read by the suite and the plugin

@@ -38,7 +38,14 @@ from urllib.parse import urlsplit
 import pytest
 from packaging.version import InvalidVersion, Version
 
+import streammatrix.plugin.protocol as protocol
 from streammatrix.plugin import outcomes, resp
+
+# The protocol's proof (measured per test, recorded at the end of the session): see protocol.py.
+from streammatrix.plugin.protocol import (  # noqa: F401  (hooks of this plugin)
+    pytest_runtest_teardown,
+    pytest_sessionfinish,
+)
 
 MARKER = "feature"
 DEFAULT_URL = "redis://localhost:6379/0"
@@ -95,6 +102,8 @@ def pytest_collection_modifyitems(
     config.stash[_has_features_key] = has_features
     if has_features:
         _server(config)  # read the version now, while the server is surely up
+        if _enabled():
+            config.stash[protocol.TALLY] = protocol.Tally()
 
 
 def _enabled() -> bool:
@@ -171,6 +180,7 @@ def _streammatrix_suite_properties(request: pytest.FixtureRequest) -> None:
     if getattr(config.option, "xmlpath", None) is None:
         return
     record = request.getfixturevalue("record_testsuite_property")
+    config.stash[protocol.RECORD] = record  # the protocol's properties come at the very end
     cell = _cell()
     for name, key in (
         (outcomes.SUITE_CELL, "id"),
@@ -362,9 +372,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         return
     state = item.stash.setdefault(_state_key, {})
     unsupported = None
+    refused = _protocol_refused(item, call) if _setup_failure(call) else None
+    if refused is not None:  # the client or server cannot speak the claimed protocol
+        call.excinfo = _as_skip_excinfo(f"{refused[0]}: {refused[1]}")
     if _classifiable(item, call):
         assert call.excinfo is not None
-        outcome, reason = classify_failure(
+        outcome, reason = _protocol_refused(item, call) or classify_failure(
             call.excinfo.value, feature[1], _server_redis_version(item.config)
         )
         state["outcome"] = (outcome, reason)
@@ -379,7 +392,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     result = yield
     report: pytest.TestReport = result.get_result()
     if report.when == "setup":
-        if unsupported is not None:
+        if refused is not None:
+            state["outcome"] = refused
+            _as_skip(report, item, f"{refused[0]}: {refused[1]}")
+        elif unsupported is not None:
             _as_skip(report, item, unsupported)
         elif report.failed:
             state["outcome"] = (outcomes.ERROR, _reason_of(call, report))
@@ -409,6 +425,36 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         report.user_properties.extend(props)
         tally = item.config.stash.get(_tally_key, {})
         tally[outcome] = tally.get(outcome, 0) + 1
+        if protocol.TALLY in item.config.stash:
+            item.config.stash[protocol.TALLY].passed += outcome == outcomes.PASS
+
+
+def _setup_failure(call: pytest.CallInfo) -> bool:
+    return (
+        call.when == "setup"
+        and call.excinfo is not None
+        and not isinstance(call.excinfo.value, (pytest.skip.Exception, pytest.exit.Exception))
+    )
+
+
+def _as_skip_excinfo(message: str) -> pytest.ExceptionInfo:
+    """A skip in place of a known failure, before pytest formats its (long) traceback."""
+    try:
+        pytest.skip(message)
+    except pytest.skip.Exception:
+        return pytest.ExceptionInfo.from_current()
+    raise AssertionError("unreachable")
+
+
+def _protocol_refused(item: pytest.Item, call: pytest.CallInfo) -> tuple[str, str] | None:
+    """The claimed protocol refused by the client or the server (see protocol.refused)."""
+    if call.excinfo is None:
+        return None
+    exc = _unwrap(call.excinfo.value)
+    found = protocol.refused(exc, _short(exc))
+    if found is not None and protocol.TALLY in item.config.stash:
+        item.config.stash[protocol.TALLY].refused += 1
+    return found
 
 
 def _nodeid(item: pytest.Item) -> str:

@@ -50,6 +50,7 @@ def _cell(cell: Cell) -> dict[str, Any]:
             "measured": bool(record.client_version),
         },
         "python": {"entry": record.python, "version": at.python_version},
+        "protocol": {"claimed": at.protocol, "resp": at.resp, "label": at.protocol_label},
         "provider": record.provider,
         "seconds": record.seconds,
         "log": cell.log,
@@ -137,6 +138,7 @@ def to_dict(report: Report) -> dict[str, Any]:
                 "cells": m.cells,
                 "alternatives": [{"server": s, "client": c} for s, c in m.alternatives],
                 "not_counted": m.not_counted,
+                "protocol": m.protocol,
             }
             for m in report.minimums
         ],
@@ -156,6 +158,9 @@ def to_dict(report: Report) -> dict[str, Any]:
         ],
         "unexpected": _unexpected(report),
         "causes": [_cause(c) for c in report.causes],
+        "protocol_dependent": [
+            {**vars(d), "sides": [vars(s) for s in d.sides]} for d in report.protocol_dependent
+        ],
         "baseline": None
         if diff is None
         else {

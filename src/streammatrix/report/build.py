@@ -32,6 +32,7 @@ from streammatrix.report import expectations as expect
 from streammatrix.report import grid as report_grid
 from streammatrix.report import history as report_history
 from streammatrix.report import minimums as report_versions
+from streammatrix.report import protocols as report_protocols
 from streammatrix.report import render as report_render
 from streammatrix.report.model import Cell, Change, Report, Unexpected
 
@@ -116,6 +117,7 @@ def build_report(
             if hit is not None:
                 report.expected[(cell.id, test.id)] = hit
     report.unexpected, report.facts = expect.split(report)
+    report.protocol_dependent = report_protocols.dependences(report)
     if baseline is not None:
         report.baseline = report_baseline.diff(report, baseline)
         report.unexpected += report_baseline.newly_failing(report.baseline)

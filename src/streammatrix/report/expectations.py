@@ -83,6 +83,7 @@ def in_scope(expectation: Expectation, cell: Cell, feature: str) -> bool:
         fnmatch.fnmatchcase(feature, expectation.feature)
         and server_matches(expectation.server, cell)
         and client_matches(expectation.client, cell)
+        and fnmatch.fnmatchcase(cell.at.protocol, expectation.protocol)
     )
 
 
@@ -104,6 +105,7 @@ def _cell_error_covered(expectations: Iterable[Expectation], cell: Cell) -> bool
         and e.feature == "*"
         and server_matches(e.server, cell)
         and client_matches(e.client, cell)
+        and fnmatch.fnmatchcase(cell.at.protocol, e.protocol)
         for e in expectations
     )
 

@@ -67,6 +67,8 @@ def coordinates(record: CellRecord, matrix: Matrix | None) -> Coordinates:
         python_version=record.python_version or record.python,
         measured=bool(record.server_version and record.client_version),
         client_note=_client_note(record),
+        protocol=record.protocol,
+        resp=record.resp,
     )
 
 
@@ -114,6 +116,7 @@ def cell_order(cell: Cell) -> tuple:
         at.client_key or Version("0"),
         cell.record.client,
         parse(at.python_version) or Version("0"),
+        at.protocol,
         cell.id,
     )
 

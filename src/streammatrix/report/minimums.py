@@ -72,13 +72,20 @@ def _passes(cell: Cell, required: list[FeatureRow]) -> bool:
 
 
 def minimum_pair(
-    cells: list[Cell], required: list[FeatureRow], server_family: str, client_family: str
+    cells: list[Cell],
+    required: list[FeatureRow],
+    server_family: str,
+    client_family: str,
+    protocol: str | None = None,
 ) -> Minimum:
-    """The minimum supported (server, client) versions of one family pair; see DEFINITION."""
+    """The minimum supported (server, client) versions of one family pair (over one claimed
+    protocol, when ``protocol`` is given); see DEFINITION."""
     family = [
         c
         for c in cells
-        if c.at.server_family == server_family and c.at.client_family == client_family
+        if c.at.server_family == server_family
+        and c.at.client_family == client_family
+        and (protocol is None or c.at.protocol == protocol)
     ]
     ran = _ran(family)
     not_counted = [c.id for c in family if c.status == o.CELL_ERROR]
@@ -102,7 +109,10 @@ def minimum_pair(
                     pairs.append((s, c, len(region)))
                 break
     if not pairs:
-        return Minimum(server_family, client_family, None, None, 0, not_counted=not_counted)
+        return Minimum(
+            server_family, client_family, None, None, 0, not_counted=not_counted,
+            protocol=protocol or "",
+        )  # fmt: skip
     (s, c, n), *others = pairs
     return Minimum(
         server_family,
@@ -112,14 +122,16 @@ def minimum_pair(
         n,
         alternatives=[(str(s2), str(c2)) for s2, c2, _ in others],
         not_counted=not_counted,
+        protocol=protocol or "",
     )
 
 
 def minimums(cells: list[Cell], required: list[FeatureRow]) -> list[Minimum]:
-    """One :class:`Minimum` per server x client family that has cells; Redis/redis-py first."""
+    """One :class:`Minimum` per server x client family (x claimed protocol, when the cells claim
+    one) that has cells; Redis/redis-py first."""
     order = {"redis": 0, "valkey": 1}
     families = sorted(
-        {(c.at.server_family, c.at.client_family) for c in _ran(cells)},
-        key=lambda f: (order.get(f[0], 9), f[0], order.get(f[1], 9), f[1]),
+        {(c.at.server_family, c.at.client_family, c.at.protocol) for c in _ran(cells)},
+        key=lambda f: (order.get(f[0], 9), f[0], order.get(f[1], 9), f[1], f[2]),
     )
-    return [minimum_pair(cells, required, s, c) for s, c in families]
+    return [minimum_pair(cells, required, s, c, p or None) for s, c, p in families]

@@ -98,6 +98,15 @@ class Coordinates:
     # Why a cell that could not run shows a claimed client version: "not installed" (its
     # environment could not be made), "not measured" (nothing says what it had); "" otherwise.
     client_note: str = ""
+    protocol: str = ""  # the protocol the cell claims ("2", "3", "3-unified"); "" = none
+    resp: str = ""  # the protocol its connections were measured to speak ("2", "3", "2 3")
+
+    @property
+    def protocol_label(self) -> str:
+        """The protocol as the grid shows it: "RESP3", "RESP3 unified", "RESP2 (default)"."""
+        if self.protocol:
+            return "RESP" + self.protocol.replace("-", " ")
+        return f"RESP{self.resp} (default)" if self.resp else "default"
 
     @property
     def server_key(self) -> Version | None:
@@ -208,14 +217,16 @@ class Minimum:
     cells: int  # cells at or above both minimums (all pass the required features)
     alternatives: list[tuple[str, str]] = field(default_factory=list)
     not_counted: list[str] = field(default_factory=list)  # cells that could not run
+    protocol: str = ""  # the cells' claimed protocol; "" when the matrix has no `protocols:`
 
     @property
     def sentence(self) -> str:
         server = versions.SERVER_LABELS.get(self.server_family, self.server_family)
         client = versions.CLIENT_LABELS.get(self.client_family, self.client_family)
+        over = " over RESP" + self.protocol.replace("-", " ") if self.protocol else ""
         if self.server is None or self.client is None:
-            return f"{server} with {client}: no measured combination passes them all"
-        text = f"{server} {self.server} with {client} {self.client}"
+            return f"{server} with {client}{over}: no measured combination passes them all"
+        text = f"{server} {self.server} with {client} {self.client}{over}"
         if self.alternatives:
             other = ", ".join(f"{server} {s} with {client} {c}" for s, c in self.alternatives)
             text += f" (or {other})"
@@ -336,6 +347,8 @@ class Report:
     warnings: list[str] = field(default_factory=list)
     matrix_path: str = ""
     generated: datetime | None = None
+    # features whose outcome differs between protocols (report.protocols.ProtocolDependence)
+    protocol_dependent: list = field(default_factory=list)
 
     @property
     def rows(self) -> list[FeatureRow]:

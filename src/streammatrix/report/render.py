@@ -162,6 +162,7 @@ def context(report: Report) -> dict[str, Any]:
         "client_families": client_families,
         "server_labels": SERVER_LABELS,
         "client_labels": CLIENT_LABELS,
+        "protocols_shown": any(c.at.protocol or c.at.resp for c in report.cells),
         "latency_cells": [
             c for c in report.cells if any(c.id in lat.values for lat in report.latencies)
         ],

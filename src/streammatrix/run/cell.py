@@ -30,7 +30,7 @@ from streammatrix.servers.base import RunningServer
 # What a cell's pytest may import from the runner: the plugin package, nothing else (its
 # independence from the rest is a contract in pyproject.toml).
 PLUGIN_FILES = ("__init__.py", "plugin/__init__.py", "plugin/outcomes.py", "plugin/resp.py",
-                "plugin/pytest_plugin.py")  # fmt: skip
+                "plugin/pytest_plugin.py", "plugin/protocol.py")  # fmt: skip
 
 
 @dataclass
@@ -117,6 +117,8 @@ def base_properties(cell: Cell, env: ClientEnv | None, provider: str) -> dict[st
         o.SUITE_CELL_PYTHON: cell.python,
         o.SUITE_CELL_PROVIDER: provider,
     }
+    if cell.protocol:
+        props[o.SUITE_CELL_PROTOCOL] = cell.protocol
     if env is not None:
         props[o.SUITE_CLIENT_NAME] = cell.client.package
         props[o.SUITE_CLIENT_VERSION] = env.client_version
@@ -154,6 +156,7 @@ def run_cell(
             o.ENV_PREFIX: f"sm:{cell.id}:",
             o.ENV_CLIENT_MODULE: cell.client.module,
             o.ENV_CELL: json.dumps(cell.coordinates()),
+            **({o.ENV_PROTOCOL: cell.protocol} if cell.protocol else {}),
             "PYTHONPATH": str(plugin_dir),
             # compiled suite modules (and pytest's rewritten asserts) are kept outside the
             # suite's folder and shared by every cell: ~0.3 s less per cell
@@ -220,9 +223,25 @@ def run_cell(
         props.update({o.SUITE_CELL_STATUS: o.CELL_ERROR, o.SUITE_CELL_REASON: reason})
         cellfile.write_status(xml, cell.id, props, error=detail)
         return CellResult(cell, o.CELL_ERROR, seconds, Counter({o.ERROR: 1}), reason)
+    unproven = protocol_not_proven(cell, cellfile.suite_properties(xml))
+    if unproven:  # its tests ran, but not over the protocol the cell claims
+        props.update({o.SUITE_CELL_STATUS: o.CELL_ERROR, o.SUITE_CELL_REASON: unproven})
+        cellfile.annotate(xml, props)
+        return CellResult(cell, o.CELL_ERROR, seconds, cellfile.outcome_counts(xml), unproven)
     props[o.SUITE_CELL_STATUS] = o.CELL_OK
     cellfile.annotate(xml, props)
     return CellResult(cell, o.CELL_OK, seconds, cellfile.outcome_counts(xml))
+
+
+def protocol_not_proven(cell: Cell, written: dict[str, str]) -> str:
+    """Why a cell's claimed protocol is not proven by what its plugin measured ("" if it is)."""
+    if not cell.protocol:
+        return ""
+    if written.get(o.SUITE_CELL_RESP_ERROR):
+        return written[o.SUITE_CELL_RESP_ERROR]
+    if o.SUITE_CELL_RESP_CHECKED not in written:
+        return f"claims RESP{cell.protocol} but its JUnit file holds no protocol measurement"
+    return ""
 
 
 def record_not_run(

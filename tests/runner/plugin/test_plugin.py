@@ -522,6 +522,10 @@ def test_testsuite_properties(tmp_path):
         outcomes.SUITE_CLIENT_NAME: "redis",
         outcomes.SUITE_CLIENT_VERSION: redis.__version__,
         outcomes.SUITE_PYTHON_VERSION: ".".join(map(str, sys.version_info[:3])),
+        # no protocol claimed, and no client among the test's fixtures to measure
+        outcomes.SUITE_CELL_RESP: "",
+        outcomes.SUITE_CELL_RESP_SOURCE: "",
+        outcomes.SUITE_CELL_RESP_CHECKED: "0",
     }
 
 

@@ -91,6 +91,9 @@ def run_cell(server: RunningServer, junit: Path, prefix: str, cell_id: str) -> s
         "TEST_REDIS_CLIENT": "redis",
         "STREAMMATRIX_CELL": json.dumps(cell),
         "PYTHONPATH": str(ROOT / "src"),
+        # a claimed protocol, so that the plugin's proof of it is checked too (redis-py 8
+        # would speak RESP3 by default)
+        "TEST_REDIS_PROTOCOL": "2",
     }
     argv = [
         sys.executable,
@@ -232,6 +235,10 @@ def test_suite_properties_describe_the_cell(cell):
     assert props[outcomes.SUITE_SERVER_VERSION] == cell.server.identity.version
     assert props[outcomes.SUITE_CLIENT_NAME] == "redis"
     assert props[outcomes.SUITE_CLIENT_VERSION] == redis.__version__
+    assert props[outcomes.SUITE_CELL_PROTOCOL] == "2"
+    assert props[outcomes.SUITE_CELL_RESP] == "2"  # measured on the suite's own connections
+    assert int(props[outcomes.SUITE_CELL_RESP_CHECKED]) >= 45
+    assert outcomes.SUITE_CELL_RESP_ERROR not in props
     assert props[outcomes.SUITE_PYTHON_VERSION].startswith(
         f"{sys.version_info[0]}.{sys.version_info[1]}."
     )
