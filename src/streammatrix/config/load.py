@@ -11,13 +11,16 @@ from typing import Any
 
 import jsonschema
 import yaml
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from streammatrix.config.model import (
     ALL_FEATURES,
     DEFAULT_SUITE,
     DEFAULT_TIMEOUT,
+    EXPANSIONS,
     PROVIDERS,
+    RANGE_EXPANSION,
     BinarySource,
     ClientSpec,
     Exclude,
@@ -25,6 +28,7 @@ from streammatrix.config.model import (
     Matrix,
     Selector,
     ServerSpec,
+    is_range,
 )
 from streammatrix.errors import ConfigError
 from streammatrix.plugin import outcomes
@@ -96,6 +100,13 @@ SCHEMA: dict[str, Any] = {
                     "module": {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*$"},
                     "version": {"type": "string"},
                     "default": {"type": "boolean"},
+                    "expand": {"enum": list(EXPANSIONS)},
+                    "prereleases": {"type": "boolean"},
+                    "python": {
+                        "type": "array",
+                        "minItems": 1,
+                        "items": {"type": "string", "pattern": r"^[23]\.\d+$"},
+                    },
                 },
             },
         },
@@ -124,6 +135,8 @@ SCHEMA: dict[str, Any] = {
             },
         },
         "required": {"type": "array", "minItems": 1, "items": _TEXT},
+        "bisect": {"type": "boolean"},
+        "declared": {"type": "array", "items": _TEXT},
     },
 }
 
@@ -323,6 +336,9 @@ def _build(path: Path, data: dict[str, Any], check: _Checker) -> Matrix:
             module=raw.get("module", package.replace("-", "_")),
             version=spec,
             default=raw.get("default", True),
+            expand=raw.get("expand") or (RANGE_EXPANSION if is_range(spec) else ""),
+            prereleases=raw.get("prereleases", False),
+            pythons=tuple(raw.get("python", ())),
         )
         if any(c.name == client.name for c in clients):
             raise check.fail(["clients", i], f"duplicate client name {client.name!r}")
@@ -362,7 +378,20 @@ def _build(path: Path, data: dict[str, Any], check: _Checker) -> Matrix:
         suite=suite,
         provider=data.get("provider", "auto"),
         timeout=float(data.get("timeout", DEFAULT_TIMEOUT)),
+        bisect=data.get("bisect", False),
+        declared=tuple(_declared(check, data.get("declared") or ())),
     )
+
+
+def _declared(check: _Checker, texts: Any) -> list[str]:
+    for i, text in enumerate(texts):
+        try:
+            Requirement(text)
+        except InvalidRequirement:
+            raise check.fail(
+                ["declared", i], f"{text!r} is not a requirement (e.g. redis>=4.0)"
+            ) from None
+    return list(texts)
 
 
 def _current_python() -> str:
