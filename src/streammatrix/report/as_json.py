@@ -12,11 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import streammatrix
+from streammatrix.report import ranges_json as report_ranges
 from streammatrix.report.grid import group_of
 from streammatrix.report.minimums import DEFINITION
 from streammatrix.report.model import Cell, Report
 
-SCHEMA = "streammatrix-report/1"
+# /2 added "ranges" (release ranges, requirements, bisection steps); bisection cells are not
+# in "cells"/"tests" but in "ranges.bisection"
+SCHEMA = "streammatrix-report/2"
 
 
 def json_schema() -> dict[str, Any]:
@@ -151,6 +154,7 @@ def to_dict(report: Report) -> dict[str, Any]:
             "gone_cells": diff.gone_cells,
         },
         "warnings": report.warnings,
+        "ranges": report_ranges.to_dict(report.boundaries),
     }
 
 

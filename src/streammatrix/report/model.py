@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from packaging.version import Version
 
@@ -278,6 +279,8 @@ class Report:
     warnings: list[str] = field(default_factory=list)
     matrix_path: str = ""
     generated: datetime | None = None
+    boundaries: Any = None  # report.boundaries.Boundaries: release ranges and bisection
+    bisection_cells: list[Cell] = field(default_factory=list)  # cells that ran for a bisection
 
     @property
     def rows(self) -> list[FeatureRow]:
@@ -292,4 +295,7 @@ class Report:
         if not self.minimums:
             return "No cell ran to the end, so no minimum supported version can be stated."
         parts = "; ".join(m.sentence for m in self.minimums)
-        return f"Minimum supported versions for the required features: {parts}."
+        text = f"Minimum supported versions for the required features: {parts}."
+        if self.boundaries is not None and self.boundaries.sentence:
+            text += f" By release: {self.boundaries.sentence}."
+        return text

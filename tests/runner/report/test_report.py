@@ -459,7 +459,7 @@ def test_report_json_follows_its_schema(tmp_path):
     result = write_reports([CELLS, REAL], data_dir, matrix(), baseline)
     data = json.loads(result.paths["json"].read_text())
     jsonschema.validate(data, json_schema())
-    assert data["schema"] == SCHEMA == "streammatrix-report/1"
+    assert data["schema"] == SCHEMA == "streammatrix-report/2"
     cells = {c["id"]: c for c in data["cells"]}
     valkey = cells["valkey-9.1--redis-latest--py3.11"]
     assert valkey["server"] == {
