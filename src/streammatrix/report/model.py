@@ -216,7 +216,7 @@ class Latency:
 class Unexpected:
     """A result that matrix.yaml's expectations do not predict."""
 
-    kind: str  # "regression", "cell-error", "expectation-not-held" or "no-cells"
+    kind: str  # "regression", "cell-error", "expectation-not-held", "no-cells", "declared-range"
     cell: str
     outcome: str
     feature: str = ""

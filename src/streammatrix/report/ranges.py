@@ -55,6 +55,7 @@ class Line:
     releases: list[str] = field(default_factory=list)  # oldest first, installable ones
     not_installable: list[str] = field(default_factory=list)
     measured: dict[str, dict[str, str]] = field(default_factory=dict)  # release -> feature -> out
+    expanded: bool = False  # a range row of matrix.yaml has releases on this line
 
     @property
     def label(self) -> str:
@@ -135,6 +136,7 @@ def lines(cells: list[Cell]) -> list[Line]:
         elif cell.at.server_version and line.server_label == record.server:
             line.server_label = cell.at.server_label
         listed[key].update(v for v in record.prop(o.SUITE_CLIENT_RELEASES).split(",") if v)
+        line.expanded = line.expanded or bool(record.prop(o.SUITE_CLIENT_ROW))
         version = release_of(cell)
         if cell.status == o.CELL_SKIPPED and record.prop(o.SUITE_CLIENT_ROW):
             line.not_installable.append(version)
@@ -149,7 +151,8 @@ def lines(cells: list[Cell]) -> list[Line]:
     for key, line in found.items():
         gone = set(line.not_installable)
         line.releases = sorted((v for v in listed[key] if v not in gone), key=_key)
-    return [line for line in found.values() if line.measured]
+    # only where a range row was expanded: pinned rows say nothing about the releases between
+    return [line for line in found.values() if line.measured and line.expanded]
 
 
 def feature_ranges(line: Line, feature: str) -> FeatureRanges:
