@@ -127,3 +127,11 @@ def test_report_json_keeps_every_step_and_a_version_1_baseline_is_still_read(tmp
     baseline.write_text(json.dumps(old))
     again = write_reports([CELLS], tmp_path / "again", matrix(tmp_path), baseline)
     assert again.report.baseline is not None and again.report.baseline.empty
+
+
+def test_the_html_page_shows_the_boundaries_escaped(tmp_path):
+    result = write_reports([CELLS], tmp_path / "out", matrix(tmp_path))
+    page = result.paths["html"].read_text()
+    assert 'id="ranges"' in page
+    assert "redis&gt;=4.1.4,!=4.2.*,!=4.3.0,!=4.3.1" in page
+    assert "fail on 4.2.0-4.3.1" in page
