@@ -140,10 +140,13 @@ class _State:
             ran = sorted((v for v, e in releases.items() if isinstance(e, dict)), key=Version)
             features = sorted({f for v in ran for f in releases[v]})  # type: ignore[union-attr]
             for feature in features:
-                for a, b in zip(ran, ran[1:]):
+                # only the releases that measured this feature: a bisection cell of another
+                # feature between two of them says nothing about it
+                have = [v for v in ran if self.outcome(key, v, feature) is not None]
+                for a, b in zip(have, have[1:]):
                     oa, ob = self.outcome(key, a, feature), self.outcome(key, b, feature)
-                    if oa != ob and oa is not None and ob is not None:
-                        found.append(Interval(key, feature, a, b, oa, ob))
+                    if oa != ob:
+                        found.append(Interval(key, feature, a, b, oa, ob))  # type: ignore[arg-type]
         return found
 
 
