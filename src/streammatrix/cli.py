@@ -210,6 +210,8 @@ def cmd_run(args: argparse.Namespace, observers: Sequence[Observer] = ()) -> int
         f"{time.monotonic() - started:.1f}s: "
         + ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
     )
+    if (args.bisect or matrix.bisect) and not rows:
+        _say("bisect: no client row gives a version range, so there is nothing to bisect")
     if (args.bisect or matrix.bisect) and rows:
         found = bisect(matrix, rows, options, events, budget=args.bisect_budget)
         _say(
