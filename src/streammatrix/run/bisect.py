@@ -13,35 +13,20 @@ under ``logs/bisect/``), marked with the ``cell.bisect`` property, so any report
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from packaging.version import Version
 
 from streammatrix import processes
 from streammatrix.config.model import Matrix
-from streammatrix.errors import ServerStartError
 from streammatrix.junit.read import load_cells
 from streammatrix.junit.records import CellRecord
 from streammatrix.plan import Cell
 from streammatrix.plugin import outcomes as o
 from streammatrix.releases import Row
-from streammatrix.run.cell import (
-    CellResult,
-    ReportPaths,
-    base_properties,
-    plugin_path,
-    record_not_run,
-    run_cell,
-)
-from streammatrix.run.envs import ClientEnv, ReleaseNotInstallable
+from streammatrix.run.bisect_cells import BisectPaths, BisectRunner
 from streammatrix.run.events import Events
-from streammatrix.run.matrix import RunOptions, make_envs
-from streammatrix.run.pool import ServerPool
-from streammatrix.servers.base import Provider
-from streammatrix.servers.select import make_provider
+from streammatrix.run.matrix import RunOptions
 
 DEFAULT_BUDGET = 40  # bisection cells per run
 SKIP = "not-installable"
@@ -57,18 +42,6 @@ def feature_outcomes(record: CellRecord) -> dict[str, str]:
         f: min(outs, key=lambda x: _ORDER.index(x) if x in _ORDER else 0)
         for f, outs in found.items()
     }
-
-
-class BisectPaths(ReportPaths):
-    """``cells/bisect/`` and ``logs/bisect/`` under the report directory."""
-
-    @property
-    def cells(self) -> Path:
-        return self.root / "cells" / "bisect"
-
-    @property
-    def logs(self) -> Path:
-        return self.root / "logs" / "bisect"
 
 
 Key = tuple[str, str, str]  # row, server entry, python
@@ -169,7 +142,7 @@ def bisect(
         state.add(record)
     servers = {s.name: s for s in matrix.servers}
     intervals = [iv for iv in state.flips() if iv.key[1] in servers]
-    runner = _Runner(matrix, options, events, paths, state)
+    runner = BisectRunner(matrix, options, events, paths)
     processes.arm()
     try:
         with processes.stop_on_signals():
@@ -192,7 +165,12 @@ def bisect(
                     union |= features
                     client = rows[key[0]].client(version)
                     cells.append((Cell(servers[key[1]], client, key[2]), sorted(union)))
-                for res, features in runner.run(cells, step):
+                names = {f: state.tests.get(f, set()) for _, fs in cells for f in fs}
+                ran = runner.run(cells, step, names)
+                for res, _ in ran:
+                    for record in load_cells([runner.paths.cell_file(res.cell)])[0]:
+                        state.add(record)
+                for res, features in ran:
                     result.cells += 1
                     for feature in features:
                         shown = state.outcome(_key(res.cell), _version(res.cell), feature)
@@ -233,64 +211,3 @@ def _narrow(intervals: list[Interval], state: _State) -> list[Interval]:
             if oa != ob:
                 out.append(Interval(iv.key, iv.feature, a, b, oa, ob))
     return out
-
-
-class _Runner:
-    """Runs bisection cells: environments, one server pool for the whole bisection."""
-
-    def __init__(
-        self, matrix: Matrix, options: RunOptions, events: Events, paths: BisectPaths,
-        state: _State,
-    ) -> None:  # fmt: skip
-        self.matrix, self.options, self.events = matrix, options, events
-        self.paths, self.state = paths, state
-        self.provider: Provider | None = None
-        self.pool: ServerPool | None = None
-
-    def stop(self) -> None:
-        if self.pool is not None:
-            self.pool.stop_all()
-
-    def run(
-        self, cells: Sequence[tuple[Cell, list[str]]], step: int
-    ) -> list[tuple[CellResult, list[str]]]:
-        if self.provider is None:
-            self.provider = make_provider(self.options.provider, notify=self.events.say)
-            self.pool = ServerPool(self.provider, self.events)
-        options, paths, state = self.options, self.paths, self.state
-        envs = make_envs([c for c, _ in cells], options, self.events)
-        plugin_dir = plugin_path(options.envdir)
-        workdir = self.matrix.path.parent.resolve()
-        suite = (workdir / self.matrix.suite).resolve()
-        timeout = options.timeout or self.matrix.timeout
-
-        def one(item: tuple[Cell, list[str]]) -> tuple[CellResult, list[str]]:
-            cell, features = item
-            env = envs[(cell.client.name, cell.python)]
-            extra = {o.SUITE_CELL_BISECT: ",".join(features), o.SUITE_CELL_BISECT_STEP: str(step)}
-            made = env if isinstance(env, ClientEnv) else None
-            props = {**base_properties(cell, made, self.provider.kind_of(cell.server)), **extra}
-            if isinstance(env, ReleaseNotInstallable):
-                return record_not_run(cell, paths, o.CELL_SKIPPED, str(env), props), features
-            if made is None:
-                return record_not_run(cell, paths, o.CELL_ERROR, str(env), props), features
-            try:
-                server = self.pool.get(cell.server)
-            except ServerStartError as exc:
-                return record_not_run(cell, paths, o.CELL_ERROR, str(exc), props), features
-            names = sorted({n for f in features for n in state.tests.get(f, ())})
-            self.events.say(f"bisect step {step}: {cell.id}: {', '.join(features)}")
-            res = run_cell(
-                cell, made, server, suite=suite, paths=paths, plugin_dir=plugin_dir,
-                timeout=timeout, workdir=workdir,
-                select=["-k", " or ".join(names)] if names else [], extra=extra,
-            )  # fmt: skip
-            return res, features
-
-        with ThreadPoolExecutor(max(1, options.workers)) as executor:
-            done = list(executor.map(one, cells))
-        for res, _ in done:
-            records, _ = load_cells([paths.cell_file(res.cell)])
-            for record in records:
-                state.add(record)
-        return done
