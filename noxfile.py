@@ -56,7 +56,8 @@ def bench(session: nox.Session) -> None:
 
     Server start-to-ready per provider, a 4 servers x 2 clients matrix cold and warm at
     --workers 1 and 2, the suite's latencies. Options after --: --starts N, --workers 1,2,
-    --providers docker,binary, --provider, --servers, --clients, --skip-runs.
+    --providers docker,binary, --provider, --servers, --clients, --skip-runs, --bisect-range.
+    The bisection part compares bisecting a redis-py range with running every release of it.
     """
     session.install(*RUNNER)
     session.run("streammatrix", "bench", "--envdir", _envdir(session), *session.posargs)

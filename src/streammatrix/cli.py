@@ -13,6 +13,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console
@@ -20,6 +21,7 @@ from rich.text import Text
 
 from streammatrix.bench.command import add_arguments as bench_arguments
 from streammatrix.bench.command import run_bench
+from streammatrix.config.declared import read_declared
 from streammatrix.config.load import load
 from streammatrix.config.model import Matrix
 from streammatrix.errors import (
@@ -30,7 +32,9 @@ from streammatrix.errors import (
     StreamMatrixError,
 )
 from streammatrix.plan import Cell, parse_shard, plan
+from streammatrix.releases import Row, expand
 from streammatrix.report.build import write_reports
+from streammatrix.run.bisect import DEFAULT_BUDGET, bisect
 from streammatrix.run.events import Events, Observer, ReportWritten
 from streammatrix.run.matrix import RunOptions, run_matrix, summarize
 from streammatrix.run.progress import printer
@@ -102,6 +106,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--baseline", type=Path, help="an earlier report.json to compare with")
     run.add_argument("--history", type=_positive(int), help=HISTORY_HELP)
     run.add_argument("--list", action="store_true", help="only list the cells")
+    run.add_argument(
+        "--bisect",
+        action="store_true",
+        help="after the grid, bisect every outcome change between two releases of a range row",
+    )
+    run.add_argument(
+        "--bisect-budget",
+        type=_positive(int),
+        default=DEFAULT_BUDGET,
+        help=f"cells the bisection may run (default {DEFAULT_BUDGET})",
+    )
+    run.add_argument("--declared", type=Path, help="a pyproject.toml whose dependencies to check")
 
     report = sub.add_parser("report", help="merge cell files into the compatibility report")
     report.add_argument("inputs", nargs="*", type=Path, help="cell files or folders")
@@ -109,6 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--report-dir", default=Path("report"), type=Path)
     report.add_argument("--baseline", type=Path)
     report.add_argument("--history", type=_positive(int), help=HISTORY_HELP)
+    report.add_argument(
+        "--declared", type=Path, help="a pyproject.toml whose dependencies to check"
+    )
 
     images = sub.add_parser("images", help="build local server images from binary sources")
     _selection(images)
@@ -136,6 +155,14 @@ def main(argv: list[str] | None = None, observers: Sequence[Observer] = ()) -> i
         return EXIT_INTERRUPTED
 
 
+def _load(args: argparse.Namespace) -> tuple[Matrix, dict[str, Row]]:
+    """matrix.yaml with its range rows expanded into releases (read from the package index)."""
+    matrix, rows = expand(load(args.config))
+    if getattr(args, "declared", None):
+        matrix = replace(matrix, declared=matrix.declared + read_declared(args.declared))
+    return matrix, rows
+
+
 def _cells(args: argparse.Namespace, matrix: Matrix) -> list[Cell]:
     return plan(
         matrix,
@@ -147,7 +174,7 @@ def _cells(args: argparse.Namespace, matrix: Matrix) -> list[Cell]:
 
 
 def cmd_list(args: argparse.Namespace, _observers: Sequence[Observer] = ()) -> int:
-    matrix = load(args.config)
+    matrix, _ = _load(args)
     for cell in _cells(args, matrix):
         note = f"  (excluded: {cell.excluded})" if cell.excluded else ""
         _say(f"{cell.id}{note}")
@@ -155,7 +182,7 @@ def cmd_list(args: argparse.Namespace, _observers: Sequence[Observer] = ()) -> i
 
 
 def cmd_run(args: argparse.Namespace, observers: Sequence[Observer] = ()) -> int:
-    matrix = load(args.config)
+    matrix, rows = _load(args)
     cells = _cells(args, matrix)
     if args.list:
         return cmd_list(args)
@@ -189,6 +216,15 @@ def cmd_run(args: argparse.Namespace, observers: Sequence[Observer] = ()) -> int
         f"{time.monotonic() - started:.1f}s: "
         + ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
     )
+    if (args.bisect or matrix.bisect) and not rows:
+        _say("bisect: no client row gives a version range, so there is nothing to bisect")
+    if (args.bisect or matrix.bisect) and rows:
+        found = bisect(matrix, rows, options, events, budget=args.bisect_budget)
+        _say(
+            f"bisection: {found.cells} cells in {found.seconds:.1f}s, {found.exact} exact "
+            f"boundaries"
+            + (f", {len(found.open)} left open (budget {args.bisect_budget})" if found.open else "")
+        )
     return _report(
         [options.report_dir / "cells"],
         options.report_dir,
@@ -201,6 +237,8 @@ def cmd_run(args: argparse.Namespace, observers: Sequence[Observer] = ()) -> int
 
 def cmd_report(args: argparse.Namespace, observers: Sequence[Observer] = ()) -> int:
     matrix = load(args.config) if args.config.exists() else None
+    if matrix is not None and args.declared:
+        matrix = replace(matrix, declared=matrix.declared + read_declared(args.declared))
     inputs = args.inputs or [args.report_dir / "cells"]
     events = Events([printer(_say), *observers])
     return _report(inputs, args.report_dir, matrix, args.baseline, events, history=args.history)

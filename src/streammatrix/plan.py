@@ -103,16 +103,18 @@ def plan(
     server_names = _select(
         [s.name for s in matrix.servers if servers or s.default], servers, "servers", "server"
     )
-    client_names = _select(
-        [c.name for c in matrix.clients if clients or c.default], clients, "clients", "client"
-    )
+    listed = [c for c in matrix.clients if clients or c.default]
+    # an expanded release is selected by its own name or by its row's (``--clients redis-4``)
+    rows = sorted({c.row for c in listed if c.row})
+    chosen = _select([c.name for c in listed] + rows, clients, "clients", "client")
+    client_names = {c.name for c in listed if c.name in chosen or c.row in chosen}
     python_versions = _select(list(matrix.python), pythons, "python", "python version")
     cells = [
         Cell(server, client, python, _excluded(matrix, server, client, python), protocol)
         for client in matrix.clients
         if client.name in client_names
         for python in matrix.python
-        if python in python_versions
+        if python in python_versions and (not client.pythons or python in client.pythons)
         for protocol in matrix.protocols
         for server in matrix.servers
         if server.name in server_names

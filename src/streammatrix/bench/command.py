@@ -14,6 +14,8 @@ printed as tables:
   intervals during which a cell's pytest process runs), the report merge. The runner's overhead
   is the wall time during which no cell runs, plus the time a new process takes to import
   what ``run`` imports.
+* **bisection**: what exact release boundaries cost by bisection next to running every
+  release of a client range (:mod:`~streammatrix.bench.bisection`).
 * **latencies**: the stream suite's own ``latency_ms`` / ``latency_target_ms`` testcase
   properties, read from the warm run's cell files for one server.
 
@@ -39,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from streammatrix import files
+from streammatrix.bench.bisection import DEFAULT_RANGE, bisection_cost
 from streammatrix.bench.cells import latencies
 from streammatrix.bench.goals import GOALS, PROVIDERS, goals_met
 from streammatrix.bench.runs import RunCommand, import_seconds, matrix_run
@@ -66,6 +69,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--envdir", default=Path(".nox"), type=Path, help="where client envs live")
     parser.add_argument(
         "--skip-runs", action="store_true", help="only time server starts (no matrix runs)"
+    )
+    parser.add_argument(
+        "--bisect-range",
+        default=DEFAULT_RANGE,
+        help=f"client range of the bisection part (default {DEFAULT_RANGE!r}); 'none' skips it",
     )
 
 
@@ -146,6 +154,11 @@ def run_bench(args: argparse.Namespace, console: Any, run: RunCommand) -> int:
     }
     if not args.skip_runs:
         _matrix_runs(result, args, workers, envdir, say, run)
+    if not args.skip_runs and args.bisect_range != "none" and servers:
+        result["bisection"] = bisection_cost(
+            args.config, servers[0], args.bisect_range, args.provider, report_dir, envdir, say,
+            run,
+        )  # fmt: skip
     result["summary"] = goals_met(result)
     out = files.write_text(report_dir / "bench.json", json.dumps(result, indent=2) + "\n")
     print_tables(result, console)

@@ -11,6 +11,7 @@ from typing import Any
 
 import jsonschema
 import yaml
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from streammatrix import names
@@ -21,8 +22,10 @@ from streammatrix.config.model import (
     DEFAULT_RERUNS,
     DEFAULT_SUITE,
     DEFAULT_TIMEOUT,
+    EXPANSIONS,
     PROTOCOLS,
     PROVIDERS,
+    RANGE_EXPANSION,
     BinarySource,
     ClientSpec,
     Exclude,
@@ -30,6 +33,7 @@ from streammatrix.config.model import (
     Matrix,
     Selector,
     ServerSpec,
+    is_range,
 )
 from streammatrix.errors import ConfigError
 from streammatrix.plugin import outcomes
@@ -105,6 +109,13 @@ SCHEMA: dict[str, Any] = {
                     "module": {"type": "string", "pattern": rf"\A{names.MODULE.pattern}\Z"},
                     "version": {"type": "string"},
                     "default": {"type": "boolean"},
+                    "expand": {"enum": list(EXPANSIONS)},
+                    "prereleases": {"type": "boolean"},
+                    "python": {
+                        "type": "array",
+                        "minItems": 1,
+                        "items": {"type": "string", "pattern": r"^[23]\.\d+$"},
+                    },
                 },
             },
         },
@@ -139,6 +150,8 @@ SCHEMA: dict[str, Any] = {
             "minItems": 1,
             "items": {"enum": [int(p) if p.isdigit() else p for p in PROTOCOLS]},
         },
+        "bisect": {"type": "boolean"},
+        "declared": {"type": "array", "items": _TEXT},
     },
 }
 
@@ -341,6 +354,9 @@ def _build(path: Path, data: dict[str, Any], check: _Checker) -> Matrix:
             module=raw.get("module", package.replace("-", "_")),
             version=spec,
             default=raw.get("default", True),
+            expand=raw.get("expand") or (RANGE_EXPANSION if is_range(spec) else ""),
+            prereleases=raw.get("prereleases", False),
+            pythons=tuple(raw.get("python", ())),
         )
         if any(c.name == client.name for c in clients):
             raise check.fail(["clients", i], f"duplicate client name {client.name!r}")
@@ -384,6 +400,8 @@ def _build(path: Path, data: dict[str, Any], check: _Checker) -> Matrix:
         reruns=int(data.get("reruns", DEFAULT_RERUNS)),
         history=int(data.get("history", DEFAULT_HISTORY)),
         protocols=_protocols(check, data.get("protocols")),
+        bisect=data.get("bisect", False),
+        declared=tuple(_declared(check, data.get("declared") or ())),
     )
 
 
@@ -396,6 +414,17 @@ def _protocols(check: _Checker, raw: list[Any] | None) -> tuple[str | None, ...]
         if found.index(value) != i:
             raise check.fail(["protocols", i], f"lists protocol {value} twice")
     return tuple(found)
+
+
+def _declared(check: _Checker, texts: Any) -> list[str]:
+    for i, text in enumerate(texts):
+        try:
+            Requirement(text)
+        except InvalidRequirement:
+            raise check.fail(
+                ["declared", i], f"{text!r} is not a requirement (e.g. redis>=4.0)"
+            ) from None
+    return list(texts)
 
 
 def _current_python() -> str:

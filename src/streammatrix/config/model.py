@@ -26,6 +26,15 @@ ALL_FEATURES = ("*",)
 # Wire protocols a cell may claim (TEST_REDIS_PROTOCOL); "3-unified" is RESP3 with redis-py 8's
 # legacy_responses=False. Without `protocols:` a cell claims none: the client's own default.
 PROTOCOLS = ("2", "3", "3-unified")
+# How a client row with a version range becomes clients: one per release ("all"), or the first
+# and the last release of every minor line ("minor", the default for a range).
+EXPANSIONS = ("minor", "all")
+RANGE_EXPANSION = "minor"
+
+
+def is_range(specifier: str) -> bool:
+    """True for a specifier that bounds a range (``>=4.0,<6``), not one version or one line."""
+    return any(op in specifier for op in ("<", ">", "~=", "!=", ","))
 
 
 @dataclass(frozen=True)
@@ -71,6 +80,13 @@ class ClientSpec:
     module: str = "redis"  # import name the suite uses
     version: str = ""  # PEP 440 specifier set, "" = newest
     default: bool = True
+    # A range row (``>=4.0,<6``) is expanded into one client per release (releases.py):
+    expand: str = ""  # "" (one client), "minor" (first and last of each minor line), "all"
+    prereleases: bool = False
+    pythons: tuple[str, ...] = ()  # the row runs only on these (default: every python)
+    row: str = ""  # for an expanded release: the name of the row it came from
+    releases: tuple[str, ...] = ()  # for an expanded release: every release of its row's range
+    requires_python: str = ""  # for an expanded release: its Requires-Python
 
     @property
     def requirement(self) -> str:
@@ -143,6 +159,8 @@ class Matrix:
     reruns: int = DEFAULT_RERUNS
     history: int = DEFAULT_HISTORY
     protocols: tuple[str | None, ...] = (None,)  # None: the client's default, no claim
+    bisect: bool = False  # after the grid, bisect every flip between neighbouring releases
+    declared: tuple[str, ...] = ()  # requirements a project promises, e.g. "redis>=4.0"
 
     def server(self, name: str) -> ServerSpec:
         return next(s for s in self.servers if s.name == name)

@@ -47,6 +47,10 @@ SUITE_CELL_REASON = "cell.reason"  # why a cell is error/excluded/skipped
 SUITE_CELL_LOG = "cell.log"  # path of the cell's log, relative to the report dir
 SUITE_CELL_SECONDS = "cell.seconds"  # wall time of the cell's pytest run
 SUITE_CELL_PROVIDER = "cell.provider"  # "docker" or "binary"
+SUITE_CLIENT_ROW = "client.row"  # an expanded release: the matrix.yaml row it came from
+SUITE_CLIENT_RELEASES = "client.releases"  # ... and every release of that row, comma-separated
+SUITE_CELL_BISECT = "cell.bisect"  # a bisection cell: the features it ran, comma-separated
+SUITE_CELL_BISECT_STEP = "cell.bisect.step"  # ... and the round of the bisection it ran in
 
 CELL_OK = "ok"  # pytest ran to the end (its tests may still fail)
 CELL_ERROR = "error"  # server died, pytest could not start, timeout

@@ -13,13 +13,17 @@ from typing import Any
 
 import streammatrix
 from streammatrix import files
+from streammatrix.report import ranges_json as report_ranges
 from streammatrix.report.badge import badge
 from streammatrix.report.grid import group_of
 from streammatrix.report.minimums import DEFINITION
 from streammatrix.report.model import Cause, Cell, Report
 from streammatrix.report.summary import overview
 
-SCHEMA = "streammatrix-report/2"  # /2: facts, overview, history, badge; flaky outcomes
+# /2: facts, overview, history, badge and flaky outcomes; "ranges" (release ranges,
+# requirements, bisection steps); bisection cells are not in "cells"/"tests" but in
+# "ranges.bisection"
+SCHEMA = "streammatrix-report/2"
 
 
 def json_schema() -> dict[str, Any]:
@@ -175,6 +179,7 @@ def to_dict(report: Report) -> dict[str, Any]:
         "overview": overview(report).to_dict(),
         "history": report.history,
         "badge": badge(report),
+        "ranges": report_ranges.to_dict(report.boundaries),
     }
 
 

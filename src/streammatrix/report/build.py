@@ -27,6 +27,7 @@ from streammatrix.plugin import outcomes as o
 from streammatrix.report import as_json as report_json
 from streammatrix.report import badge as report_badge
 from streammatrix.report import baseline as report_baseline
+from streammatrix.report import boundaries as report_boundaries
 from streammatrix.report import causes as report_causes
 from streammatrix.report import expectations as expect
 from streammatrix.report import grid as report_grid
@@ -73,7 +74,10 @@ def build_report(
     history: int | None = None,
 ) -> Report:
     """Classify, group and summarise merged cells (see the modules this one calls)."""
-    shown = _cells(cells, matrix)
+    cells = list(cells)
+    # bisection cells ran only some features: they feed the release ranges, not the grid
+    bisection = _cells([c for c in cells if c.prop(o.SUITE_CELL_BISECT)], matrix)
+    shown = _cells([c for c in cells if not c.prop(o.SUITE_CELL_BISECT)], matrix)
     required = tuple(matrix.required) if matrix else ALL_FEATURES
     expectations = tuple(matrix.expected) if matrix else ()
     groups = report_grid.build_groups(shown, required, expectations)
@@ -118,6 +122,14 @@ def build_report(
                 report.expected[(cell.id, test.id)] = hit
     report.unexpected, report.facts = expect.split(report)
     report.protocol_dependent = report_protocols.dependences(report)
+    report.boundaries = report_boundaries.build(
+        shown,
+        bisection,
+        {row.feature for row in required_rows},
+        tuple(matrix.declared) if matrix else (),
+    )
+    report.bisection_cells = bisection
+    report.unexpected += report.boundaries.unexpected()
     if baseline is not None:
         report.baseline = report_baseline.diff(report, baseline)
         report.unexpected += report_baseline.newly_failing(report.baseline)
@@ -223,6 +235,8 @@ def write_reports(
     for cell in report.cells:
         cell.log = _log_link(cell.record, out, inputs)
     expected = {key: e.reason or f"expected {e.outcome}" for key, e in report.expected.items()}
+    for cell in report.bisection_cells:
+        cell.log = _log_link(cell.record, out, inputs)
     write_junit([c.record for c in report.cells], paths["junit"], expected=expected)
     report_json.write(report, paths["json"])
     report_render.write_markdown(report, paths["markdown"])

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from packaging.version import Version
 
@@ -76,6 +77,7 @@ KIND_EXPECTATION = "expectation no longer holds"  # matrix.yaml predicts somethi
 KIND_NEWLY_FAILING = "newly failing"  # passed in the baseline, fails now
 KIND_MINIMUM_RAISED = "minimum raised"  # a minimum supported version moved up since the baseline
 KIND_NO_CELLS = "no cells"
+KIND_DECLARED = "declared range admits a failing release"  # a promise the releases break
 # Not unexpected: a fail below the feature's measured minimum is the fact that defines it.
 KIND_BELOW_MINIMUM = "below minimum"
 
@@ -349,6 +351,8 @@ class Report:
     generated: datetime | None = None
     # features whose outcome differs between protocols (report.protocols.ProtocolDependence)
     protocol_dependent: list = field(default_factory=list)
+    boundaries: Any = None  # report.boundaries.Boundaries: release ranges and bisection
+    bisection_cells: list[Cell] = field(default_factory=list)  # cells that ran for a bisection
 
     @property
     def rows(self) -> list[FeatureRow]:
@@ -363,4 +367,7 @@ class Report:
         if not self.minimums:
             return "No cell ran to the end, so no minimum supported version can be stated."
         parts = "; ".join(m.sentence for m in self.minimums)
-        return f"Minimum supported versions for the required features: {parts}."
+        text = f"Minimum supported versions for the required features: {parts}."
+        if self.boundaries is not None and self.boundaries.sentence:
+            text += f" By release: {self.boundaries.sentence}."
+        return text

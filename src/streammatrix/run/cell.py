@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -68,7 +69,8 @@ class ReportPaths:
                 folder.mkdir(parents=True, exist_ok=True)
                 if keep:
                     continue
-                for path in folder.iterdir():
+                # a bisection's cell files (run/bisect.py) belong to the run they came from
+                for path in [*folder.iterdir(), *_files(folder / "bisect")]:
                     if path.is_file() and _ours(path.name, suffixes):
                         path.unlink()
         except OSError as exc:
@@ -87,6 +89,10 @@ class ReportPaths:
 
     def log_file(self, cell: Cell) -> Path:
         return self.logs / f"{cell.id}.log"
+
+
+def _files(folder: Path) -> list[Path]:
+    return list(folder.iterdir()) if folder.is_dir() else []
 
 
 def _ours(name: str, suffixes: tuple[str, ...]) -> bool:
@@ -119,6 +125,9 @@ def base_properties(cell: Cell, env: ClientEnv | None, provider: str) -> dict[st
     }
     if cell.protocol:
         props[o.SUITE_CELL_PROTOCOL] = cell.protocol
+    if cell.client.row:
+        props[o.SUITE_CLIENT_ROW] = cell.client.row
+        props[o.SUITE_CLIENT_RELEASES] = ",".join(cell.client.releases)
     if env is not None:
         props[o.SUITE_CLIENT_NAME] = cell.client.package
         props[o.SUITE_CLIENT_VERSION] = env.client_version
@@ -144,8 +153,14 @@ def run_cell(
     timeout: float,
     workdir: Path,
     reruns: int = 0,
+    select: Sequence[str] = (),
+    extra: dict[str, str] | None = None,
 ) -> CellResult:
-    """Run the suite for ``cell``; always leave exactly one JUnit file for it."""
+    """Run the suite for ``cell``; always leave exactly one JUnit file for it.
+
+    ``select`` is passed on to pytest (e.g. ``-k`` for a bisection cell); ``extra`` are more
+    cell properties.
+    """
     xml, log = paths.cell_file(cell), paths.log_file(cell)
     xml.unlink(missing_ok=True)
     environ = cell_environ()
@@ -183,8 +198,13 @@ def run_cell(
         ]
 
     cmd = command([str(suite)], xml)
+    cmd = [*cmd, *select]
     # the provider that really started this server (auto runs some from their binary)
-    props = {**base_properties(cell, env, server.kind), **server_properties(server)}
+    props = {
+        **base_properties(cell, env, server.kind),
+        **server_properties(server),
+        **(extra or {}),
+    }
     props[o.SUITE_CELL_LOG] = os.path.relpath(log, paths.root)
     started = time.monotonic()
     reason = ""

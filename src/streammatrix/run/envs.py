@@ -18,6 +18,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
 from streammatrix.config.model import ClientSpec
 from streammatrix.errors import EnvError, PythonNotFound
 
@@ -141,8 +143,46 @@ def _run(cmd: list[str], what: str) -> str:
     return done.stdout
 
 
+class ReleaseNotInstallable(EnvError):
+    """An expanded release that does not install on this Python: the cell is skipped."""
+
+
+_NOT_FOR_THIS_PYTHON = re.compile(r"requires-python|current python version .* not satisf", re.I)
+
+
+def installable(client: ClientSpec, python: str) -> None:
+    """Raise :class:`ReleaseNotInstallable` when the release's Requires-Python excludes it."""
+    if client.requires_python:
+        try:
+            fits = SpecifierSet(client.requires_python).contains(python + ".0")
+        except InvalidSpecifier:
+            return
+        if not fits:
+            raise ReleaseNotInstallable(
+                f"{client.package} {client.version.lstrip('=')} does not install on python "
+                f"{python} (Requires-Python {client.requires_python})"
+            )
+
+
 def ensure_env(client: ClientSpec, python: str, root: Path, *, refresh: bool = False) -> ClientEnv:
-    """Create (or reuse) the environment for ``client`` on ``python`` under ``root``."""
+    """Create (or reuse) the environment for ``client`` on ``python`` under ``root``.
+
+    An expanded release (``client.row``) that its Requires-Python or the installer refuses on
+    this Python raises :class:`ReleaseNotInstallable`.
+    """
+    installable(client, python)
+    try:
+        return _ensure_env(client, python, root, refresh=refresh)
+    except EnvError as exc:
+        if client.row and _NOT_FOR_THIS_PYTHON.search(str(exc)):
+            raise ReleaseNotInstallable(
+                f"{client.package} {client.version.lstrip('=')} does not install on python "
+                f"{python}: {exc}"
+            ) from None
+        raise
+
+
+def _ensure_env(client: ClientSpec, python: str, root: Path, *, refresh: bool = False) -> ClientEnv:
     location = root / env_name(client, python)
     requirements = [client.requirement, *SUITE_REQUIREMENTS]
     wanted = {"python": python, "requirements": requirements}

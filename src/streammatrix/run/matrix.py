@@ -27,7 +27,7 @@ from streammatrix.run.cell import (
     record_not_run,
     run_cell,
 )
-from streammatrix.run.envs import ClientEnv, ensure_env
+from streammatrix.run.envs import ClientEnv, ReleaseNotInstallable, ensure_env
 from streammatrix.run.events import (
     CellEnded,
     CellStarted,
@@ -157,7 +157,7 @@ def _run_cells(
         env = envs[(cell.client.name, cell.python)]
         kind = provider.kind_of(cell.server)
         props = base_properties(cell, env if isinstance(env, ClientEnv) else None, kind)
-        if isinstance(env, PythonNotFound):
+        if isinstance(env, (PythonNotFound, ReleaseNotInstallable)):
             return record_not_run(cell, paths, o.CELL_SKIPPED, str(env), props), None
         if isinstance(env, EnvError):
             return record_not_run(cell, paths, o.CELL_ERROR, str(env), props), None

@@ -51,11 +51,22 @@ def test_tiny_bench_writes_every_part_of_bench_json(tmp_path):
     done = run_bench(
         tmp_path,
         *("--starts", "2", "--workers", "1,2", "--providers", "docker,binary"),
+        *("--bisect-range", ">=4.3.3,<4.3.6"),  # 4.3.3 fails xautoclaim, 4.3.4 passes
         env={"DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock"},
     )
     output = done.stdout + done.stderr
     assert done.returncode == 0, output
     result = json.loads((tmp_path / "report" / "bench.json").read_text())
+
+    # bisection next to every release: 4.3.3 and 4.3.5, then 4.3.4 between them
+    part = result["bisection"]
+    assert (part["every_release"]["cells"], part["every_release"]["bisection_cells"]) == (3, 0)
+    assert (part["bisect"]["cells"], part["bisect"]["bisection_cells"]) == (3, 1)
+    assert part["same_ranges"] is True, part
+    assert part["bisect"]["ranges"]["xautoclaim on redis-7.0"] == [
+        ["fail", "4.3.3", "4.3.3"],
+        ["pass", "4.3.4", "4.3.5"],
+    ]
 
     assert result["schema"] == SCHEMA
     assert result["selection"] == {

@@ -37,8 +37,8 @@ def test_an_error_naming_a_hostile_path_and_key_prints_verbatim(tmp_path):
     assert "Traceback" not in done.stdout + done.stderr
     assert done.stdout.splitlines() == [
         f"error: {config}:3: {HOSTILE}: unknown key {HOSTILE!r} "
-        "(allowed: clients, exclude, expected, history, protocols, provider, python, required, "
-        "reruns, servers, suite, timeout)"
+        "(allowed: bisect, clients, declared, exclude, expected, history, protocols, provider, "
+        "python, required, reruns, servers, suite, timeout)"
     ]
 
 

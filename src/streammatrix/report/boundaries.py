@@ -1,0 +1,262 @@
+"""The release boundaries of the required features: per (server, Python, client family) the
+first supported release (*exact* or *sampled*), a ready-to-paste PEP 440 requirement, the check
+of a declared range (``declared:`` / ``--declared``), the bisection's steps and what it left
+open, and where the server axis changes with no intermediate server version to bisect.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from streammatrix.plugin import outcomes as o
+from streammatrix.report import ranges as r
+from streammatrix.report.model import KIND_DECLARED, Cell, Unexpected, worst
+
+_OK = (o.PASS, o.SKIPPED)
+
+
+@dataclass
+class Supported:
+    """Which releases of one line pass every required feature."""
+
+    line: r.Line
+    features: list[str]  # the required features this line measured
+    status: dict[str, str]  # release -> "pass" | "fail" | "open"
+    first: str | None = None  # the lowest supported release
+    first_precision: str = ""
+    since: str | None = None  # every release from here on is supported
+    since_precision: str = ""
+    specifier: str = ""
+
+    @property
+    def requirement(self) -> str:
+        return f"{self.line.family}{self.specifier}" if self.first else ""
+
+    @property
+    def failing(self) -> list[str]:
+        return [v for v, s in self.status.items() if s == o.FAIL]
+
+    @property
+    def sentence(self) -> str:
+        label = f"{self.line.family} on {self.line.label}"
+        if self.first is None:
+            return f"{label}: no measured release passes the required features"
+        text = f"{label}: first {self.first} ({self.first_precision})"
+        if self.since and self.since != self.first:
+            text += f", every release from {self.since} ({self.since_precision})"
+        return f"{text}; requirement {self.requirement}"
+
+
+def _precision(line: r.Line, release: str, status: dict[str, str], measured: set[str]) -> str:
+    before = [v for v in line.releases[: line.releases.index(release)] if v in status]
+    if not before:
+        return "sampled"
+    ok = before[-1] in measured and release in measured and status[before[-1]] == o.FAIL
+    return "exact" if ok else r.OPEN
+
+
+def specifier(releases: list[str], ok: set[str]) -> str:
+    """``>=first,!=...`` admitting exactly ``ok`` among ``releases``; a whole failing minor
+    series above the first is collapsed to ``!=X.Y.*``."""
+    ordered = sorted(releases, key=Version)
+    first = next((v for v in ordered if v in ok), None)
+    if first is None:
+        return ""
+    above = [v for v in ordered if Version(v) > Version(first)]
+    series: dict[tuple[int, int], list[str]] = defaultdict(list)
+    for v in above:
+        series[Version(v).release[:2]].append(v)  # type: ignore[index]
+    parts, done = [f">={first}"], set()
+    for v in above:
+        if v in ok:
+            continue
+        line = Version(v).release[:2]
+        whole = [x for x in ordered if Version(x).release[:2] == line]
+        if len(whole) > 1 and all(x not in ok and x in above for x in whole):
+            if line not in done:
+                parts.append(f"!={line[0]}.{line[1]}.*")
+                done.add(line)
+        else:
+            parts.append(f"!={v}")
+    return ",".join(parts)
+
+
+def supported(line: r.Line, required: set[str]) -> Supported | None:
+    features = sorted(f for f in required if any(f in m for m in line.measured.values()))
+    if not features:
+        return None
+    per = {f: line.outcomes(f) for f in features}
+    status: dict[str, str] = {}
+    measured: set[str] = set()
+    for v in line.releases:
+        values = [per[f].get(v) for f in features]
+        if any(x is not None and x not in _OK and x != r.OPEN for x in values):
+            status[v] = o.FAIL
+        elif all(x in _OK for x in values):
+            status[v] = o.PASS
+        elif any(x is not None for x in values):
+            status[v] = r.OPEN
+        if v in line.measured and all(f in line.measured[v] for f in features):
+            measured.add(v)
+    result = Supported(line, features, status)
+    ok = {v for v, s in status.items() if s == o.PASS}
+    result.specifier = specifier(list(status), ok)
+    order = [v for v in line.releases if v in status]
+    result.first = next((v for v in order if v in ok), None)
+    if result.first:
+        result.first_precision = _precision(line, result.first, status, measured)
+        tail = [v for v in order if v not in ok]
+        last_bad = order.index(tail[-1]) if tail else -1
+        if last_bad + 1 < len(order):
+            result.since = order[last_bad + 1]
+            result.since_precision = _precision(line, result.since, status, measured)
+    return result
+
+
+@dataclass
+class DeclaredCheck:
+    text: str
+    line: r.Line
+    admitted_failing: list[str]
+    admitted_open: list[str]
+    corrected: str
+
+    @property
+    def ok(self) -> bool:
+        return not self.admitted_failing
+
+    @property
+    def sentence(self) -> str:
+        where = self.line.label
+        measured = f"{self.line.releases[0]}-{self.line.releases[-1]}"
+        if self.ok:
+            text = f"declared {self.text}: every measured release in it ({measured}) passes"
+            text += f" the required features on {where}"
+        else:
+            text = (
+                f"declared {self.text} admits {', '.join(self.admitted_failing)}, which fail the "
+                f"required features on {where}; measured: {self.corrected}"
+            )
+        if self.admitted_open:
+            text += f" (not measured: {', '.join(self.admitted_open)})"
+        return text
+
+
+def check_declared(declared: tuple[str, ...], lines: list[Supported]) -> list[DeclaredCheck]:
+    out = []
+    for text in declared:
+        req = Requirement(text)
+        for sup in lines:
+            if canonicalize_name(req.name) != canonicalize_name(sup.line.family):
+                continue
+            inside = [v for v in sup.status if req.specifier.contains(v, prereleases=False)]
+            out.append(
+                DeclaredCheck(
+                    text,
+                    sup.line,
+                    [v for v in inside if sup.status[v] == o.FAIL],
+                    [v for v in inside if sup.status[v] == r.OPEN],
+                    sup.requirement,
+                )
+            )
+    return out
+
+
+def server_notes(cells: list[Cell]) -> list[str]:
+    """Where a feature's outcome changes between two server versions of one family: with one
+    version per server row there is nothing in between to bisect, and the report says so."""
+    by: dict[tuple[str, str, str], dict[Version, dict[str, str]]] = defaultdict(dict)
+    labels: dict[Version, str] = {}
+    for cell in cells:
+        key_s = cell.at.server_key
+        if cell.status != o.CELL_OK or key_s is None:
+            continue
+        feats: dict[str, list[str]] = defaultdict(list)
+        for test in cell.record.tests:
+            feats[test.feature].append(test.outcome)
+        key = (cell.at.server_family, cell.at.client_version, cell.at.python_version)
+        by[key][key_s] = {f: worst(v) for f, v in feats.items()}
+        labels[key_s] = cell.at.server_label
+    changes: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for grid in by.values():
+        order = sorted(grid)
+        for a, b in zip(order, order[1:]):
+            for f in set(grid[a]) & set(grid[b]):
+                if grid[a][f] != grid[b][f]:
+                    changes[(labels[a], labels[b])].add(f)
+    return [
+        f"{a} -> {b}: {', '.join(sorted(fs))} change; no intermediate server versions are "
+        "available to bisect (each server row names one version)"
+        for (a, b), fs in changes.items()
+    ]
+
+
+@dataclass
+class Step:
+    cell: str
+    release: str
+    step: int
+    outcomes: dict[str, str]  # feature -> outcome ("not-installable" for a skipped cell)
+
+
+@dataclass
+class Boundaries:
+    features: list[r.FeatureRanges] = field(default_factory=list)
+    supported: list[Supported] = field(default_factory=list)
+    declared: list[DeclaredCheck] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
+    open: list[str] = field(default_factory=list)
+    server_notes: list[str] = field(default_factory=list)
+
+    @property
+    def bisected(self) -> bool:
+        return bool(self.steps)
+
+    @property
+    def sentence(self) -> str:
+        return "; ".join(s.sentence for s in self.supported)
+
+    def unexpected(self) -> list[Unexpected]:
+        return [
+            Unexpected(KIND_DECLARED, "", o.FAIL, message=d.sentence)
+            for d in self.declared
+            if not d.ok
+        ]
+
+
+def build(
+    grid: list[Cell], bisection: list[Cell], required: set[str], declared: tuple[str, ...]
+) -> Boundaries:
+    cells = grid + bisection
+    found = Boundaries(features=r.all_ranges(cells), server_notes=server_notes(grid))
+    for line in r.lines(cells):
+        sup = supported(line, required) if len(line.measured) > 1 else None
+        if sup is not None:
+            found.supported.append(sup)
+    found.declared = check_declared(declared, found.supported)
+    for fr in found.features:
+        spans = fr.spans
+        for i, span in enumerate(spans):
+            if span.outcome == r.OPEN and 0 < i < len(spans) - 1:
+                found.open.append(
+                    f"{fr.feature} on {fr.line.label}: {spans[i - 1].outcome} on "
+                    f"{spans[i - 1].last}, {spans[i + 1].outcome} on {spans[i + 1].first}; "
+                    f"not measured: {span.first}-{span.last}"
+                )
+    for cell in bisection:
+        rec = cell.record
+        features = [f for f in rec.prop(o.SUITE_CELL_BISECT).split(",") if f]
+        outs = {t.feature: [] for t in rec.tests}
+        for t in rec.tests:
+            outs[t.feature].append(t.outcome)
+        none = o.ERROR if cell.status == o.CELL_ERROR else r.NOT_INSTALLABLE
+        shown = {f: worst(outs[f]) if outs.get(f) else none for f in features}
+        step = int(rec.prop(o.SUITE_CELL_BISECT_STEP) or 0)
+        found.steps.append(Step(cell.id, r.release_of(cell), step, shown))
+    found.steps.sort(key=lambda s: (s.step, s.cell))
+    return found

@@ -1,0 +1,175 @@
+"""Release ranges: per feature, every maximal run of consecutive client releases with one
+outcome ("fail on 4.2.0-4.3.1"), on one server and one Python, from the grid and the
+bisection cells together (:mod:`streammatrix.run.bisect`).
+
+The releases of a range row travel in each cell file (``client.releases``), so this needs no
+network. A release that was not measured takes the outcome of its two measured neighbours when
+they agree (what a bisection assumes); between two that disagree it is *open*. A boundary is
+*exact* when the releases on both sides of it were measured, *sampled* when the first release
+is only the lowest one measured.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from packaging.version import InvalidVersion, Version
+
+from streammatrix import versions
+from streammatrix.plugin import outcomes as o
+from streammatrix.report.model import Cell, worst
+
+OPEN = "open"  # not measured, between two releases that disagree
+NOT_INSTALLABLE = "not-installable"
+
+
+@dataclass
+class Span:
+    outcome: str
+    releases: list[str]  # every release of the span, oldest first
+    measured: list[str]  # those a cell ran
+
+    @property
+    def first(self) -> str:
+        return self.releases[0]
+
+    @property
+    def last(self) -> str:
+        return self.releases[-1]
+
+    @property
+    def text(self) -> str:
+        where = self.first if self.first == self.last else f"{self.first}-{self.last}"
+        return f"{self.outcome} on {where}"
+
+
+@dataclass
+class Line:
+    """Where the releases of one client family were measured: one server entry, one Python."""
+
+    server: str  # the server entry (matrix.yaml name)
+    server_label: str  # e.g. "Redis 7.0.15"
+    python: str
+    family: str  # the client distribution, e.g. "redis"
+    releases: list[str] = field(default_factory=list)  # oldest first, installable ones
+    not_installable: list[str] = field(default_factory=list)
+    measured: dict[str, dict[str, str]] = field(default_factory=dict)  # release -> feature -> out
+    expanded: bool = False  # a range row of matrix.yaml has releases on this line
+
+    @property
+    def label(self) -> str:
+        return f"{self.server_label} (python {self.python})"
+
+    def outcomes(self, feature: str) -> dict[str, str]:
+        """Every release's outcome for ``feature``: measured, assumed between equals, or open."""
+        known = [(r, self.measured[r][feature]) for r in self.releases
+                 if feature in self.measured.get(r, {})]  # fmt: skip
+        out: dict[str, str] = {}
+        index = {r: i for i, r in enumerate(self.releases)}
+        for (a, oa), (b, ob) in zip(known, known[1:]):
+            for r in self.releases[index[a] : index[b] + 1]:
+                out[r] = oa if r == a else ob if r == b else (oa if oa == ob else OPEN)
+        if known:
+            out.setdefault(known[0][0], known[0][1])
+        return out
+
+    def spans(self, outcomes: dict[str, str], feature: str) -> list[Span]:
+        spans: list[Span] = []
+        for r in self.releases:
+            if r not in outcomes:
+                continue
+            value = outcomes[r]
+            measured = [r] if feature in self.measured.get(r, {}) else []
+            if spans and spans[-1].outcome == value:
+                spans[-1].releases.append(r)
+                spans[-1].measured.extend(measured)
+            else:
+                spans.append(Span(value, [r], measured))
+        return spans
+
+    def precision(self, release: str, outcomes: dict[str, str], measured: set[str]) -> str:
+        """exact: the release before ``release`` was measured; sampled: nothing lower was."""
+        i = self.releases.index(release)
+        before = [r for r in self.releases[:i] if r in outcomes]
+        if not before:
+            return "sampled"
+        return "exact" if before[-1] in measured and release in measured else OPEN
+
+
+@dataclass
+class FeatureRanges:
+    feature: str
+    line: Line
+    spans: list[Span]
+    passes_from: str | None  # the first release of the last span, when that span passes
+    precision: str  # exact | sampled | open
+
+    @property
+    def flips(self) -> int:
+        return max(0, len([s for s in self.spans if s.outcome != OPEN]) - 1)
+
+
+def release_of(cell: Cell) -> str:
+    return cell.record.client_version or cell.record.client.rsplit("-", 1)[-1]
+
+
+def _key(text: str) -> Version:
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return Version("0")
+
+
+def lines(cells: list[Cell]) -> list[Line]:
+    """Group the cells by (server entry, python, client family), releases in version order."""
+    found: dict[tuple[str, str, str], Line] = {}
+    listed: dict[tuple[str, str, str], set[str]] = defaultdict(set)
+    for cell in cells:
+        record = cell.record
+        family = record.client_name or record.client.rsplit("-", 1)[0]
+        key = (record.server, record.python, family)
+        line = found.get(key)
+        if line is None:
+            label = cell.at.server_label if cell.at.server_version else record.server
+            line = found[key] = Line(record.server, label, record.python, family)
+        elif cell.at.server_version and line.server_label == record.server:
+            line.server_label = cell.at.server_label
+        listed[key].update(v for v in record.prop(o.SUITE_CLIENT_RELEASES).split(",") if v)
+        line.expanded = line.expanded or bool(record.prop(o.SUITE_CLIENT_ROW))
+        version = release_of(cell)
+        if cell.status == o.CELL_SKIPPED and record.prop(o.SUITE_CLIENT_ROW):
+            line.not_installable.append(version)
+        if cell.status != o.CELL_OK or versions.parse(version) is None:
+            continue
+        listed[key].add(version)
+        by_feature: dict[str, list[str]] = defaultdict(list)
+        for test in record.tests:
+            by_feature[test.feature].append(test.outcome)
+        mine = line.measured.setdefault(version, {})
+        mine.update({f: worst(outs) for f, outs in by_feature.items()})
+    for key, line in found.items():
+        gone = set(line.not_installable)
+        line.releases = sorted((v for v in listed[key] if v not in gone), key=_key)
+    # only where a range row was expanded: pinned rows say nothing about the releases between
+    return [line for line in found.values() if line.measured and line.expanded]
+
+
+def feature_ranges(line: Line, feature: str) -> FeatureRanges:
+    outcomes = line.outcomes(feature)
+    spans = line.spans(outcomes, feature)
+    measured = {r for r in line.releases if feature in line.measured.get(r, {})}
+    passes_from = spans[-1].first if spans and spans[-1].outcome == o.PASS else None
+    precision = line.precision(passes_from, outcomes, measured) if passes_from else ""
+    return FeatureRanges(feature, line, spans, passes_from, precision)
+
+
+def all_ranges(cells: list[Cell]) -> list[FeatureRanges]:
+    """Every feature on every line that measured more than one release."""
+    out = []
+    for line in lines(cells):
+        if len(line.measured) < 2:
+            continue
+        features = sorted({f for m in line.measured.values() for f in m})
+        out.extend(feature_ranges(line, f) for f in features)
+    return out

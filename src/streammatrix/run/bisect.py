@@ -1,0 +1,213 @@
+"""Bisection: after the grid, find the first release where a feature's outcome changes.
+
+For every feature whose outcome differs between two neighbouring releases of one expanded row
+(same server, same Python), the releases in between are run, binary search, only that
+feature's tests, until the boundary is two adjacent releases. A third outcome met in between
+(a non-monotone range) splits the interval and each part is bisected. A budget of cells bounds
+the cost; what is left open is seen in the report (the cell files say what was measured).
+
+Bisection cells are ordinary cells with their own files under ``cells/bisect/`` (and logs
+under ``logs/bisect/``), marked with the ``cell.bisect`` property, so any report merges them.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from packaging.version import Version
+
+from streammatrix import processes
+from streammatrix.config.model import Matrix
+from streammatrix.junit.read import load_cells
+from streammatrix.junit.records import CellRecord
+from streammatrix.plan import Cell
+from streammatrix.plugin import outcomes as o
+from streammatrix.releases import Row
+from streammatrix.run.bisect_cells import BisectPaths, BisectRunner
+from streammatrix.run.events import Events
+from streammatrix.run.matrix import RunOptions
+
+DEFAULT_BUDGET = 40  # bisection cells per run
+SKIP = "not-installable"
+_ORDER = (o.ERROR, o.FAIL, o.UNSUPPORTED_SERVER, o.UNSUPPORTED_CLIENT, o.SKIPPED, o.PASS)
+
+
+def feature_outcomes(record: CellRecord) -> dict[str, str]:
+    """Each feature's outcome in one cell: the worst of its tests (as the report's grid)."""
+    found: dict[str, list[str]] = {}
+    for test in record.tests:
+        found.setdefault(test.feature, []).append(test.outcome)
+    return {
+        f: min(outs, key=lambda x: _ORDER.index(x) if x in _ORDER else 0)
+        for f, outs in found.items()
+    }
+
+
+Key = tuple[str, str, str]  # row, server entry, python
+
+
+@dataclass
+class Interval:
+    key: Key
+    feature: str
+    lo: str
+    hi: str
+    lo_out: str
+    hi_out: str
+
+
+@dataclass
+class BisectResult:
+    cells: int = 0
+    seconds: float = 0.0  # the bisection's wall time (environments, servers, cells)
+    steps: list[tuple[str, str, str]] = field(default_factory=list)  # cell, feature, outcome
+    open: list[Interval] = field(default_factory=list)  # left open by the budget
+    exact: int = 0  # boundaries found between two adjacent releases
+
+    @property
+    def exhausted(self) -> bool:
+        return bool(self.open)
+
+
+class _State:
+    """What is known per (row, server, python): each release's outcome per feature."""
+
+    def __init__(self, rows: dict[str, Row]) -> None:
+        self.rows = rows
+        self.known: dict[Key, dict[str, dict[str, str] | str]] = {}
+        self.tests: dict[str, set[str]] = {}  # feature -> test function names
+        self.probed: dict[tuple[Key, str], set[str]] = {}  # features run per bisection cell
+
+    def add(self, record: CellRecord) -> None:
+        row = record.prop(o.SUITE_CLIENT_ROW)
+        if row not in self.rows:
+            return
+        key = (row, record.server, record.python)
+        version = record.prop(o.SUITE_CLIENT_VERSION) or record.client.rsplit("-", 1)[-1]
+        if record.status == o.CELL_SKIPPED:
+            self.known.setdefault(key, {})[version] = SKIP
+        elif record.status == o.CELL_OK:
+            self.known.setdefault(key, {})[version] = feature_outcomes(record)
+            for test in record.tests:
+                self.tests.setdefault(test.feature, set()).add(test.name.split("[")[0])
+        else:  # the whole cell could not run: every feature it was to measure is an error
+            features = record.prop(o.SUITE_CELL_BISECT).split(",")
+            self.known.setdefault(key, {})[version] = dict.fromkeys(features, o.ERROR)
+
+    def outcome(self, key: Key, version: str, feature: str) -> str | None:
+        entry = self.known.get(key, {}).get(version)
+        if entry is None or entry == SKIP:
+            return None
+        return entry.get(feature) if isinstance(entry, dict) else None
+
+    def between(self, iv: Interval) -> list[str]:
+        order = [str(r.version) for r in self.rows[iv.key[0]].releases]
+        lo, hi = order.index(iv.lo), order.index(iv.hi)
+        known = self.known.get(iv.key, {})
+        return [v for v in order[lo + 1 : hi] if known.get(v) != SKIP]
+
+    def flips(self) -> list[Interval]:
+        found = []
+        for key, releases in self.known.items():
+            ran = sorted((v for v, e in releases.items() if isinstance(e, dict)), key=Version)
+            features = sorted({f for v in ran for f in releases[v]})  # type: ignore[union-attr]
+            for feature in features:
+                # only the releases that measured this feature: a bisection cell of another
+                # feature between two of them says nothing about it
+                have = [v for v in ran if self.outcome(key, v, feature) is not None]
+                for a, b in zip(have, have[1:]):
+                    oa, ob = self.outcome(key, a, feature), self.outcome(key, b, feature)
+                    if oa != ob:
+                        found.append(Interval(key, feature, a, b, oa, ob))  # type: ignore[arg-type]
+        return found
+
+
+def bisect(
+    matrix: Matrix,
+    rows: dict[str, Row],
+    options: RunOptions,
+    events: Events,
+    *,
+    budget: int = DEFAULT_BUDGET,
+) -> BisectResult:
+    """Bisect every flip in the grid's cell files under ``options.report_dir``."""
+    began = time.monotonic()
+    result = BisectResult()
+    paths = BisectPaths(options.report_dir)
+    paths.prepare(keep=True)  # the grid's prepare() already emptied it unless --keep
+    state = _State(rows)
+    records, _ = load_cells([options.report_dir / "cells"])
+    for record in records:
+        state.add(record)
+    servers = {s.name: s for s in matrix.servers}
+    intervals = [iv for iv in state.flips() if iv.key[1] in servers]
+    runner = BisectRunner(matrix, options, events, paths)
+    processes.arm()
+    try:
+        with processes.stop_on_signals():
+            step = 0
+            while intervals and result.cells < budget:
+                step += 1
+                probes: dict[tuple[Key, str], set[str]] = {}
+                for iv in intervals:
+                    middle = state.between(iv)
+                    if middle:
+                        version = middle[len(middle) // 2]
+                        probes.setdefault((iv.key, version), set()).add(iv.feature)
+                if not probes:
+                    break
+                cells = []
+                for (key, version), features in list(probes.items())[: budget - result.cells]:
+                    # a release probed before for other features runs them all again, so
+                    # that its one cell file holds every feature measured there
+                    union = state.probed.setdefault((key, version), set())
+                    union |= features
+                    client = rows[key[0]].client(version)
+                    cells.append((Cell(servers[key[1]], client, key[2]), sorted(union)))
+                names = {f: state.tests.get(f, set()) for _, fs in cells for f in fs}
+                ran = runner.run(cells, step, names)
+                for res, _ in ran:
+                    for record in load_cells([runner.paths.cell_file(res.cell)])[0]:
+                        state.add(record)
+                for res, features in ran:
+                    result.cells += 1
+                    for feature in features:
+                        shown = state.outcome(_key(res.cell), _version(res.cell), feature)
+                        result.steps.append((res.cell.id, feature, shown or SKIP))
+                intervals = _narrow(intervals, state)
+    finally:
+        runner.stop()
+    result.open = [iv for iv in intervals if state.between(iv)]
+    result.exact = sum(1 for iv in _all_flips(state, servers) if not state.between(iv))
+    result.seconds = time.monotonic() - began
+    return result
+
+
+def _all_flips(state: _State, servers: dict) -> list[Interval]:
+    return [iv for iv in state.flips() if iv.key[1] in servers]
+
+
+def _key(cell: Cell) -> Key:
+    return (cell.client.row, cell.server.name, cell.python)
+
+
+def _version(cell: Cell) -> str:
+    return cell.client.version.lstrip("=")
+
+
+def _narrow(intervals: list[Interval], state: _State) -> list[Interval]:
+    """Cut each interval at the releases just measured: one interval per change of outcome
+    (two where a third outcome lies between the ends: a non-monotone range)."""
+    out = []
+    for iv in intervals:
+        points = [(iv.lo, iv.lo_out)]
+        for v in state.between(iv):
+            got = state.outcome(iv.key, v, iv.feature)
+            if got is not None:
+                points.append((v, got))
+        points.append((iv.hi, iv.hi_out))
+        for (a, oa), (b, ob) in zip(points, points[1:]):
+            if oa != ob:
+                out.append(Interval(iv.key, iv.feature, a, b, oa, ob))
+    return out

@@ -1,0 +1,96 @@
+"""The cells a bisection runs (:mod:`.bisect` decides which): only some features' tests
+(``-k``), files of their own under ``cells/bisect/`` and ``logs/bisect/``, marked with the
+``cell.bisect`` property (the features) and ``cell.bisect.step`` (the round)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from streammatrix.config.model import Matrix
+from streammatrix.errors import ServerStartError
+from streammatrix.plan import Cell
+from streammatrix.plugin import outcomes as o
+from streammatrix.run.cell import (
+    CellResult,
+    ReportPaths,
+    base_properties,
+    plugin_path,
+    record_not_run,
+    run_cell,
+)
+from streammatrix.run.envs import ClientEnv, ReleaseNotInstallable
+from streammatrix.run.events import Events
+from streammatrix.run.matrix import RunOptions, make_envs
+from streammatrix.run.pool import ServerPool
+from streammatrix.servers.base import Provider
+from streammatrix.servers.select import make_provider
+
+
+class BisectPaths(ReportPaths):
+    """``cells/bisect/`` and ``logs/bisect/`` under the report directory."""
+
+    @property
+    def cells(self) -> Path:
+        return self.root / "cells" / "bisect"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs" / "bisect"
+
+
+class BisectRunner:
+    """Runs bisection cells: environments, one server pool for the whole bisection."""
+
+    def __init__(
+        self, matrix: Matrix, options: RunOptions, events: Events, paths: BisectPaths,
+    ) -> None:  # fmt: skip
+        self.matrix, self.options, self.events = matrix, options, events
+        self.paths = paths
+        self.provider: Provider | None = None
+        self.pool: ServerPool | None = None
+
+    def stop(self) -> None:
+        if self.pool is not None:
+            self.pool.stop_all()
+
+    def run(
+        self, cells: Sequence[tuple[Cell, list[str]]], step: int, tests: dict[str, set[str]]
+    ) -> list[tuple[CellResult, list[str]]]:
+        """Run ``cells`` (each with its features; ``tests`` names each feature's tests)."""
+        if self.provider is None:
+            self.provider = make_provider(self.options.provider, notify=self.events.say)
+            self.pool = ServerPool(self.provider, self.events)
+        options, paths = self.options, self.paths
+        envs = make_envs([c for c, _ in cells], options, self.events)
+        plugin_dir = plugin_path(options.envdir)
+        workdir = self.matrix.path.parent.resolve()
+        suite = (workdir / self.matrix.suite).resolve()
+        timeout = options.timeout or self.matrix.timeout
+
+        def one(item: tuple[Cell, list[str]]) -> tuple[CellResult, list[str]]:
+            cell, features = item
+            env = envs[(cell.client.name, cell.python)]
+            extra = {o.SUITE_CELL_BISECT: ",".join(features), o.SUITE_CELL_BISECT_STEP: str(step)}
+            made = env if isinstance(env, ClientEnv) else None
+            props = {**base_properties(cell, made, self.provider.kind_of(cell.server)), **extra}
+            if isinstance(env, ReleaseNotInstallable):
+                return record_not_run(cell, paths, o.CELL_SKIPPED, str(env), props), features
+            if made is None:
+                return record_not_run(cell, paths, o.CELL_ERROR, str(env), props), features
+            try:
+                server = self.pool.get(cell.server)
+            except ServerStartError as exc:
+                return record_not_run(cell, paths, o.CELL_ERROR, str(exc), props), features
+            names = sorted({n for f in features for n in tests.get(f, ())})
+            self.events.say(f"bisect step {step}: {cell.id}: {', '.join(features)}")
+            res = run_cell(
+                cell, made, server, suite=suite, paths=paths, plugin_dir=plugin_dir,
+                timeout=timeout, workdir=workdir,
+                select=["-k", " or ".join(names)] if names else [], extra=extra,
+            )  # fmt: skip
+            return res, features
+
+        with ThreadPoolExecutor(max(1, options.workers)) as executor:
+            return list(executor.map(one, cells))

@@ -1,0 +1,138 @@
+"""Release ranges in the report, from real cell files: a redis-7.0 grid over redis-py
+4.1.4-4.3.6 (first and last release of each minor line) and the bisection cells that the
+runner then ran (``data/ranges/cells/bisect``); see tests/runner/run/test_bisect.py for the
+run itself."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import textwrap
+from pathlib import Path
+
+import jsonschema
+import pytest
+from support import DATA
+
+from streammatrix.config.load import load
+from streammatrix.junit.read import load_cells
+from streammatrix.report.as_json import json_schema
+from streammatrix.report.boundaries import specifier
+from streammatrix.report.build import build_report, write_reports
+from streammatrix.report.model import KIND_DECLARED
+
+CELLS = DATA / "ranges" / "cells"
+REQUIREMENT = "redis>=4.1.4,!=4.2.*,!=4.3.0,!=4.3.1"
+
+
+def matrix(tmp_path: Path, declared: str = "redis>=4.0", required: str = "trim-minid"):
+    (tmp_path / "tests" / "streams").mkdir(parents=True, exist_ok=True)
+    path = tmp_path / "matrix.yaml"
+    path.write_text(
+        textwrap.dedent(
+            f"""\
+            servers:
+              - {{name: redis-7.0, image: "redis:7.0"}}
+            clients:
+              - {{name: redis-range, version: ">=4.1.4,<4.4"}}
+            required: [{required}]
+            declared: ["{declared}"]
+            """
+        )
+    )
+    return load(path)
+
+
+def report(tmp_path: Path, cells: Path = CELLS, **kwargs):
+    records, warnings = load_cells([cells])
+    assert warnings == []
+    return build_report(records, matrix(tmp_path, **kwargs), None)
+
+
+def spans(found, feature: str) -> list[tuple[str, str, str]]:
+    (fr,) = [f for f in found.features if f.feature == feature]
+    return [(s.outcome, s.first, s.last) for s in fr.spans]
+
+
+def test_grid_and_bisection_cells_give_exact_ranges_and_the_requirement(tmp_path):
+    built = report(tmp_path)
+    found = built.boundaries
+    assert [c.id.split("--")[1] for c in built.cells] == [
+        "redis-4.1.4", "redis-4.2.0", "redis-4.2.2", "redis-4.3.0", "redis-4.3.6",
+    ]  # fmt: skip
+    assert spans(found, "trim-minid") == [
+        ("pass", "4.1.4", "4.1.4"), ("fail", "4.2.0", "4.3.1"), ("pass", "4.3.2", "4.3.6"),
+    ]  # fmt: skip
+    assert spans(found, "xautoclaim") == [("fail", "4.1.4", "4.3.3"), ("pass", "4.3.4", "4.3.6")]
+    (line,) = found.supported
+    assert line.requirement == REQUIREMENT
+    assert (line.first, line.first_precision, line.since, line.since_precision) == (
+        "4.1.4", "sampled", "4.3.2", "exact",
+    )  # fmt: skip
+    assert found.open == []
+    assert sorted(s.release for s in found.steps) == ["4.3.1", "4.3.2", "4.3.3", "4.3.4", "4.3.5"]
+    (declared,) = found.declared
+    assert declared.admitted_failing == ["4.2.0", "4.2.1", "4.2.2", "4.3.0", "4.3.1"]
+    assert [u.kind for u in built.unexpected if u.kind == KIND_DECLARED] == [KIND_DECLARED]
+    assert REQUIREMENT in built.headline
+
+
+def test_a_declared_range_inside_the_passing_releases_is_fine(tmp_path):
+    built = report(tmp_path, declared="redis>=4.3.2")
+    (declared,) = built.boundaries.declared
+    assert declared.ok and declared.admitted_failing == []
+    assert not any(u.kind == KIND_DECLARED for u in built.unexpected)
+
+
+def test_without_the_bisection_the_boundaries_are_open_and_the_report_says_so(tmp_path):
+    grid = tmp_path / "cells"
+    shutil.copytree(CELLS, grid, ignore=shutil.ignore_patterns("bisect"))
+    found = report(tmp_path, grid).boundaries
+    assert spans(found, "trim-minid") == [
+        ("pass", "4.1.4", "4.1.4"), ("fail", "4.2.0", "4.3.0"), ("open", "4.3.1", "4.3.5"),
+        ("pass", "4.3.6", "4.3.6"),
+    ]  # fmt: skip
+    (xautoclaim,) = [f for f in found.features if f.feature == "xautoclaim"]
+    assert (xautoclaim.passes_from, xautoclaim.precision) == ("4.3.6", "open")
+    assert any(item.startswith("xautoclaim on Redis 7.0.15") for item in found.open)
+    result = write_reports([grid], tmp_path / "out", matrix(tmp_path))
+    markdown = result.paths["markdown"].read_text()
+    assert "Not bisected (run with `--bisect`)" in markdown
+
+
+@pytest.mark.parametrize(
+    ("ok", "expected"),
+    [
+        ({"4.1.4", "4.3.2"}, ">=4.1.4,!=4.2.*,!=4.3.0,!=4.3.1"),
+        ({"4.2.1", "4.3.2"}, ">=4.2.1,!=4.2.2,!=4.3.0,!=4.3.1"),  # a partly failing series
+        ({"4.3.2"}, ">=4.3.2"),
+        (set(), ""),
+    ],
+)
+def test_the_requirement_admits_exactly_the_passing_releases(ok, expected):
+    releases = ["4.1.4", "4.2.0", "4.2.1", "4.2.2", "4.3.0", "4.3.1", "4.3.2"]
+    assert specifier(releases, ok) == expected
+
+
+def test_report_json_keeps_every_step_and_a_version_1_baseline_is_still_read(tmp_path):
+    out = tmp_path / "out"
+    result = write_reports([CELLS], out, matrix(tmp_path))
+    data = json.loads(result.paths["json"].read_text())
+    jsonschema.validate(data, json_schema())
+    steps = data["ranges"]["bisection"]["steps"]
+    assert {(s["release"], s["step"]) for s in steps} >= {("4.3.3", 1), ("4.3.1", 3)}
+    assert all(s["outcomes"] for s in steps)
+    old = {k: v for k, v in data.items() if k != "ranges"}
+    old["schema"] = "streammatrix-report/1"
+    baseline = tmp_path / "old.json"
+    baseline.write_text(json.dumps(old))
+    again = write_reports([CELLS], tmp_path / "again", matrix(tmp_path), baseline)
+    assert again.report.baseline is not None and again.report.baseline.empty
+
+
+def test_the_html_page_shows_the_boundaries_escaped(tmp_path):
+    result = write_reports([CELLS], tmp_path / "out", matrix(tmp_path))
+    page = result.paths["html"].read_text()
+    assert 'id="ranges"' in page
+    assert "redis&gt;=4.1.4,!=4.2.*,!=4.3.0,!=4.3.1" in page
+    assert "fail on 4.2.0-4.3.1" in page

@@ -1,0 +1,64 @@
+"""Where bisection cells go, that a new run does not keep an earlier run's, and which
+intervals the bisection opens from what the cell files measured."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from packaging.version import Version
+
+from streammatrix.config.model import ClientSpec
+from streammatrix.junit.records import CellRecord, TestRecord
+from streammatrix.plugin import outcomes as o
+from streammatrix.releases import Release, Row
+from streammatrix.run.bisect import BisectPaths, _State
+from streammatrix.run.cell import ReportPaths
+
+CELL = "redis-7.0--redis-4.3.4--py3.11"
+
+
+def test_bisection_files_have_folders_of_their_own(tmp_path):
+    paths = BisectPaths(tmp_path)
+    assert paths.cells == tmp_path / "cells" / "bisect"
+    assert paths.logs == tmp_path / "logs" / "bisect"
+
+
+def test_a_new_run_removes_the_last_runs_bisection_cells_unless_kept(tmp_path):
+    bisect = BisectPaths(tmp_path)
+    bisect.prepare(keep=True)
+    stale = bisect.cells / f"{CELL}.xml"
+    stale.write_text("<testsuite/>")
+    (bisect.logs / f"{CELL}.log").write_text("log")
+    mine = bisect.cells / "notes.xml"  # not named like a cell: the user's, it stays
+    mine.write_text("<x/>")
+
+    ReportPaths(tmp_path).prepare(keep=True)
+    assert stale.exists()
+    ReportPaths(tmp_path).prepare(keep=False)
+    assert not stale.exists() and not (bisect.logs / f"{CELL}.log").exists()
+    assert mine.exists()
+
+
+def _record(version: str, outcomes: dict[str, str], features: str = ""):
+    props = {
+        o.SUITE_CELL_SERVER: "redis-7.0",
+        o.SUITE_CELL_CLIENT: f"redis-{version}",
+        o.SUITE_CELL_PYTHON: "3.11",
+        o.SUITE_CLIENT_ROW: "r",
+        o.SUITE_CLIENT_VERSION: version,
+        o.SUITE_CELL_BISECT: features,
+    }
+    tests = [TestRecord("suite.TestX", f"test_{f}", f, out) for f, out in outcomes.items()]
+    return CellRecord(f"redis-7.0--redis-{version}--py3.11", Path("x.xml"), props, tests)
+
+
+def test_a_bisection_cell_of_one_feature_does_not_hide_another_features_flip():
+    releases = tuple(Release(Version(v)) for v in ("1.0", "1.1", "1.2", "1.3", "1.4"))
+    state = _State({"r": Row(ClientSpec("r", version=">=1.0", expand="minor"), releases)})
+    state.add(_record("1.0", {"a": "fail", "b": "fail"}))
+    state.add(_record("1.4", {"a": "pass", "b": "pass"}))
+    state.add(_record("1.2", {"a": "pass"}, features="a"))  # bisected for a only
+    flips = {(iv.feature, iv.lo, iv.hi) for iv in state.flips()}
+    assert flips == {("a", "1.0", "1.2"), ("b", "1.0", "1.4")}
+    (b,) = [iv for iv in state.flips() if iv.feature == "b"]
+    assert state.between(b) == ["1.1", "1.2", "1.3"]
