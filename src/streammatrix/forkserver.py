@@ -32,15 +32,15 @@ import signal
 import socket
 import subprocess
 import threading
-from pathlib import Path
 
 from streammatrix import children, forkserver_serve
 from streammatrix.forkserver_serve import Channel
 
-# The client's interpreter runs the server's source; nothing of its working directory is imported.
+# How the client's interpreter runs the server's file: as a script, but without its folder (or
+# the working directory) on sys.path, where the runner's modules would shadow others.
 BOOTSTRAP = (
-    "import sys; sys.path[:1] = [p for p in sys.path[:1] if p]; "
-    "exec(compile(sys.argv.pop(1), 'forkserver', 'exec'))"
+    "import sys; sys.path[:1] = [p for p in sys.path[:1] if p]; path = sys.argv.pop(1); "
+    "exec(compile(open(path).read(), path, 'exec'))"
 )
 START_TIMEOUT = 60.0
 KILL_GRACE = 5.0
@@ -69,7 +69,7 @@ class ForkServer:
         of ``plugins`` (what cells load with ``-p``); ForkServerError if it cannot serve."""
         ours, theirs = socket.socketpair()
         modules = json.dumps({"preload": list(preload), "plugins": list(plugins)})
-        argv = [str(python), "-c", BOOTSTRAP, Path(forkserver_serve.__file__).read_text(), modules]
+        argv = [str(python), "-c", BOOTSTRAP, forkserver_serve.__file__, modules]
         try:  # the server's stdout (and stderr, until it takes them off) is the channel
             process = children.spawn(argv, env=env, stdout=theirs.fileno())
         except OSError as exc:

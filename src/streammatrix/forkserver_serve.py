@@ -1,8 +1,8 @@
 """The fork server itself: what runs in the client's environment (see ``forkserver``).
 
-The runner hands this file's source to the client's interpreter (``python -c``), where
-``streammatrix`` is only the plugin: nothing but the standard library is imported at the top, and
-nothing of the working directory is imported at all.
+The client's interpreter runs this file (``forkserver.BOOTSTRAP``), where ``streammatrix`` is
+only the plugin: nothing but the standard library is imported at the top, and nothing of the
+working directory or of this file's folder is importable.
 
 Protocol, JSON lines over one socketpair (the server's stdout as it starts): ``{"ready": pid}``
 or ``{"error": why}`` first; each ``{"run": {"args", "env", "cwd", "log"}}`` is answered by
