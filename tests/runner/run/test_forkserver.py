@@ -17,29 +17,25 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
-import helpers_servers as h
 import pytest
+import support.servers as h
+from support import ROOT
 
-from streammatrix import children, outcomes
-from streammatrix.cell import plugin_path
-from streammatrix.forkserver import ForkServer, ForkServerError
+from streammatrix import processes
+from streammatrix.plugin import outcomes
+from streammatrix.run.cell import plugin_path, shared_environ
+from streammatrix.run.forkserver import ForkServer, ForkServerError
 from streammatrix.servers import base
-from streammatrix.servers.binary import BinaryProvider
-from streammatrix.venvs import cell_environ
+from streammatrix.servers.binary.provider import BinaryProvider
 
-PLUGIN = "streammatrix.pytest_plugin"
+PLUGIN = "streammatrix.plugin.pytest_plugin"
 CELL_ARGS = ["-p", PLUGIN, "-p", "no:cacheprovider", "-o", "junit_family=xunit1", "-q", "-rfE"]
 
 
 @pytest.fixture
 def environ(tmp_path: Path) -> dict[str, str]:
     """What every cell of one client environment shares (as the runner makes it)."""
-    env = cell_environ()
-    env.update(
-        PYTHONPATH=str(plugin_path(tmp_path / "envs")),
-        PYTHONPYCACHEPREFIX=str(tmp_path / "envs" / ".pycache"),
-    )
-    return env
+    return shared_environ(plugin_path(tmp_path / "envs"))
 
 
 @pytest.fixture
@@ -87,13 +83,13 @@ def test_a_cell_has_the_same_junit_outcomes_as_a_plain_subprocess(tmp_path, envi
                 outcomes.ENV_PREFIX: f"sm:{how}:",
                 outcomes.ENV_CELL: json.dumps({"id": how}),
             }
-            args = [str(h.ROOT / "tests" / "streams"), *CELL_ARGS, f"--junitxml={xml}"]
+            args = [str(ROOT / "tests" / "streams"), *CELL_ARGS, f"--junitxml={xml}"]
             if how == "spawn":
                 with log.open("w") as out:
                     cmd = [sys.executable, "-m", "pytest", *args]
-                    code = children.spawn(cmd, env=env, stdout=out, cwd=h.ROOT).wait()
+                    code = processes.spawn(cmd, env=env, stdout=out, cwd=ROOT).wait()
             else:
-                code = server.run(args, env, h.ROOT, log, timeout=600)
+                code = server.run(args, env, ROOT, log, timeout=600)
             results[how] = code, outcomes_of(xml)
     assert results["fork"] == results["spawn"]
     code, found = results["fork"]
@@ -192,7 +188,7 @@ def test_killing_the_runner_leaves_no_server_and_no_cell(tmp_path, environ):
     runner = h.python(
         f"""
 import json, pathlib, sys
-from streammatrix.forkserver import ForkServer
+from streammatrix.run.forkserver import ForkServer
 env = json.loads(pathlib.Path({str(tmp_path / "environ.json")!r}).read_text())
 server = ForkServer.start(sys.executable, env)
 print(server.process.pid, flush=True)

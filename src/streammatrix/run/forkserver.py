@@ -6,7 +6,7 @@ test starting the interpreter and importing pytest, its plugins and the client. 
 its cells share (the interpreter reads PYTHON* variables only at start-up, so every request must
 carry the same ones), imports pytest, pytest's own plugins, the client and the dependencies of
 the plugins, and waits. For each cell it forks a child that takes a process group of its own and
-PR_SET_PDEATHSIG (it dies with the server, which ``children.spawn`` ties to the runner), the
+PR_SET_PDEATHSIG (it dies with the server, which ``processes.spawn`` ties to the runner), the
 cell's ``os.environ``, working directory, ``sys.argv`` and ``sys.path[0]`` as ``python -m
 pytest`` has them, stdin from /dev/null, stdout and stderr appended to the cell's log; it runs
 pytest's ``__main__`` as ``python -m pytest`` does, the atexit handlers, and ``os._exit``.
@@ -20,7 +20,9 @@ Children share the server's hash seed (a plain run draws one per cell).
 
 A server that cannot start (no pytest in the environment, Linux older than 5.3, an unsafe
 import) raises :class:`ForkServerError` from :meth:`ForkServer.start`: the caller then runs
-``python -m pytest`` as before. A crashing or hanging child takes only itself down.
+``python -m pytest`` as before. A crashing or hanging child takes only itself down. The server
+is tracked like a spawned cell (``processes.track_process``): the run's interruption ends it,
+and its running cell with it.
 """
 
 from __future__ import annotations
@@ -33,8 +35,10 @@ import socket
 import subprocess
 import threading
 
-from streammatrix import children, forkserver_serve
-from streammatrix.forkserver_serve import Channel
+from streammatrix import processes
+from streammatrix.errors import StreamMatrixError
+from streammatrix.run import forkserver_serve
+from streammatrix.run.forkserver_serve import Channel
 
 # How the client's interpreter runs the server's file: as a script, but without its folder (or
 # the working directory) on sys.path, where the runner's modules would shadow others.
@@ -46,7 +50,7 @@ START_TIMEOUT = 60.0
 KILL_GRACE = 5.0
 
 
-class ForkServerError(RuntimeError):
+class ForkServerError(StreamMatrixError):
     """The fork server could not start, or broke; the message says why."""
 
 
@@ -56,7 +60,9 @@ class ForkServer:
     def __init__(self, process: subprocess.Popen[bytes], sock: socket.socket, env: dict) -> None:
         self.process, self.socket, self.env = process, sock, dict(env)
         self.channel = Channel(sock.fileno())
+        self.python = ""  # the interpreter it runs
         self.cell_pid: int | None = None
+        self.last_pid: int | None = None  # the last run's cell: None if it never forked one
         self._pending: int | None = None  # a kill asked for before the cell's pid was known
         self._lock = threading.Lock()
 
@@ -71,13 +77,16 @@ class ForkServer:
         modules = json.dumps({"preload": list(preload), "plugins": list(plugins)})
         argv = [str(python), "-c", BOOTSTRAP, forkserver_serve.__file__, modules]
         try:  # the server's stdout (and stderr, until it takes them off) is the channel
-            process = children.spawn(argv, env=env, stdout=theirs.fileno())
+            process = processes.spawn(argv, env=env, stdout=theirs.fileno())
         except OSError as exc:
             ours.close()
             raise ForkServerError(f"cannot run {python}: {exc}") from None
         finally:
             theirs.close()
         server = cls(process, ours, env)
+        server.python = str(python)
+        # the run's interruption ends it like a spawned cell, and its running cell with it
+        processes.track_process(process)
         try:
             hello = server._recv(START_TIMEOUT)
             if hello is None or "ready" not in hello:
@@ -99,10 +108,11 @@ class ForkServer:
             raise ForkServerError(f"the fork server was started with other {', '.join(differ)}")
         with self._lock:
             self._pending = None
+        self.last_pid = None
         self._send({"run": {"args": list(args), "env": env, "cwd": str(cwd), "log": str(log_path)}})
         pid = self._recv(START_TIMEOUT, "pid")["pid"]
         with self._lock:
-            self.cell_pid, pending = pid, self._pending
+            self.cell_pid, self.last_pid, pending = pid, pid, self._pending
         if pending is not None:
             self.kill_cell(pending)
         try:
@@ -133,9 +143,9 @@ class ForkServer:
         try:
             self.process.wait(timeout=KILL_GRACE)
         except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
+            processes.signal_group(self.process.pid, signal.SIGKILL)
             self.process.wait()
+        processes.untrack_process(self.process)
         self.socket.close()
 
     def __enter__(self) -> ForkServer:
