@@ -96,6 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout", type=_positive(float), help="seconds per cell (overrides matrix.yaml)"
     )
     run.add_argument("--baseline", type=Path, help="an earlier report.json to compare with")
+    run.add_argument(
+        "--no-fork", action="store_true",
+        help="spawn every cell's pytest instead of forking it from a warm server (start: spawn)",
+    )  # fmt: skip
     run.add_argument("--list", action="store_true", help="only list the cells")
 
     report = sub.add_parser("report", help="merge cell files into the compatibility report")
@@ -168,6 +172,7 @@ def cmd_run(args: argparse.Namespace, observers: Sequence[Observer] = ()) -> int
         keep=args.keep,
         timeout=args.timeout,
         provider=args.provider or matrix.provider,
+        start="spawn" if args.no_fork else None,
     )
     try:
         results = run_matrix(matrix, cells, options, events)

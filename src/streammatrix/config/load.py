@@ -18,6 +18,7 @@ from streammatrix.config.model import (
     DEFAULT_SUITE,
     DEFAULT_TIMEOUT,
     PROVIDERS,
+    STARTS,
     BinarySource,
     ClientSpec,
     Exclude,
@@ -48,6 +49,7 @@ SCHEMA: dict[str, Any] = {
         "suite": _TEXT,
         "provider": {"enum": list(PROVIDERS)},
         "timeout": {"type": "number", "exclusiveMinimum": 0},
+        "start": {"enum": list(STARTS)},
         "python": {
             "type": "array",
             "minItems": 1,
@@ -362,6 +364,7 @@ def _build(path: Path, data: dict[str, Any], check: _Checker) -> Matrix:
         suite=suite,
         provider=data.get("provider", "auto"),
         timeout=float(data.get("timeout", DEFAULT_TIMEOUT)),
+        start=data.get("start", "fork"),
     )
 
 

@@ -17,6 +17,7 @@ from packaging.version import InvalidVersion, Version
 from streammatrix import versions
 
 PROVIDERS = ("auto", "docker", "binary")
+STARTS = ("fork", "spawn")  # how a cell's pytest starts (outcomes.START_METHODS)
 DEFAULT_SUITE = "tests/streams"
 DEFAULT_TIMEOUT = 900.0
 # What "supported" means when matrix.yaml has no `required:`: every feature the suite has.
@@ -134,6 +135,7 @@ class Matrix:
     suite: str = DEFAULT_SUITE
     provider: str = "auto"
     timeout: float = DEFAULT_TIMEOUT  # seconds per cell
+    start: str = "fork"  # how a cell's pytest starts: fork (from a warm server) or spawn
 
     def server(self, name: str) -> ServerSpec:
         return next(s for s in self.servers if s.name == name)

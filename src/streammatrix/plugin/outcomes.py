@@ -37,6 +37,11 @@ SUITE_CELL_REASON = "cell.reason"  # why a cell is error/excluded/skipped
 SUITE_CELL_LOG = "cell.log"  # path of the cell's log, relative to the report dir
 SUITE_CELL_SECONDS = "cell.seconds"  # wall time of the cell's pytest run
 SUITE_CELL_PROVIDER = "cell.provider"  # "docker" or "binary"
+SUITE_CELL_START = "cell.start"  # how the cell's pytest was started: one of START_METHODS
+
+START_FORK = "fork"  # forked from a warm interpreter of the client's environment
+START_SPAWN = "spawn"  # a fresh `python -m pytest`
+START_METHODS = (START_FORK, START_SPAWN)
 
 CELL_OK = "ok"  # pytest ran to the end (its tests may still fail)
 CELL_ERROR = "error"  # server died, pytest could not start, timeout

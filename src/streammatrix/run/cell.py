@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from streammatrix.junit import write as cellfile
 from streammatrix.plan import CELL_ID, Cell
 from streammatrix.plugin import outcomes as o
 from streammatrix.run.envs import ClientEnv, cell_environ
+from streammatrix.run.launch import Launcher
 from streammatrix.servers.base import RunningServer
 
 # What a cell's pytest may import from the runner: the plugin package, nothing else (its
@@ -129,6 +129,20 @@ def server_properties(server: RunningServer) -> dict[str, str]:
     }
 
 
+def shared_environ(plugin_dir: Path) -> dict[str, str]:
+    """What every cell's environment of a run holds (a fork server starts with exactly this)."""
+    environ = cell_environ()
+    environ.update(
+        {
+            "PYTHONPATH": str(plugin_dir),
+            # compiled suite modules (and pytest's rewritten asserts) are kept outside the
+            # suite's folder and shared by every cell: ~0.3 s less per cell
+            "PYTHONPYCACHEPREFIX": str(plugin_dir.parent / ".pycache"),
+        }
+    )
+    return environ
+
+
 def run_cell(
     cell: Cell,
     env: ClientEnv,
@@ -139,11 +153,16 @@ def run_cell(
     plugin_dir: Path,
     timeout: float,
     workdir: Path,
+    launcher: Launcher | None = None,
 ) -> CellResult:
-    """Run the suite for ``cell``; always leave exactly one JUnit file for it."""
+    """Run the suite for ``cell``; always leave exactly one JUnit file for it.
+
+    ``launcher`` forks the cell's pytest from a warm server where it can; without one, the
+    cell is spawned.
+    """
     xml, log = paths.cell_file(cell), paths.log_file(cell)
     xml.unlink(missing_ok=True)
-    environ = cell_environ()
+    environ = shared_environ(plugin_dir)
     environ.update(
         {
             o.ENV_ENABLED: "true",
@@ -151,10 +170,6 @@ def run_cell(
             o.ENV_PREFIX: f"sm:{cell.id}:",
             o.ENV_CLIENT_MODULE: cell.client.module,
             o.ENV_CELL: json.dumps(cell.coordinates()),
-            "PYTHONPATH": str(plugin_dir),
-            # compiled suite modules (and pytest's rewritten asserts) are kept outside the
-            # suite's folder and shared by every cell: ~0.3 s less per cell
-            "PYTHONPYCACHEPREFIX": str(plugin_dir.parent / ".pycache"),
         }
     )
     cmd = [
@@ -184,22 +199,20 @@ def run_cell(
             f"$ {' '.join(cmd)}\n# server {server.url} ({server.identity.name} "
             f"{server.identity.version}), client {env.client_version}\n"
         )
-        out.flush()
-        proc = processes.spawn(cmd, env=environ, stdout=out, cwd=workdir)
-        processes.track_process(proc)
-        try:
-            code = proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            code = None
-            reason = f"timed out after {timeout:g}s"
-        finally:
-            if proc.poll() is None:  # timeout, or the runner itself is being interrupted
-                processes.stop_group(proc)
-            processes.untrack_process(proc)
+    launched = (launcher or Launcher({}, fork=False)).run_pytest(
+        env.python, cmd[3:], environ=environ, cwd=workdir, log=log, timeout=timeout,
+        preload=(cell.client.module, f"{cell.client.module}.asyncio"),
+    )  # fmt: skip
+    code = launched.code
     seconds = time.monotonic() - started
     props[o.SUITE_CELL_SECONDS] = f"{seconds:.3f}"
+    props[o.SUITE_CELL_START] = launched.start
+    if code is None and not launched.error:
+        reason = f"timed out after {timeout:g}s"
     if not reason and processes.interrupted():
         reason = "interrupted: the run was stopped while this cell ran"
+    if not reason and launched.error:
+        reason = launched.error
     if not reason and not server.alive():
         reason = f"the server {cell.server.name} died during the cell"
     if not reason and code not in (0, 1):

@@ -26,6 +26,7 @@ from streammatrix.run.cell import (
     plugin_path,
     record_not_run,
     run_cell,
+    shared_environ,
 )
 from streammatrix.run.envs import ClientEnv, ensure_env
 from streammatrix.run.events import (
@@ -37,6 +38,7 @@ from streammatrix.run.events import (
     ProviderReady,
     RunPlanned,
 )
+from streammatrix.run.launch import Launcher
 from streammatrix.run.pool import ServerPool
 from streammatrix.servers.base import Provider
 from streammatrix.servers.select import make_provider
@@ -51,6 +53,7 @@ class RunOptions:
     keep: bool = False  # keep earlier cell files in report_dir (e.g. to add a second shard)
     timeout: float | None = None
     provider: str = "auto"
+    start: str | None = None  # fork | spawn (how cells start); None: matrix.yaml's start
 
 
 def make_envs(
@@ -127,6 +130,8 @@ def run_cells(
     envs = make_envs(runnable, options, events)
     plugin_dir = plugin_path(options.envdir)
     pool = ServerPool(provider, events)
+    start = options.start or matrix.start
+    launcher = Launcher(shared_environ(plugin_dir), fork=start == o.START_FORK)
 
     def one(cell: Cell) -> tuple[CellResult, float | None]:
         env = envs[(cell.client.name, cell.python)]
@@ -147,7 +152,7 @@ def run_cells(
         events.emit(started)
         result = run_cell(
             cell, env, server, suite=suite, paths=paths, plugin_dir=plugin_dir,
-            timeout=timeout, workdir=workdir,
+            timeout=timeout, workdir=workdir, launcher=launcher,
         )  # fmt: skip
         return result, started.at
 
@@ -165,6 +170,7 @@ def run_cells(
         raise
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
+        launcher.close()
         pool.stop_all()
     return [results[c.id] for c in cells if c.id in results]
 
