@@ -12,6 +12,7 @@ import os
 import shutil
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from streammatrix.junit import write as cellfile
 from streammatrix.plan import CELL_ID, Cell
 from streammatrix.plugin import outcomes as o
 from streammatrix.run.envs import ClientEnv, cell_environ
-from streammatrix.run.launch import Launcher
+from streammatrix.run.launch import Launcher, client_preload
 from streammatrix.servers.base import RunningServer
 
 # What a cell's pytest may import from the runner: the plugin package, nothing else (its
@@ -154,11 +155,12 @@ def run_cell(
     timeout: float,
     workdir: Path,
     launcher: Launcher | None = None,
+    pytest_args: Sequence[str] = (),
 ) -> CellResult:
     """Run the suite for ``cell``; always leave exactly one JUnit file for it.
 
     ``launcher`` forks the cell's pytest from a warm server where it can; without one, the
-    cell is spawned.
+    cell is spawned. ``pytest_args`` narrow the run (``-k feature``, node ids).
     """
     xml, log = paths.cell_file(cell), paths.log_file(cell)
     xml.unlink(missing_ok=True)
@@ -188,6 +190,7 @@ def run_cell(
         "junit_family=xunit1",
         "-q",
         "-rfE",
+        *pytest_args,
     ]
     # the provider that really started this server (auto runs some from their binary)
     props = {**base_properties(cell, env, server.kind), **server_properties(server)}
@@ -201,7 +204,7 @@ def run_cell(
         )
     launched = (launcher or Launcher({}, fork=False)).run_pytest(
         env.python, cmd[3:], environ=environ, cwd=workdir, log=log, timeout=timeout,
-        preload=(cell.client.module, f"{cell.client.module}.asyncio"),
+        preload=client_preload(cell.client.module),
     )  # fmt: skip
     code = launched.code
     seconds = time.monotonic() - started

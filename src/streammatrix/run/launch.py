@@ -3,10 +3,11 @@
 A :class:`Launcher` lives as long as the run. It keeps idle fork servers (:mod:`.forkserver`)
 per client interpreter, started with the environment every cell of the run shares; a worker
 takes one, runs its cell's pytest in it and gives it back, so there is at most one server per
-interpreter per worker. Where forking cannot work (``start: spawn``, a server that did not
-start, a cell whose PYTHON* settings differ from the server's) the cell's pytest is spawned as
-``python -m pytest``, and the log says why. A server that breaks before it forked the cell is
-dropped and the cell spawned; one that dies while its cell runs ends that cell only.
+interpreter per worker. :meth:`Launcher.warm` starts the first one while the run's servers
+start, so that even the first cell forks. Where forking cannot work (``start: spawn``, a server
+that did not start, a cell whose PYTHON* settings differ from the server's) the cell's pytest is
+spawned as ``python -m pytest``, and the log says why. A server that breaks before it forked the
+cell is dropped and the cell spawned; one that dies while its cell runs ends that cell only.
 
 :meth:`Launcher.run_pytest` is one pytest invocation: a cell may call it more than once (a
 rerun of its failed tests) and gets one exit code each time.
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from streammatrix import processes
 from streammatrix.plugin import outcomes as o
-from streammatrix.run.forkserver import ForkServer, ForkServerError
+from streammatrix.run.forkserver import START_TIMEOUT, ForkServer, ForkServerError
 
 PLUGIN = "streammatrix.plugin.pytest_plugin"
 
@@ -35,6 +36,11 @@ class Launched:
     error: str = ""  # the fork server died while the cell ran (its exit code means nothing)
 
 
+def client_preload(module: str) -> tuple[str, ...]:
+    """What a fork server imports for cells of the client ``module`` (sync and asyncio)."""
+    return (module, f"{module}.asyncio")
+
+
 class Launcher:
     """Fork servers of one run, per interpreter; ``fork=False`` spawns every cell."""
 
@@ -43,6 +49,7 @@ class Launcher:
         self._idle: dict[str, list[ForkServer]] = {}
         self._busy: set[ForkServer] = set()
         self._failed: dict[str, str] = {}  # interpreter -> why no fork server serves it
+        self._warming: dict[str, threading.Event] = {}  # set once its first server is ready
         self._lock = threading.Lock()
         self._closed = False
 
@@ -79,6 +86,10 @@ class Launcher:
         """Stop every fork server; from then on every cell is spawned. Idempotent."""
         with self._lock:
             self._closed = True
+            warming = list(self._warming.values())
+        for done in warming:  # a server still starting closes itself once it is up
+            done.wait(START_TIMEOUT)
+        with self._lock:
             servers = [s for idle in self._idle.values() for s in idle] + list(self._busy)
             self._idle.clear()
         for server in servers:
@@ -90,10 +101,32 @@ class Launcher:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def warm(self, python: str | Path, preload: tuple[str, ...] = ()) -> None:
+        """Start a server for ``python`` in the background, while the run starts its servers:
+        the first cell then forks instead of waiting for it (a cell that comes first waits)."""
+        python = str(python)
+        with self._lock:
+            if not self.fork or self._closed or python in self._warming or python in self._idle:
+                return
+            done = self._warming[python] = threading.Event()
+
+        def start() -> None:
+            try:
+                server, _why = self._start(python, preload)
+                if server is not None:
+                    self._give_back(server)
+            finally:
+                done.set()
+
+        threading.Thread(target=start, name="forkserver-warm", daemon=True).start()
+
     def _take(self, python: str, preload: tuple[str, ...]) -> tuple[ForkServer | None, str]:
         """An idle server for ``python``, a new one, or None and why the cell is spawned."""
         if not self.fork:
             return None, "start: spawn was asked for"
+        warming = self._warming.get(python)
+        if warming is not None:
+            warming.wait()
         with self._lock:
             if self._closed or processes.interrupted():
                 return None, "the run is ending"
@@ -104,6 +137,10 @@ class Launcher:
                 server = idle.pop()
                 self._busy.add(server)
                 return server, ""
+        return self._start(python, preload)
+
+    def _start(self, python: str, preload: tuple[str, ...]) -> tuple[ForkServer | None, str]:
+        """A new busy server for ``python``, or None and why not."""
         try:  # outside the lock: another worker may start its own server meanwhile
             server = ForkServer.start(python, self.shared, preload=preload, plugins=(PLUGIN,))
         except ForkServerError as exc:

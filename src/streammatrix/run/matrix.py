@@ -38,7 +38,7 @@ from streammatrix.run.events import (
     ProviderReady,
     RunPlanned,
 )
-from streammatrix.run.launch import Launcher
+from streammatrix.run.launch import Launcher, client_preload
 from streammatrix.run.pool import ServerPool
 from streammatrix.servers.base import Provider
 from streammatrix.servers.select import make_provider
@@ -132,6 +132,10 @@ def run_cells(
     pool = ServerPool(provider, events)
     start = options.start or matrix.start
     launcher = Launcher(shared_environ(plugin_dir), fork=start == o.START_FORK)
+    for cell in runnable:  # the fork servers start while the first servers do
+        env = envs[(cell.client.name, cell.python)]
+        if isinstance(env, ClientEnv):
+            launcher.warm(env.python, client_preload(cell.client.module))
 
     def one(cell: Cell) -> tuple[CellResult, float | None]:
         env = envs[(cell.client.name, cell.python)]

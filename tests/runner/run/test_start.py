@@ -153,3 +153,30 @@ def test_without_fork_every_cell_is_spawned(tmp_path):
     with Launcher(shared, fork=False) as launcher:
         launched = launch(launcher, suite, shared, tmp_path / "cell.log")
     assert (launched.code, launched.start) == (0, o.START_SPAWN)
+
+
+def fork_servers_of(pid: int) -> list[int]:
+    """The running fork servers whose parent is ``pid``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            if ppid == pid and b"forkserver_serve.py" in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+def test_a_warmed_server_serves_the_first_cells_and_no_other_is_started(tmp_path):
+    shared = shared_environ(plugin_path(tmp_path / "envs"))
+    suite = one_test(tmp_path, "def test_ok():\n    pass\n")
+    with Launcher(shared) as launcher:
+        launcher.warm(sys.executable, ("json",))
+        logs = [tmp_path / f"cell{i}.log" for i in range(2)]
+        for log in logs:  # the first may come before the server is up: it waits for it
+            assert launch(launcher, suite, shared, log).start == o.START_FORK
+        (server,) = fork_servers_of(os.getpid())
+        for log in logs:
+            assert f"# start: fork (fork server {server})" in log.read_text()
+    assert not fork_servers_of(os.getpid())
