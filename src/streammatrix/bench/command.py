@@ -32,6 +32,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import sys
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -41,6 +42,8 @@ from typing import Any
 from streammatrix.bench.cells import latencies
 from streammatrix.bench.goals import GOALS, PROVIDERS, goals_met
 from streammatrix.bench.runs import RunCommand, import_seconds, matrix_run
+from streammatrix.bench.speed import add_arguments as speed_arguments
+from streammatrix.bench.speed import beside_runs, from_runs
 from streammatrix.bench.starts import time_starts
 from streammatrix.bench.tables import print_tables
 from streammatrix.config.load import load
@@ -60,12 +63,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--provider", default="binary", choices=("auto", "docker", "binary"),
         help="provider of the matrix runs",
     )  # fmt: skip
-    parser.add_argument("--workers", default="1,2", help="worker counts of the warm runs")
+    cores = os.cpu_count() or 1
+    parser.add_argument(
+        "--workers", default=",".join(str(w) for w in dict.fromkeys((1, cores, 2 * cores))),
+        help="worker counts of the warm runs (default: 1, the cores, twice the cores)",
+    )  # fmt: skip
     parser.add_argument("--report-dir", default=Path("report"), type=Path)
     parser.add_argument("--envdir", default=Path(".nox"), type=Path, help="where client envs live")
     parser.add_argument(
         "--skip-runs", action="store_true", help="only time server starts (no matrix runs)"
     )
+    speed_arguments(parser)
 
 
 def _default_selection(
@@ -142,9 +150,17 @@ def run_bench(args: argparse.Namespace, console: Any, run: RunCommand) -> int:
         "runs": [],
         "speedup": None,
         "latencies": [],
+        "cold_vs_warm": None,
+        "workers_over_cores": None,
+        "loop": None,
+        "one_feature": None,
     }
+    if args.rounds < 0 or args.repeats < 0:
+        raise ConfigError("--rounds and --repeats must not be negative")
     if not args.skip_runs:
         _matrix_runs(result, args, workers, envdir, say, run)
+        result.update(from_runs(result["runs"]))
+        beside_runs(result, args, envdir, say, run)
     result["summary"] = goals_met(result)
     report_dir.mkdir(parents=True, exist_ok=True)
     out = report_dir / "bench.json"
@@ -168,6 +184,8 @@ def _matrix_runs(
     startup = import_seconds()
     plans = [("cold", max(workers), True)] + [(f"warm w{w}", w, False) for w in workers]
     for label, count, refresh in plans:
+        if refresh:  # cold: no client environments, no compiled suite (binaries stay cached)
+            shutil.rmtree(envdir / ".pycache", ignore_errors=True)
         say(f"bench: matrix run {label} ({count} workers) ...")
         measured = matrix_run(
             label,
