@@ -9,13 +9,16 @@ printed as tables:
   such, with the reason.
 * **matrix runs**: the real ``streammatrix run`` on a fixed selection (default: the first four
   default servers x the first and last default clients, binary provider), once cold (client
-  environments recreated) and then warm at each ``--workers`` count. Each run is split into its
-  phases: provider set-up, client environments, server starts, the cells (the union of the
-  intervals during which a cell's pytest process runs), the report merge. The runner's overhead
-  is the wall time during which no cell runs, plus the time a new process takes to import
-  what ``run`` imports.
+  environments and compiled suite removed) and then warm at each ``--workers`` count. Each
+  run is split into its phases: provider set-up, client environments, server starts, the
+  cells (the union of the intervals during which a cell's pytest process runs), the report
+  merge. The runner's overhead is the wall time during which no cell runs, plus the time a
+  new process takes to import what ``run`` imports.
 * **latencies**: the stream suite's own ``latency_ms`` / ``latency_target_ms`` testcase
   properties, read from the warm run's cell files for one server.
+* **speed** (:mod:`~streammatrix.bench.speed`): each run's cell start-up (median, p90), the
+  cold run over the warm one, warm runs at more workers than cores, the runner against a
+  hand-written loop on the same cells, and a cell narrowed to one feature.
 
 The bench keeps its client environments under ``<envdir>/bench-clients``, so that recreating
 them never pulls one from under a concurrent ``nox -s matrix``.

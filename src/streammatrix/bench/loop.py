@@ -3,8 +3,10 @@
 One virtualenv per client (the bench's own, made once by the runner and reused here, so the
 comparison is warm on both sides), one server per version started by hand from its cached
 binary (``redis-server --port N``, polled with PING until it answers), one ``python -m pytest``
-per cell with the suite's variables and ``--junitxml``, everything sequential. No plugin, no
-fork server, no report: what the runner does beyond that is its cost or its gain.
+per cell with the suite's variables, the project's pytest plugin (as an installed project
+registers it) and ``--junitxml``, everything sequential. The tests do the same work on both
+sides, with the same bytecode cache; no fork server, no parallel cells, no report: what the
+runner does beyond the loop is its cost or its gain.
 
 :func:`against_loop` times the runner's warm run and this loop in turns, so that both see the
 same load on a shared machine.
@@ -27,7 +29,9 @@ from streammatrix.config.model import Matrix
 from streammatrix.plan import Cell
 from streammatrix.plugin import outcomes as o
 from streammatrix.plugin.resp import responsive
+from streammatrix.run.cell import plugin_path
 from streammatrix.run.envs import ensure_env
+from streammatrix.run.launch import PLUGIN
 from streammatrix.servers.binary import sources
 
 HOST = "127.0.0.1"
@@ -44,6 +48,7 @@ def hand_loop(matrix: Matrix, cells: Sequence[Cell], envdir: Path, out: Path) ->
     workdir = matrix.path.parent.resolve()
     suite = str((workdir / matrix.suite).resolve())
     out.mkdir(parents=True, exist_ok=True)
+    plugin = plugin_path(envdir)
     codes: dict[str, int] = {}
     began = time.perf_counter()
     for name in dict.fromkeys(c.server.name for c in runnable):
@@ -57,26 +62,37 @@ def hand_loop(matrix: Matrix, cells: Sequence[Cell], envdir: Path, out: Path) ->
             try:
                 _wait_ready(port)
                 for cell in (c for c in runnable if c.server.name == name):
-                    codes[cell.id] = _pytest(
-                        pythons[(cell.client.name, cell.python)], cell, suite, port, out, workdir
-                    )
+                    python = pythons[(cell.client.name, cell.python)]
+                    codes[cell.id] = _pytest(python, cell, suite, port, out, plugin, workdir)
             finally:
                 processes.stop_group(server)
                 processes.untrack_process(server)
     return {"seconds": round(time.perf_counter() - began, 3), "cells": len(codes), "codes": codes}
 
 
-def _pytest(python: Path, cell: Cell, suite: str, port: int, out: Path, cwd: Path) -> int:
+def _pytest(
+    python: Path, cell: Cell, suite: str, port: int, out: Path, plugin: Path, cwd: Path
+) -> int:
     env = {
         **os.environ,
         o.ENV_ENABLED: "true",
         o.ENV_URL: f"redis://{HOST}:{port}/0",
         o.ENV_PREFIX: f"loop:{cell.id}:",
         o.ENV_CLIENT_MODULE: cell.client.module,
-        "PYTHONPYCACHEPREFIX": str(out / ".pycache"),  # not into the user's suite folder
+        "PYTHONPATH": str(plugin),
+        "PYTHONPYCACHEPREFIX": str(plugin.parent / ".pycache"),  # the runner's: warm on both
     }
     env.pop("VIRTUAL_ENV", None)
-    argv = [str(python), "-m", "pytest", suite, "-q", f"--junitxml={out / cell.id}.xml"]
+    argv = [
+        str(python),
+        "-m",
+        "pytest",
+        suite,
+        "-q",
+        "-p",
+        PLUGIN,
+        f"--junitxml={out / cell.id}.xml",
+    ]
     with (out / f"{cell.id}.log").open("w") as log:
         proc = processes.spawn(argv, env=env, stdout=log, cwd=cwd)
         processes.track_process(proc)

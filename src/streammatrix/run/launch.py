@@ -49,7 +49,7 @@ class Launcher:
         self._idle: dict[str, list[ForkServer]] = {}
         self._busy: set[ForkServer] = set()
         self._failed: dict[str, str] = {}  # interpreter -> why no fork server serves it
-        self._warming: dict[str, threading.Event] = {}  # set once its first server is ready
+        self._warming: dict[str, list[threading.Event]] = {}  # each set once its server is up
         self._lock = threading.Lock()
         self._closed = False
 
@@ -86,7 +86,7 @@ class Launcher:
         """Stop every fork server; from then on every cell is spawned. Idempotent."""
         with self._lock:
             self._closed = True
-            warming = list(self._warming.values())
+            warming = [done for events in self._warming.values() for done in events]
         for done in warming:  # a server still starting closes itself once it is up
             done.wait(START_TIMEOUT)
         with self._lock:
@@ -101,16 +101,16 @@ class Launcher:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def warm(self, python: str | Path, preload: tuple[str, ...] = ()) -> None:
-        """Start a server for ``python`` in the background, while the run starts its servers:
-        the first cell then forks instead of waiting for it (a cell that comes first waits)."""
+    def warm(self, python: str | Path, preload: tuple[str, ...] = (), count: int = 1) -> None:
+        """Start ``count`` servers for ``python`` in the background while the run starts its
+        servers, so that cells fork at once (a cell that comes first waits for one of them)."""
         python = str(python)
         with self._lock:
-            if not self.fork or self._closed or python in self._warming or python in self._idle:
+            if not self.fork or self._closed or python in self._warming:
                 return
-            done = self._warming[python] = threading.Event()
+            events = self._warming[python] = [threading.Event() for _ in range(count)]
 
-        def start() -> None:
+        def start(done: threading.Event) -> None:
             try:
                 server, _why = self._start(python, preload)
                 if server is not None:
@@ -118,26 +118,30 @@ class Launcher:
             finally:
                 done.set()
 
-        threading.Thread(target=start, name="forkserver-warm", daemon=True).start()
+        for done in events:
+            threading.Thread(
+                target=start, args=(done,), name="forkserver-warm", daemon=True
+            ).start()
 
     def _take(self, python: str, preload: tuple[str, ...]) -> tuple[ForkServer | None, str]:
         """An idle server for ``python``, a new one, or None and why the cell is spawned."""
         if not self.fork:
             return None, "start: spawn was asked for"
-        warming = self._warming.get(python)
-        if warming is not None:
-            warming.wait()
-        with self._lock:
-            if self._closed or processes.interrupted():
-                return None, "the run is ending"
-            if python in self._failed:
-                return None, self._failed[python]
-            idle = self._idle.get(python)
-            if idle:
-                server = idle.pop()
-                self._busy.add(server)
-                return server, ""
-        return self._start(python, preload)
+        while True:
+            with self._lock:
+                if self._closed or processes.interrupted():
+                    return None, "the run is ending"
+                if python in self._failed:
+                    return None, self._failed[python]
+                idle = self._idle.get(python)
+                if idle:
+                    server = idle.pop()
+                    self._busy.add(server)
+                    return server, ""
+                pending = [e for e in self._warming.get(python, ()) if not e.is_set()]
+            if not pending:
+                return self._start(python, preload)
+            pending[0].wait()  # one being warmed is sooner than a new one
 
     def _start(self, python: str, preload: tuple[str, ...]) -> tuple[ForkServer | None, str]:
         """A new busy server for ``python``, or None and why not."""

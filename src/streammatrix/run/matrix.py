@@ -132,10 +132,12 @@ def run_cells(
     pool = ServerPool(provider, events)
     start = options.start or matrix.start
     launcher = Launcher(shared_environ(plugin_dir), fork=start == o.START_FORK)
-    for cell in runnable:  # the fork servers start while the first servers do
-        env = envs[(cell.client.name, cell.python)]
-        if isinstance(env, ClientEnv):
-            launcher.warm(env.python, client_preload(cell.client.module))
+    per_env = Counter((c.client.name, c.python) for c in runnable)
+    for (client, python), count in per_env.items():  # they start while the servers do
+        env = envs[(client, python)]
+        if isinstance(env, ClientEnv):  # one per worker that may run its cells at once
+            warm = min(count, max(1, options.workers))
+            launcher.warm(env.python, client_preload(env.client.module), warm)
 
     def one(cell: Cell) -> tuple[CellResult, float | None]:
         env = envs[(cell.client.name, cell.python)]
