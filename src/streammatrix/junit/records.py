@@ -47,6 +47,8 @@ class CellRecord:
     tests: list[TestRecord] = field(default_factory=list)
     detail: str = ""  # what the runner recorded for a cell that could not run
     time: float = 0.0
+    # Other files for this cell whose results differ from this one's: which is right is unknown.
+    conflicts: list[str] = field(default_factory=list)
 
     def prop(self, name: str) -> str:
         return self.properties.get(name, "")

@@ -8,13 +8,13 @@ can be rebuilt from files alone (e.g. from the artifacts of several CI shards).
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from junitparser import Error, Failure, JUnitXml, Properties, Property, Skipped, TestCase, TestSuite
 
+from streammatrix import files
 from streammatrix.junit.format import (
     EXPECTED_PROPERTY,
     PLACEHOLDER_CLASSNAME,
@@ -25,10 +25,9 @@ from streammatrix.junit.records import CellRecord, TestRecord
 from streammatrix.plugin import outcomes as o
 
 
-def _write(xml: JUnitXml, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    xml.write(str(tmp))
-    os.replace(tmp, path)  # a reader never sees half a file
+def _write(xml: JUnitXml, path: Path, *, pretty: bool = False) -> None:
+    """Whole or not at all: a reader never sees half a file; OSError -> OutputError."""
+    files.write_with(path, lambda tmp: xml.write(str(tmp), pretty=pretty))
 
 
 def _suites(xml: JUnitXml | TestSuite) -> list[TestSuite]:
@@ -131,6 +130,5 @@ def write_junit(
         xml.add_testsuite(suite)
     xml.update_statistics()
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    xml.write(str(target), pretty=True)
+    _write(xml, target, pretty=True)
     return target

@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import streammatrix
+from streammatrix import files
 from streammatrix.report.grid import group_of
 from streammatrix.report.minimums import DEFINITION
-from streammatrix.report.model import Cell, Report
+from streammatrix.report.model import Cause, Cell, Report
 
 SCHEMA = "streammatrix-report/1"
 
@@ -103,6 +104,17 @@ def _features(report: Report) -> list[dict[str, Any]]:
     ]
 
 
+def _unexpected(report: Report) -> list[dict[str, Any]]:
+    """Every unexpected result, with the index of its cause in ``causes``."""
+    cause_of = {id(u): i for i, c in enumerate(report.causes) for u in c.results}
+    return [{**vars(u), "cause": cause_of.get(id(u))} for u in report.unexpected]
+
+
+def _cause(cause: Cause) -> dict[str, Any]:
+    fields = ("kind", "outcome", "feature", "test", "expected", "message", "shared")
+    return {**{name: getattr(cause, name) for name in fields}, "cells": cause.cells}
+
+
 def to_dict(report: Report) -> dict[str, Any]:
     """The report as JSON-ready data (see ``templates/report.schema.json``)."""
     diff = report.baseline
@@ -140,7 +152,8 @@ def to_dict(report: Report) -> dict[str, Any]:
             for lat in report.latencies
             for cid, (ms, target) in lat.values.items()
         ],
-        "unexpected": [vars(u) for u in report.unexpected],
+        "unexpected": _unexpected(report),
+        "causes": [_cause(c) for c in report.causes],
         "baseline": None
         if diff is None
         else {
@@ -155,7 +168,5 @@ def to_dict(report: Report) -> dict[str, Any]:
 
 
 def write(report: Report, path: str | Path) -> Path:
-    target = Path(path)
     text = json.dumps(to_dict(report), indent=2, ensure_ascii=False)
-    target.write_text(text + "\n", encoding="utf-8")
-    return target
+    return files.write_text(path, text + "\n")

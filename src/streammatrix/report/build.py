@@ -18,12 +18,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from streammatrix import files
 from streammatrix.config.model import ALL_FEATURES, Matrix
+from streammatrix.errors import ConfigError
 from streammatrix.junit import read as merge
 from streammatrix.junit.write import write_junit
 from streammatrix.plugin import outcomes as o
 from streammatrix.report import as_json as report_json
 from streammatrix.report import baseline as report_baseline
+from streammatrix.report import causes as report_causes
 from streammatrix.report import expectations as expect
 from streammatrix.report import grid as report_grid
 from streammatrix.report import minimums as report_versions
@@ -85,9 +88,17 @@ def build_report(
         report_versions.feature_minimums(row, shown)
     required_rows = [row for row in rows if row.required]
     if rows:  # with no test results at all (every cell errored) there is nothing to match
-        for pattern in required:
-            if not any(report_grid.is_required(row, [pattern]) for row in rows):
-                report.warnings.append(f"required feature {pattern!r} matches no test")
+        unmatched = [p for p in required if not any(report_grid.is_required(r, [p]) for r in rows)]
+        if unmatched and len(unmatched) == len(required):
+            # every cell would pass "all required features" vacuously: no minimum from nothing
+            raise ConfigError(
+                f"{report.matrix_path or 'matrix.yaml'}: required: "
+                f"{', '.join(map(repr, unmatched))} match no test in the merged cells, so no "
+                "minimum supported version can be stated (a typo? required: takes feature ids, "
+                "globs or test class names)"
+            )
+        for pattern in unmatched:
+            report.warnings.append(f"required feature {pattern!r} matches no test")
         features = {row.feature for row in rows}
         for expectation in expectations:
             if expectation.feature != "*" and not fnmatch.filter(features, expectation.feature):
@@ -101,6 +112,7 @@ def build_report(
             if hit is not None:
                 report.expected[(cell.id, test.id)] = hit
     report.unexpected = expect.unexpected(report)
+    report.causes = report_causes.group(report.unexpected, shown)
     if baseline is not None:
         report.baseline = report_baseline.diff(report, baseline)
     return report
@@ -188,8 +200,7 @@ def write_reports(
     cell files only produce warnings.
     """
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = files.output_dir(out_dir)
     paths = {kind: out / name for kind, name in OUTPUTS.items()}
     inputs = [Path(p) for p in inputs]
     records, warnings = merge.load_cells(inputs, skip=[paths["junit"]])

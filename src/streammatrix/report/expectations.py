@@ -3,8 +3,8 @@
 An expectation (feature glob x server selector x client selector -> outcome) says that a known
 incompatibility is fine: a fail, error or unsupported result it predicts is shown as
 expected-failure and does not turn a run red. What turns it red is :func:`unexpected`: a fail or
-error that no expectation covers (a regression), a cell that could not run, no cell at all, or
-a feature whose
+error that no expectation covers (a regression), a cell that could not run (or whose file cannot
+be read), two files that disagree about one cell, no cell at all, or a feature whose
 cells no longer show what an expectation predicts (an expectation that no longer holds, e.g. a
 bug fixed in a newer client: drop or narrow the expectation).
 
@@ -94,6 +94,8 @@ def unexpected(report: Report) -> list[Unexpected]:
     found: list[Unexpected] = []
     expectations = report.expectations
     for cell in report.cells:
+        for conflict in cell.record.conflicts:  # which file is right is unknown: never expected
+            found.append(Unexpected("conflicting-files", cell.id, o.ERROR, message=conflict))
         if cell.status in (o.CELL_EXCLUDED, o.CELL_SKIPPED):
             continue
         if cell.status == o.CELL_ERROR and not _cell_error_covered(expectations, cell):

@@ -66,7 +66,16 @@ def coordinates(record: CellRecord, matrix: Matrix | None) -> Coordinates:
         client_version=record.client_version or guess(client.version if client else record.client),
         python_version=record.python_version or record.python,
         measured=bool(record.server_version and record.client_version),
+        client_note=_client_note(record),
     )
+
+
+def _client_note(record: CellRecord) -> str:
+    """A cell that could not run and has no installed client version shows the claim marked:
+    the runner records the version it installed, so without one the install failed."""
+    if record.client_version or record.status != o.CELL_ERROR:
+        return ""
+    return "not installed" if record.provider else "not measured"
 
 
 def fill_in(at: Coordinates, record: CellRecord, records: Iterable[CellRecord]) -> Coordinates:

@@ -78,6 +78,9 @@ class Coordinates:
     client_version: str
     python_version: str
     measured: bool  # False: the versions are what matrix.yaml claims, nothing answered
+    # Why a cell that could not run shows a claimed client version: "not installed" (its
+    # environment could not be made), "not measured" (nothing says what it had); "" otherwise.
+    client_note: str = ""
 
     @property
     def server_key(self) -> Version | None:
@@ -95,7 +98,8 @@ class Coordinates:
     @property
     def client_label(self) -> str:
         name = versions.CLIENT_LABELS.get(self.client_family, self.client_family or "client")
-        return f"{name} {self.client_version or '?'}"
+        label = f"{name} {self.client_version or '?'}"
+        return f"{label} ({self.client_note})" if self.client_note else label
 
 
 @dataclass
@@ -215,7 +219,8 @@ class Latency:
 class Unexpected:
     """A result that matrix.yaml's expectations do not predict."""
 
-    kind: str  # "regression", "cell-error", "expectation-not-held" or "no-cells"
+    # "regression", "cell-error", "conflicting-files", "expectation-not-held" or "no-cells"
+    kind: str
     cell: str
     outcome: str
     feature: str = ""
@@ -232,6 +237,40 @@ class Unexpected:
             text += f" (expected {self.expected})"
         first = self.message.strip().splitlines()[0] if self.message.strip() else ""
         return f"{text}: {first}" if first else text
+
+
+@dataclass
+class Cause:
+    """Unexpected results with one cause: the same kind, test or feature, outcome and message,
+    in cells that share a server or a client (a server that did not start fails every cell on
+    it with the same error: that is one thing to fix, not N)."""
+
+    kind: str
+    outcome: str
+    feature: str = ""
+    test: str = ""
+    expected: str = ""
+    message: str = ""
+    shared: str = ""  # what the cells have in common: "server redis-7.2", "client redis-99"
+    results: list[Unexpected] = field(default_factory=list)
+
+    @property
+    def cells(self) -> list[str]:
+        return list(dict.fromkeys(u.cell for u in self.results if u.cell))
+
+    @property
+    def first_line(self) -> str:
+        return next((line for line in self.message.splitlines() if line.strip()), "")
+
+    def __str__(self) -> str:
+        first = self.results[0]
+        if len(self.cells) < 2:
+            return str(first)
+        what = self.test or self.feature or "the cell"
+        text = f"{self.kind}: {len(self.cells)} cells ({self.shared}): {what}: {self.outcome}"
+        if self.expected:
+            text += f" (expected {self.expected})"
+        return f"{text}: {self.first_line.strip()}" if self.first_line else text
 
 
 @dataclass
@@ -274,6 +313,7 @@ class Report:
     expectations: tuple[Expectation, ...] = ()
     expected: dict[tuple[str, str], Expectation] = field(default_factory=dict)  # (cell, test)
     unexpected: list[Unexpected] = field(default_factory=list)
+    causes: list[Cause] = field(default_factory=list)  # the unexpected results, by cause
     baseline: BaselineDiff | None = None
     warnings: list[str] = field(default_factory=list)
     matrix_path: str = ""

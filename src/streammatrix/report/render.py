@@ -15,7 +15,9 @@ from typing import Any
 
 import jinja2
 
+from streammatrix import files
 from streammatrix.plugin import outcomes as o
+from streammatrix.report import markdown
 from streammatrix.report.minimums import DEFINITION
 from streammatrix.report.model import (
     DESCRIPTIONS,
@@ -118,12 +120,6 @@ def _families(report: Report) -> tuple[list[str], list[str]]:
     return servers, clients
 
 
-def _md(text: Any) -> str:
-    """Text safe inside a Markdown table cell or list item: one line, no pipes, no HTML."""
-    value = " ".join(str(text if text is not None else "").split())
-    return value.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def _ms(value: float | None) -> str:
     if value is None:
         return "\u2013"  # en dash
@@ -139,7 +135,11 @@ def environment() -> jinja2.Environment:
         keep_trailing_newline=True,
         undefined=jinja2.StrictUndefined,
     )
-    env.filters["md"] = _md
+    # report.md: untrusted text never becomes markup (see streammatrix.report.markdown)
+    env.filters["md"] = markdown.text
+    env.filters["code"] = markdown.code
+    env.filters["code_cell"] = markdown.code_cell
+    env.filters["url"] = markdown.url
     env.filters["ms"] = _ms
     return env
 
@@ -181,12 +181,8 @@ def render_html(report: Report) -> str:
 
 
 def write_markdown(report: Report, path: str | Path) -> Path:
-    target = Path(path)
-    target.write_text(render_markdown(report), encoding="utf-8")
-    return target
+    return files.write_text(path, render_markdown(report))
 
 
 def write_html(report: Report, path: str | Path) -> Path:
-    target = Path(path)
-    target.write_text(render_html(report), encoding="utf-8")
-    return target
+    return files.write_text(path, render_html(report))

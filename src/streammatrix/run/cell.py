@@ -15,9 +15,10 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import streammatrix
-from streammatrix import processes
+from streammatrix import files, processes
 from streammatrix.errors import OutputError
 from streammatrix.junit import write as cellfile
 from streammatrix.plan import CELL_ID, Cell
@@ -197,11 +198,12 @@ def run_cell(
     props[o.SUITE_CELL_LOG] = os.path.relpath(log, paths.root)
     started = time.monotonic()
     reason = ""
-    with log.open("w") as out:
-        out.write(
-            f"$ {' '.join(cmd)}\n# server {server.url} ({server.identity.name} "
-            f"{server.identity.version}), client {env.client_version}\n"
-        )
+    header = (
+        f"$ {' '.join(cmd)}\n# server {server.url} ({server.identity.name} "
+        f"{server.identity.version}), client {env.client_version}\n"
+    )
+    with _open_log(log, header):  # the launcher appends how the cell started, then pytest's
+        pass
     launched = (launcher or Launcher({}, fork=False)).run_pytest(
         env.python, cmd[3:], environ=environ, cwd=workdir, log=log, timeout=timeout,
         preload=client_preload(cell.client.module),
@@ -238,12 +240,27 @@ def record_not_run(
     props = {**props, o.SUITE_CELL_STATUS: status, o.SUITE_CELL_REASON: reason}
     log = paths.log_file(cell)
     if status == o.CELL_ERROR:
-        log.write_text(reason + "\n")
+        files.write_text(log, reason + "\n")
         props[o.SUITE_CELL_LOG] = os.path.relpath(log, paths.root)
     error = reason if status == o.CELL_ERROR else None
     cellfile.write_status(paths.cell_file(cell), cell.id, props, error=error)
     counts = Counter({o.ERROR: 1}) if error else Counter()
     return CellResult(cell, status, 0.0, counts, reason)
+
+
+def _open_log(path: Path, header: str) -> IO[str]:
+    """The cell's log, opened with its header written; OutputError naming it if it cannot be."""
+    try:
+        out = path.open("w")
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    try:
+        out.write(header)
+        out.flush()
+    except OSError as exc:
+        out.close()
+        raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    return out
 
 
 def _tail(path: Path, lines: int = 30) -> str:

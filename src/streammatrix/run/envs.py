@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import textwrap
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,11 +108,36 @@ def find_python(version: str) -> str:
     raise PythonNotFound(f"python {version} is not installed on this machine")
 
 
+# What uv and pip put before the lines of an error: tree marks, "error:"/"cause:" and the like.
+_TREE = "\u00d7\u2570\u2500\u25b6\u2502|"  # the marks of uv's error tree
+_MARKS = re.compile(rf"^(?:[\s{_TREE}]+|(?:error|cause|caused by)\s*:\s*)+", re.IGNORECASE)
+
+
+def failure_reason(output: str) -> str:
+    """The reason in an installer's error output, on one line.
+
+    uv says "No solution found ..." and then, on a line of its own, "Because there is no version
+    of redis==99.0 ..."; pip says "Could not find a version ... (from versions: <a long list>)"
+    and then "No matching distribution found for redis==99.0". The first line says what failed,
+    the last one why: both, shortened.
+    """
+    lines = [_MARKS.sub("", line).strip() for line in output.strip().splitlines()]
+    lines = [line for line in lines if line and not line.lower().startswith(("hint:", "help:"))]
+    if not lines:
+        return ""
+    first, last = textwrap.shorten(lines[0], 160), textwrap.shorten(lines[-1], 240)
+    return first if first == last else f"{first.rstrip(':')}: {last}"
+
+
 def _run(cmd: list[str], what: str) -> str:
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-15:])
-        raise EnvError(f"{what} failed ({' '.join(cmd[:3])} ...):\n{tail}")
+        output = done.stderr or done.stdout
+        tail = "\n".join(output.strip().splitlines()[-15:])
+        # The first line is what a console line or a grid cell shows: it carries the reason.
+        reason = failure_reason(output)
+        command = " ".join([Path(cmd[0]).name, *cmd[1:3]])  # "uv pip install", no local path
+        raise EnvError(f"{what} failed ({command} ...){': ' + reason if reason else ''}\n{tail}")
     return done.stdout
 
 
@@ -143,7 +170,8 @@ def ensure_env(client: ClientSpec, python: str, root: Path, *, refresh: bool = F
         _run([interpreter, "-m", "venv", str(location)], what)
         install = [env_python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     try:
-        _run([*install, *requirements], f"installing {' '.join(requirements)}")
+        # "--": a requirement is never read as an option (matrix.yaml's are checked too)
+        _run([*install, "--", *requirements], f"installing {' '.join(requirements)}")
         version = _run(
             [
                 env_python,

@@ -45,8 +45,8 @@ def line(event: Event) -> str | None:
         return f"{event.kind} servers"
     if isinstance(event, EnvReady):
         head = f"environment {event.client} py{event.python}"
-        if event.error:
-            return f"{head}: {event.error.strip()}"
+        if event.error:  # the first line names the failure and its reason; the rest is detail
+            return f"{head}: {event.error.strip().splitlines()[0]}"
         how = "reused" if event.reused else f"created in {event.seconds:.1f}s"
         return f"{head}: {event.package} {event.version} ({how})"
     if isinstance(event, ServerStarted):

@@ -96,7 +96,7 @@ BAD = {
     "debian source without suite": (
         "servers:\n  - {name: a, binary: {debian: redis-tools, path: p}}\n"
         "clients: [{version: '1'}]\n",
-        "servers[0].binary.debian: 'redis-tools' is not of the form PACKAGE/SUITE",
+        "servers[0].binary.debian: 'redis-tools' names no suite: write redis-tools/SUITE",
     ),
     "unknown provider": (
         GOOD_HEAD + "provider: podman\n",

@@ -89,6 +89,16 @@ def test_cells_from_real_runs():
     assert (valkey.server_name, valkey.server_version) == ("valkey", "9.1.2")
 
 
+def test_a_foreign_xml_file_is_a_warning_naming_it_and_the_rest_is_merged(tmp_path):
+    shutil.copytree(CELLS, tmp_path / "cells")
+    shutil.copy(GARBAGE / "not-junit.xml", tmp_path / "cells" / "not-junit.xml")
+    cells, warnings = load_cells([tmp_path])
+    assert len(cells) == 8
+    assert len(warnings) == 1
+    assert "not-junit.xml" in warnings[0] and "not a JUnit XML file" in warnings[0]
+    assert "skipped" in warnings[0]
+
+
 @pytest.mark.parametrize(
     ("name", "words"),
     [
@@ -97,25 +107,9 @@ def test_cells_from_real_runs():
         ("not-junit.xml", "not a JUnit XML file"),
     ],
 )
-def test_an_unreadable_file_is_a_warning_naming_it_and_the_rest_is_merged(tmp_path, name, words):
-    shutil.copytree(CELLS, tmp_path / "cells")
-    shutil.copy(GARBAGE / name, tmp_path / "cells" / name)
-    cells, warnings = load_cells([tmp_path])
-    assert len(cells) == 8
-    assert len(warnings) == 1
-    assert name in warnings[0] and words in warnings[0] and "skipped" in warnings[0]
+def test_read_file_says_what_is_wrong_with_a_file(name, words):
     with pytest.raises(MergeError, match=words):
         read_file(GARBAGE / name)
-
-
-def test_a_second_file_for_the_same_cell_is_a_warning_and_the_cell_that_ran_wins():
-    duplicate = GARBAGE / "duplicate-redis-6.2--redis-5.0.xml"
-    for order in ([duplicate, CELLS], [CELLS, duplicate]):
-        cells, warnings = load_cells(order)
-        cell = by_id(cells)["redis-6.2--redis-5.0--py3.11"]
-        assert cell.status == o.CELL_OK and cell.source.parent == CELLS
-        assert len(warnings) == 1
-        assert duplicate.name in warnings[0] and "redis-6.2--redis-5.0--py3.11.xml" in warnings[0]
 
 
 def test_a_file_without_cell_properties_is_merged_with_a_warning():

@@ -18,11 +18,10 @@ from streammatrix.errors import ProviderError
 from streammatrix.servers import base
 from streammatrix.servers.binary import sources
 from streammatrix.servers.docker.provider import DockerProvider
+from streammatrix.servers.elf import elf_interpreter, elf_soname
 from streammatrix.servers.images import (
     build_context,
     build_images,
-    elf_interpreter,
-    elf_soname,
 )
 from streammatrix.versions import matches_claim
 

@@ -22,11 +22,12 @@ from urllib.parse import urlsplit
 
 from filelock import FileLock
 
+from streammatrix import names
 from streammatrix.errors import ProviderError
 from streammatrix.servers.binary.tools import SourceUnreachable, not_here, run_tool
 
-_PACKAGE = re.compile(r"[a-z0-9][a-z0-9+.-]+")  # Debian Policy 5.6.1
-_SUITE = re.compile(r"[a-z0-9-]+")
+# one rule for matrix.yaml and apt-get (Debian Policy 5.6.1)
+_PACKAGE, _SUITE = names.DEBIAN_PACKAGE, names.DEBIAN_SUITE
 
 
 def debian_package(package: str, origin: str) -> tuple[str, str]:

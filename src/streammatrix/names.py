@@ -1,0 +1,83 @@
+"""The shapes of names that reach a command line or a file name, checked in full.
+
+matrix.yaml is checked against these when it is loaded, and the tools that pass a name on
+(apt-get, pip, uv) check it again, so a value can never be read as an option, a URL or a path.
+Each rule matches the whole text: ``re.fullmatch``, never ``$``, which also accepts a
+trailing newline.
+"""
+
+from __future__ import annotations
+
+import re
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+# A server or client name (cell ids and file names are made of these) and a module name.
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+MODULE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Debian Policy 5.6.1 (a package name has two characters at least) and a suite such as
+# bookworm-backports.
+DEBIAN_PACKAGE = re.compile(r"[a-z0-9][a-z0-9+.-]+")
+DEBIAN_SUITE = re.compile(r"[a-z0-9-]+")
+# PEP 508's name: letters and digits, with '.', '_' and '-' inside.
+DISTRIBUTION = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")
+
+
+def debian_problem(text: str) -> str | None:
+    """Why ``text`` is not ``NAME/SUITE`` of plain Debian names, or None if it is."""
+    name, slash, suite = text.partition("/")
+    if not DEBIAN_PACKAGE.fullmatch(name):
+        return (
+            f"{name!r} is not a Debian package name (lowercase letters, digits, '+', '-' and "
+            "'.', starting with a letter or digit)"
+        )
+    if not slash:
+        return f"{text!r} names no suite: write {name}/SUITE"
+    if not DEBIAN_SUITE.fullmatch(suite):
+        return (
+            f"{suite!r} is not a Debian suite name (lowercase letters, digits and '-', as in "
+            "bookworm-backports)"
+        )
+    return None
+
+
+def requirement_problem(text: str) -> str | None:
+    """Why ``text`` is not a plain PyPI requirement (``name[extras]specifiers``), or None.
+
+    No URL, no environment marker, no whitespace at either end, no leading '-': what pip is
+    given is a name and versions from the index, nothing it could read as an option or a path.
+    """
+    if text != text.strip() or not text:
+        return f"{text!r} has whitespace at its start or end"
+    if text.startswith("-"):
+        return f"{text!r} starts with '-' (it would be read as an option)"
+    try:
+        requirement = Requirement(text)
+    except InvalidRequirement as exc:
+        return f"{text!r} is not a pip requirement ({exc})"
+    if requirement.url:
+        return f"{text!r} names a URL: give a name and versions from the index"
+    if requirement.marker is not None:
+        return f"{text!r} has an environment marker: give a name and versions only"
+    if not DISTRIBUTION.fullmatch(requirement.name):
+        return f"{requirement.name!r} is not a distribution name"
+    return None
+
+
+def distribution_problem(text: str) -> str | None:
+    """Why ``text`` is not a distribution name (PEP 503/508), or None."""
+    if DISTRIBUTION.fullmatch(text):
+        return None
+    return f"{text!r} is not a distribution name (letters, digits, '.', '_' and '-')"
+
+
+def specifier_problem(text: str) -> str | None:
+    """Why ``text`` is not a PEP 440 specifier set (``>=5,<6``), or None."""
+    if text != text.strip():
+        return f"{text!r} has whitespace at its start or end"
+    try:
+        SpecifierSet(text)
+    except InvalidSpecifier:
+        return f"{text!r} is not a pip version specifier (e.g. 5.0.1, 5.0.*, >=5,<6)"
+    return None
