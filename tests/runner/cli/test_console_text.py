@@ -37,7 +37,7 @@ def test_an_error_naming_a_hostile_path_and_key_prints_verbatim(tmp_path):
     assert "Traceback" not in done.stdout + done.stderr
     assert done.stdout.splitlines() == [
         f"error: {config}:3: {HOSTILE}: unknown key {HOSTILE!r} "
-        "(allowed: clients, exclude, expected, provider, python, required, servers, suite, "
+        "(allowed: clients, exclude, expected, provider, python, required, servers, start, suite, "
         "timeout)"
     ]
 
