@@ -7,6 +7,7 @@ stopped, and every cell process is gone.
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -135,8 +136,9 @@ def run_cells(
     per_env = Counter((c.client.name, c.python) for c in runnable)
     for (client, python), count in per_env.items():  # they start while the servers do
         env = envs[(client, python)]
-        if isinstance(env, ClientEnv):  # one per worker that may run its cells at once
-            warm = min(count, max(1, options.workers))
+        if isinstance(env, ClientEnv):  # one per worker that may run its cells at once, but
+            # no more at a time than there are cores: the others start when a cell needs them
+            warm = min(count, max(1, options.workers), os.cpu_count() or 1)
             launcher.warm(env.python, client_preload(env.client.module), warm)
 
     def one(cell: Cell) -> tuple[CellResult, float | None]:
