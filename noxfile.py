@@ -54,10 +54,12 @@ def images(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Measure the runner itself; print tables and write report/bench.json (nothing asserted).
 
-    Server start-to-ready per provider, a 4 servers x 2 clients matrix cold and warm at
-    --workers 1 and 2, the suite's latencies. Options after --: --starts N, --workers 1,2,
-    --providers docker,binary, --provider, --servers, --clients, --skip-runs, --bisect-range.
-    The bisection part compares bisecting a redis-py range with running every release of it.
+    Server start-to-ready per provider, a 4 servers x 2 clients matrix cold and warm at 1, the
+    cores and twice the cores workers (cell start-up median and p90 per run), the runner
+    against a hand-written loop, a one-feature cell forked and spawned, the suite's
+    latencies, and what bisecting a redis-py range costs next to running every release of it.
+    Options after --: --starts N, --workers 1,2,4, --providers docker,binary, --provider,
+    --servers, --clients, --rounds N, --feature F, --repeats N, --skip-runs, --bisect-range.
     """
     session.install(*RUNNER)
     session.run("streammatrix", "bench", "--envdir", _envdir(session), *session.posargs)

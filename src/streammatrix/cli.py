@@ -105,6 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--baseline", type=Path, help="an earlier report.json to compare with")
     run.add_argument("--history", type=_positive(int), help=HISTORY_HELP)
+    run.add_argument(
+        "--no-fork", action="store_true",
+        help="spawn every cell's pytest instead of forking it from a warm server (start: spawn)",
+    )  # fmt: skip
     run.add_argument("--list", action="store_true", help="only list the cells")
     run.add_argument(
         "--bisect",
@@ -201,6 +205,7 @@ def cmd_run(args: argparse.Namespace, observers: Sequence[Observer] = ()) -> int
         keep=args.keep,
         timeout=args.timeout,
         provider=args.provider or matrix.provider,
+        start="spawn" if args.no_fork else None,
     )
     try:
         results = run_matrix(matrix, cells, options, events)

@@ -9,15 +9,18 @@ printed as tables:
   such, with the reason.
 * **matrix runs**: the real ``streammatrix run`` on a fixed selection (default: the first four
   default servers x the first and last default clients, binary provider), once cold (client
-  environments recreated) and then warm at each ``--workers`` count. Each run is split into its
-  phases: provider set-up, client environments, server starts, the cells (the union of the
-  intervals during which a cell's pytest process runs), the report merge. The runner's overhead
-  is the wall time during which no cell runs, plus the time a new process takes to import
-  what ``run`` imports.
+  environments and compiled suite removed) and then warm at each ``--workers`` count. Each
+  run is split into its phases: provider set-up, client environments, server starts, the
+  cells (the union of the intervals during which a cell's pytest process runs), the report
+  merge. The runner's overhead is the wall time during which no cell runs, plus the time a
+  new process takes to import what ``run`` imports.
 * **bisection**: what exact release boundaries cost by bisection next to running every
   release of a client range (:mod:`~streammatrix.bench.bisection`).
 * **latencies**: the stream suite's own ``latency_ms`` / ``latency_target_ms`` testcase
   properties, read from the warm run's cell files for one server.
+* **speed** (:mod:`~streammatrix.bench.speed`): each run's cell start-up (median, p90), the
+  cold run over the warm one, warm runs at more workers than cores, the runner against a
+  hand-written loop on the same cells, and a cell narrowed to one feature.
 
 The bench keeps its client environments under ``<envdir>/bench-clients``, so that recreating
 them never pulls one from under a concurrent ``nox -s matrix``.
@@ -34,6 +37,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import sys
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -45,6 +49,8 @@ from streammatrix.bench.bisection import DEFAULT_RANGE, bisection_cost
 from streammatrix.bench.cells import latencies
 from streammatrix.bench.goals import GOALS, PROVIDERS, goals_met
 from streammatrix.bench.runs import RunCommand, import_seconds, matrix_run
+from streammatrix.bench.speed import add_arguments as speed_arguments
+from streammatrix.bench.speed import beside_runs, from_runs
 from streammatrix.bench.starts import time_starts
 from streammatrix.bench.tables import print_tables
 from streammatrix.config.load import load
@@ -64,7 +70,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--provider", default="binary", choices=("auto", "docker", "binary"),
         help="provider of the matrix runs",
     )  # fmt: skip
-    parser.add_argument("--workers", default="1,2", help="worker counts of the warm runs")
+    cores = os.cpu_count() or 1
+    parser.add_argument(
+        "--workers", default=",".join(str(w) for w in dict.fromkeys((1, cores, 2 * cores))),
+        help="worker counts of the warm runs (default: 1, the cores, twice the cores)",
+    )  # fmt: skip
     parser.add_argument("--report-dir", default=Path("report"), type=Path)
     parser.add_argument("--envdir", default=Path(".nox"), type=Path, help="where client envs live")
     parser.add_argument(
@@ -75,6 +85,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_RANGE,
         help=f"client range of the bisection part (default {DEFAULT_RANGE!r}); 'none' skips it",
     )
+    speed_arguments(parser)
 
 
 def _default_selection(
@@ -151,9 +162,17 @@ def run_bench(args: argparse.Namespace, console: Any, run: RunCommand) -> int:
         "runs": [],
         "speedup": None,
         "latencies": [],
+        "cold_vs_warm": None,
+        "workers_over_cores": None,
+        "loop": None,
+        "one_feature": None,
     }
+    if args.rounds < 0 or args.repeats < 0:
+        raise ConfigError("--rounds and --repeats must not be negative")
     if not args.skip_runs:
         _matrix_runs(result, args, workers, envdir, say, run)
+        result.update(from_runs(result["runs"]))
+        beside_runs(result, args, envdir, say, run)
     if not args.skip_runs and args.bisect_range != "none" and servers:
         result["bisection"] = bisection_cost(
             args.config, servers[0], args.bisect_range, args.provider, report_dir, envdir, say,
@@ -180,6 +199,8 @@ def _matrix_runs(
     startup = import_seconds()
     plans = [("cold", max(workers), True)] + [(f"warm w{w}", w, False) for w in workers]
     for label, count, refresh in plans:
+        if refresh:  # cold: no client environments, no compiled suite (binaries stay cached)
+            shutil.rmtree(envdir / ".pycache", ignore_errors=True)
         say(f"bench: matrix run {label} ({count} workers) ...")
         measured = matrix_run(
             label,

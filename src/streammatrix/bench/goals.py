@@ -13,6 +13,10 @@ GOALS = {
     "warm_overhead_share": 0.25,  # of a warm run's wall time
     "ready_seconds": {"binary": 0.2, "docker": 1.0},  # median start-to-ready
     "speedup": 1.8,  # wall(--workers 1) / wall(--workers 2): "close to twice as fast"
+    "startup_median_seconds": 0.1,  # a warm cell's wall minus its tests' JUnit time
+    "loop_ratio": 0.25,  # the runner's warm wall time over a hand-written loop's
+    "one_feature_seconds": 0.25,  # wall time of a forked cell narrowed to one feature
+    "cold_vs_warm": 2.0,  # a cold run (no client environments) over a warm one
 }
 PROVIDERS = ("docker", "binary")
 
@@ -61,5 +65,72 @@ def goals_met(result: dict[str, Any]) -> list[dict[str, Any]]:
                 "met": speedup["speedup"] >= GOALS["speedup"],
                 "note": f"{speedup['w1_seconds']}s -> {speedup['w2_seconds']}s",
             }
+        )
+    rows += _speed_rows(result, warm)
+    return rows
+
+
+def _row(goal: str, value: float | None, limit: float, target: str, note: str) -> dict[str, Any]:
+    met = None if value is None else value <= limit
+    return {"goal": goal, "value": value, "target": target, "met": met, "note": note}
+
+
+def _speed_rows(result: dict[str, Any], warm: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    rows = []
+    cores = (result.get("machine") or {}).get("cpus") or 1
+    measured = [  # more workers than cores measure contention for the CPU, not start-up
+        r for r in warm if r.get("startup_median_seconds") is not None and r["workers"] <= cores
+    ]
+    if measured:
+        worst = max(measured, key=lambda r: r["startup_median_seconds"])
+        limit = GOALS["startup_median_seconds"]
+        rows.append(
+            _row(
+                "cell start-up median",
+                worst["startup_median_seconds"],
+                limit,
+                f"<= {limit}s",
+                f"worst warm run at most {cores} workers: {worst['label']} ("
+                + ", ".join(f"{n} {how}" for how, n in worst["started"].items())
+                + ")",
+            )
+        )
+    loop = result.get("loop")
+    if loop:
+        limit = GOALS["loop_ratio"]
+        rows.append(
+            _row(
+                "ratio to a hand-written loop",
+                loop["ratio"],
+                limit,
+                f"<= {limit}x",
+                f"{loop['cells']} cells, w{loop['workers']}: "
+                f"{loop['runner_median_seconds']}s vs {loop['loop_median_seconds']}s",
+            )
+        )
+    feature = result.get("one_feature")
+    if feature:
+        limit, fork = GOALS["one_feature_seconds"], feature["fork"]
+        rows.append(
+            _row(
+                "one-feature cell",
+                fork["median_seconds"],
+                limit,
+                f"<= {limit}s",
+                f"{feature['feature']} on {feature['cell']}, {fork['started']}; "
+                f"spawned {feature['spawn']['median_seconds']}s",
+            )
+        )
+    cold = result.get("cold_vs_warm")
+    if cold:
+        limit = GOALS["cold_vs_warm"]
+        rows.append(
+            _row(
+                "cold vs warm ratio",
+                cold["ratio"],
+                limit,
+                f"<= {limit}x",
+                f"w{cold['workers']}: {cold['cold_seconds']}s vs {cold['warm_seconds']}s",
+            )
         )
     return rows

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from streammatrix.bench.cells import pytest_seconds, statuses
+from streammatrix.bench.startup import cell_startups
 from streammatrix.run.events import (
     CellEnded,
     EnvReady,
@@ -143,4 +144,5 @@ def matrix_run(
         "overhead_seconds": round(overhead, 3),
         "overhead_share": round(overhead / total, 4) if total else None,
         "report_dir": str(report_dir),
+        **cell_startups(report_dir / "cells"),
     }

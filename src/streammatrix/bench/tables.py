@@ -41,6 +41,7 @@ def print_tables(result: dict[str, Any], console: Any) -> None:
         _print_runs(result, console)
     if result["latencies"]:
         _print_latencies(result, console)
+    _print_speed(result, console)
     _print_goals(result, console)
 
 
@@ -81,6 +82,7 @@ def _print_runs(result: dict[str, Any], console: Any) -> None:
     columns = (
         "run", "w", "envs", "cells", "total", "cells wall", "overhead", "import",
         "provider", "envs s", "servers", "report", "other", "cells sum", "pytest sum",
+        "start med", "start p90",
     )  # fmt: skip
     for column in columns:
         runs.add_column(column, justify="left" if column in ("run", "envs") else "right")
@@ -102,6 +104,8 @@ def _print_runs(result: dict[str, Any], console: Any) -> None:
                 _s(run["other_seconds"], 2),
                 _s(run["cells_sum_seconds"], 2),
                 _s(run["pytest_sum_seconds"], 2),
+                _s(run.get("startup_median_seconds")),
+                _s(run.get("startup_p90_seconds")),
             )
         )
     console.print(runs)
@@ -137,9 +141,46 @@ def _print_goals(result: dict[str, Any], console: Any) -> None:
         value = row["value"]
         if isinstance(value, float) and "share" in row["goal"]:
             shown = f"{value:.1%}"
-        elif isinstance(value, float) and "workers" in row["goal"]:
+        elif isinstance(value, float) and ("workers" in row["goal"] or "ratio" in row["goal"]):
             shown = f"{value:.2f}x"
         else:
             shown = _s(value)
         goals.add_row(*_row(row["goal"], shown, row["target"], _verdict(row["met"]), row["note"]))
     console.print(goals)
+
+
+def _print_speed(result: dict[str, Any], console: Any) -> None:
+    """Cold vs warm, workers over cores, the hand-written loop, the one-feature cell."""
+    from rich.table import Table
+
+    table = Table(title="Speed, seconds")
+    for column in ("measure", "value", "detail"):
+        table.add_column(column, justify="right" if column == "value" else "left")
+    cold = result.get("cold_vs_warm")
+    if cold:
+        detail = f"cold {cold['cold_seconds']} / warm {cold['warm_seconds']} (w{cold['workers']})"
+        table.add_row(*_row("cold / warm", f"{cold['ratio']:.2f}x", detail))
+    over = result.get("workers_over_cores")
+    for run in over["runs"] if over else ():
+        table.add_row(
+            *_row(
+                f"w{run['workers']} / w{over['cores']} (cores)",
+                f"{run['vs_cores']:.2f}x",
+                f"{run['total_seconds']}",
+            )
+        )
+    loop = result.get("loop")
+    if loop:
+        detail = (
+            f"runner {loop['runner_median_seconds']} (w{loop['workers']}) / loop "
+            f"{loop['loop_median_seconds']}, {loop['cells']} cells, {len(loop['rounds'])} rounds"
+        )
+        table.add_row(*_row("runner / hand-written loop", f"{loop['ratio']:.2f}x", detail))
+    feature = result.get("one_feature")
+    for how in ("fork", "spawn") if feature else ():
+        row = feature[how]
+        detail = f"{feature['feature']} on {feature['cell']}: {row['tests']} tests, "
+        detail += row["started"]
+        table.add_row(*_row(f"one-feature cell, {how}", _s(row["median_seconds"]), detail))
+    if table.row_count:
+        console.print(table)

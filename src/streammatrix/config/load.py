@@ -26,6 +26,7 @@ from streammatrix.config.model import (
     PROTOCOLS,
     PROVIDERS,
     RANGE_EXPANSION,
+    STARTS,
     BinarySource,
     ClientSpec,
     Exclude,
@@ -61,6 +62,7 @@ SCHEMA: dict[str, Any] = {
         "timeout": {"type": "number", "exclusiveMinimum": 0},
         "reruns": {"type": "integer", "minimum": 0, "maximum": 10},
         "history": {"type": "integer", "minimum": 1, "maximum": 366},
+        "start": {"enum": list(STARTS)},
         "python": {
             "type": "array",
             "minItems": 1,
@@ -402,6 +404,7 @@ def _build(path: Path, data: dict[str, Any], check: _Checker) -> Matrix:
         protocols=_protocols(check, data.get("protocols")),
         bisect=data.get("bisect", False),
         declared=tuple(_declared(check, data.get("declared") or ())),
+        start=data.get("start", "fork"),
     )
 
 

@@ -17,6 +17,7 @@ from packaging.version import InvalidVersion, Version
 from streammatrix import versions
 
 PROVIDERS = ("auto", "docker", "binary")
+STARTS = ("fork", "spawn")  # how a cell's pytest starts (outcomes.START_METHODS)
 DEFAULT_SUITE = "tests/streams"
 DEFAULT_TIMEOUT = 900.0
 DEFAULT_RERUNS = 2  # a failed test is run again up to this many times in its cell
@@ -161,6 +162,7 @@ class Matrix:
     protocols: tuple[str | None, ...] = (None,)  # None: the client's default, no claim
     bisect: bool = False  # after the grid, bisect every flip between neighbouring releases
     declared: tuple[str, ...] = ()  # requirements a project promises, e.g. "redis>=4.0"
+    start: str = "fork"  # how a cell's pytest starts: fork (from a warm server) or spawn
 
     def server(self, name: str) -> ServerSpec:
         return next(s for s in self.servers if s.name == name)

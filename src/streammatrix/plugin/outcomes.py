@@ -51,6 +51,11 @@ SUITE_CLIENT_ROW = "client.row"  # an expanded release: the matrix.yaml row it c
 SUITE_CLIENT_RELEASES = "client.releases"  # ... and every release of that row, comma-separated
 SUITE_CELL_BISECT = "cell.bisect"  # a bisection cell: the features it ran, comma-separated
 SUITE_CELL_BISECT_STEP = "cell.bisect.step"  # ... and the round of the bisection it ran in
+SUITE_CELL_START = "cell.start"  # how the cell's pytest was started: one of START_METHODS
+
+START_FORK = "fork"  # forked from a warm interpreter of the client's environment
+START_SPAWN = "spawn"  # a fresh `python -m pytest`
+START_METHODS = (START_FORK, START_SPAWN)
 
 CELL_OK = "ok"  # pytest ran to the end (its tests may still fail)
 CELL_ERROR = "error"  # server died, pytest could not start, timeout

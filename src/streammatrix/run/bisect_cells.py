@@ -88,7 +88,7 @@ class BisectRunner:
             res = run_cell(
                 cell, made, server, suite=suite, paths=paths, plugin_dir=plugin_dir,
                 timeout=timeout, workdir=workdir,
-                select=["-k", " or ".join(names)] if names else [], extra=extra,
+                pytest_args=["-k", " or ".join(names)] if names else [], extra=extra,
             )  # fmt: skip
             return res, features
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -25,6 +24,7 @@ from streammatrix.junit import write as cellfile
 from streammatrix.plan import CELL_ID, Cell
 from streammatrix.plugin import outcomes as o
 from streammatrix.run.envs import ClientEnv, cell_environ
+from streammatrix.run.launch import Launcher, client_preload
 from streammatrix.run.reruns import rerun_failed
 from streammatrix.servers.base import RunningServer
 
@@ -142,6 +142,20 @@ def server_properties(server: RunningServer) -> dict[str, str]:
     }
 
 
+def shared_environ(plugin_dir: Path) -> dict[str, str]:
+    """What every cell's environment of a run holds (a fork server starts with exactly this)."""
+    environ = cell_environ()
+    environ.update(
+        {
+            "PYTHONPATH": str(plugin_dir),
+            # compiled suite modules (and pytest's rewritten asserts) are kept outside the
+            # suite's folder and shared by every cell: ~0.3 s less per cell
+            "PYTHONPYCACHEPREFIX": str(plugin_dir.parent / ".pycache"),
+        }
+    )
+    return environ
+
+
 def run_cell(
     cell: Cell,
     env: ClientEnv,
@@ -153,17 +167,19 @@ def run_cell(
     timeout: float,
     workdir: Path,
     reruns: int = 0,
-    select: Sequence[str] = (),
+    launcher: Launcher | None = None,
+    pytest_args: Sequence[str] = (),
     extra: dict[str, str] | None = None,
 ) -> CellResult:
     """Run the suite for ``cell``; always leave exactly one JUnit file for it.
 
-    ``select`` is passed on to pytest (e.g. ``-k`` for a bisection cell); ``extra`` are more
-    cell properties.
+    ``launcher`` forks the cell's pytest from a warm server where it can; without one, the
+    cell is spawned. ``pytest_args`` narrow the run (``-k feature`` for a bisection cell, node
+    ids); ``reruns`` is how often a failed test runs again; ``extra`` are more cell properties.
     """
     xml, log = paths.cell_file(cell), paths.log_file(cell)
     xml.unlink(missing_ok=True)
-    environ = cell_environ()
+    environ = shared_environ(plugin_dir)
     environ.update(
         {
             o.ENV_ENABLED: "true",
@@ -172,10 +188,6 @@ def run_cell(
             o.ENV_CLIENT_MODULE: cell.client.module,
             o.ENV_CELL: json.dumps(cell.coordinates()),
             **({o.ENV_PROTOCOL: cell.protocol} if cell.protocol else {}),
-            "PYTHONPATH": str(plugin_dir),
-            # compiled suite modules (and pytest's rewritten asserts) are kept outside the
-            # suite's folder and shared by every cell: ~0.3 s less per cell
-            "PYTHONPYCACHEPREFIX": str(plugin_dir.parent / ".pycache"),
         }
     )
 
@@ -197,8 +209,7 @@ def run_cell(
             "-rfE",
         ]
 
-    cmd = command([str(suite)], xml)
-    cmd = [*cmd, *select]
+    cmd = [*command([str(suite)], xml), *pytest_args]
     # the provider that really started this server (auto runs some from their binary)
     props = {
         **base_properties(cell, env, server.kind),
@@ -212,27 +223,28 @@ def run_cell(
         f"$ {' '.join(cmd)}\n# server {server.url} ({server.identity.name} "
         f"{server.identity.version}), client {env.client_version}\n"
     )
-    with _open_log(log, header) as out:
-        proc = processes.spawn(cmd, env=environ, stdout=out, cwd=workdir)
-        processes.track_process(proc)
-        try:
-            code = proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            code = None
-            reason = f"timed out after {timeout:g}s"
-        finally:
-            if proc.poll() is None:  # timeout, or the runner itself is being interrupted
-                processes.stop_group(proc)
-            processes.untrack_process(proc)
-        if code == 1 and xml.exists() and server.alive():
+    with _open_log(log, header):  # the launcher appends how the cell started, then pytest's
+        pass
+    launched = (launcher or Launcher({}, fork=False)).run_pytest(
+        env.python, cmd[3:], environ=environ, cwd=workdir, log=log, timeout=timeout,
+        preload=client_preload(cell.client.module),
+    )  # fmt: skip
+    code = launched.code
+    if code == 1 and xml.exists() and server.alive() and reruns > 0:
+        with _open_log(log, "", mode="a") as out:
             rerun_failed(
                 xml, command, environ=environ, workdir=workdir, log=out, reruns=reruns,
                 deadline=started + timeout,
             )  # fmt: skip
     seconds = time.monotonic() - started
     props[o.SUITE_CELL_SECONDS] = f"{seconds:.3f}"
+    props[o.SUITE_CELL_START] = launched.start
+    if code is None and not launched.error:
+        reason = f"timed out after {timeout:g}s"
     if not reason and processes.interrupted():
         reason = "interrupted: the run was stopped while this cell ran"
+    if not reason and launched.error:
+        reason = launched.error
     if not reason and not server.alive():
         reason = f"the server {cell.server.name} died during the cell"
     if not reason and code not in (0, 1):
@@ -279,10 +291,10 @@ def record_not_run(
     return CellResult(cell, status, 0.0, counts, reason)
 
 
-def _open_log(path: Path, header: str) -> IO[str]:
+def _open_log(path: Path, header: str, mode: str = "w") -> IO[str]:
     """The cell's log, opened with its header written; OutputError naming it if it cannot be."""
     try:
-        out = path.open("w")
+        out = path.open(mode)
     except OSError as exc:
         raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from None
     try:

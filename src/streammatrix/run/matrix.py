@@ -7,6 +7,7 @@ stopped, and every cell process is gone.
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -26,6 +27,7 @@ from streammatrix.run.cell import (
     plugin_path,
     record_not_run,
     run_cell,
+    shared_environ,
 )
 from streammatrix.run.envs import ClientEnv, ReleaseNotInstallable, ensure_env
 from streammatrix.run.events import (
@@ -37,6 +39,7 @@ from streammatrix.run.events import (
     ProviderReady,
     RunPlanned,
 )
+from streammatrix.run.launch import Launcher, client_preload
 from streammatrix.run.pool import ServerPool
 from streammatrix.servers.base import Provider
 from streammatrix.servers.select import make_provider
@@ -53,6 +56,7 @@ class RunOptions:
     keep: bool = False  # keep earlier cell files in report_dir (e.g. to add a second shard)
     timeout: float | None = None
     provider: str = "auto"
+    start: str | None = None  # fork | spawn (how cells start); None: matrix.yaml's start
 
 
 def make_envs(
@@ -151,6 +155,15 @@ def _run_cells(
         raise
     plugin_dir = plugin_path(options.envdir)
     pool = ServerPool(provider, events)
+    start = options.start or matrix.start
+    launcher = Launcher(shared_environ(plugin_dir), fork=start == o.START_FORK)
+    per_env = Counter((c.client.name, c.python) for c in runnable)
+    for (client, python), count in per_env.items():  # they start while the servers do
+        env = envs[(client, python)]
+        if isinstance(env, ClientEnv):  # one per worker that may run its cells at once, but
+            # no more at a time than there are cores: the others start when a cell needs them
+            warm = min(count, max(1, options.workers), os.cpu_count() or 1)
+            launcher.warm(env.python, client_preload(env.client.module), warm)
 
     def one(cell: Cell) -> tuple[CellResult, float | None]:
         begun.add(cell.id)
@@ -172,7 +185,7 @@ def _run_cells(
         events.emit(started)
         result = run_cell(
             cell, env, server, suite=suite, paths=paths, plugin_dir=plugin_dir,
-            timeout=timeout, workdir=workdir, reruns=matrix.reruns,
+            timeout=timeout, workdir=workdir, reruns=matrix.reruns, launcher=launcher,
         )  # fmt: skip
         return result, started.at
 
@@ -189,6 +202,7 @@ def _run_cells(
         raise
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
+        launcher.close()
         pool.stop_all()
         if processes.interrupted():
             _record_interrupted(runnable, begun, provider, paths)

@@ -52,6 +52,7 @@ def test_tiny_bench_writes_every_part_of_bench_json(tmp_path):
         tmp_path,
         *("--starts", "2", "--workers", "1,2", "--providers", "docker,binary"),
         *("--bisect-range", ">=4.3.3,<4.3.6"),  # 4.3.3 fails xautoclaim, 4.3.4 passes
+        *("--rounds", "1", "--repeats", "2"),
         env={"DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock"},
     )
     output = done.stdout + done.stderr
@@ -109,6 +110,37 @@ def test_tiny_bench_writes_every_part_of_bench_json(tmp_path):
         assert run["provider_seconds"] >= 0 and run["other_seconds"] >= 0, run
         cells = Path(run["report_dir"]) / "cells"
         assert [p.stem for p in cells.glob("*.xml")] == [f"{SERVER}--redis-7--py{PY}"]
+        # one cell: its start-up (wall minus its tests' JUnit time) is the median and the p90
+        assert run["started"] == {"fork": 1}, run
+        assert 0 < run["startup_median_seconds"] == run["startup_p90_seconds"]
+        assert run["startup_median_seconds"] < run["cells_sum_seconds"]
+
+    cold = result["cold_vs_warm"]
+    assert cold["workers"] == 2 and cold["cold_seconds"] == runs["cold"]["total_seconds"]
+    assert cold["warm_seconds"] == runs["warm w2"]["total_seconds"] and cold["ratio"] > 0
+    over = result["workers_over_cores"]
+    if over is not None:  # only when a warm run had as many workers as the machine has cores
+        assert over["cores"] == result["machine"]["cpus"]
+        assert [r["workers"] for r in over["runs"]] == [1, 2]
+
+    loop = result["loop"]
+    assert loop["cells"] == 1 and loop["workers"] == result["machine"]["cpus"]
+    (turn,) = loop["rounds"]
+    assert turn["runner_exit_code"] == 0
+    assert list(turn["loop_codes"]) == [f"{SERVER}--redis-7--py{PY}"]
+    assert turn["loop_codes"][f"{SERVER}--redis-7--py{PY}"] in (0, 1)  # pytest ran the suite
+    assert turn["runner_seconds"] == loop["runner_median_seconds"] > 0
+    assert turn["loop_seconds"] == loop["loop_median_seconds"] > 0
+    assert loop["ratio"] > 0
+    assert (tmp_path / "report" / "bench" / "loop-1" / f"{SERVER}--redis-7--py{PY}.xml").is_file()
+
+    feature = result["one_feature"]
+    assert feature["cell"] == f"{SERVER}--redis-7--py{PY}" and feature["feature"] == "xautoclaim"
+    for how in ("fork", "spawn"):
+        row = feature[how]
+        assert row["started"] == how and row["status"] == "ok" and row["tests"] >= 1
+        assert len(row["samples"]) == 2
+        assert min(row["samples"]) <= row["median_seconds"] <= max(row["samples"])
 
     assert result["speedup"]["speedup"] > 0
 
@@ -123,6 +155,8 @@ def test_tiny_bench_writes_every_part_of_bench_json(tmp_path):
     goals = {row["goal"]: row for row in result["summary"]}
     assert set(goals) == {
         "warm run overhead share", "docker server ready", "binary server ready", "--workers 2 vs 1",
+        "cell start-up median", "ratio to a hand-written loop", "one-feature cell",
+        "cold vs warm ratio",
     }  # fmt: skip
     assert goals["docker server ready"]["met"] is None  # not measured, not missed
     assert "not available" in goals["docker server ready"]["note"]
@@ -130,7 +164,7 @@ def test_tiny_bench_writes_every_part_of_bench_json(tmp_path):
         isinstance(row["met"], bool) for row in result["summary"] if row["value"] is not None
     )
 
-    for title in ("Server start-to-ready", "Matrix runs", "Stream latencies", "Goals"):
+    for title in ("Server start-to-ready", "Matrix runs", "Stream latencies", "Speed", "Goals"):
         assert title in output, output
 
 
@@ -170,3 +204,7 @@ def test_unusable_options_are_a_usage_error(tmp_path):
     done = run_bench(tmp_path, "--providers", "podman", "--skip-runs")
     assert done.returncode == 2, done.stdout + done.stderr
     assert "podman" in done.stdout + done.stderr
+    (tmp_path / "again").mkdir()
+    done = run_bench(tmp_path / "again", "--rounds", "-1", "--skip-runs")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "--rounds" in done.stdout + done.stderr

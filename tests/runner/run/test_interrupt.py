@@ -50,17 +50,30 @@ def start_runner(tmp_path: Path, provider: str) -> tuple[subprocess.Popen[str], 
 
 
 def cell_pids(tmp_path: Path) -> list[int]:
-    """Processes whose command line names this test's report dir: the cells' pytest runs."""
+    """This test's cells and fork servers: processes whose command line names its report dir
+    (a spawned cell's pytest), or that run the fork server's file with its client
+    environments (a fork server, and each cell it forked, which keeps the server's command
+    line and environment)."""
     marker = str(tmp_path / "report").encode()
+    envs = str(tmp_path / "envs").encode()
     pids = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if marker in (entry / "cmdline").read_bytes() and not gone(int(entry.name)):
+                cmdline = (entry / "cmdline").read_bytes()
+                forked = b"forkserver_serve.py" in cmdline
+                if forked and envs not in (entry / "environ").read_bytes():
+                    continue
+                if (marker in cmdline or forked) and not gone(int(entry.name)):
                     pids.append(int(entry.name))
             except OSError:
                 continue
     return pids
+
+
+def slow_cell(tmp_path: Path) -> int:
+    """The pid of the slow cell's pytest, as its test wrote it."""
+    return int((tmp_path / "slow-test-started").read_text())
 
 
 def server_port(log: Path) -> int:
@@ -101,6 +114,7 @@ def need_engine(request):
 def test_a_signal_stops_everything_and_keeps_finished_cells(tmp_path, provider, sig, need_engine):
     proc, log = start_runner(tmp_path, provider)
     port = server_port(log)
+    assert slow_cell(tmp_path) in cell_pids(tmp_path)
     proc.send_signal(sig)
     assert proc.wait(timeout=60) == 130, log.read_text()
     assert "interrupted" in log.read_text()
@@ -108,7 +122,9 @@ def test_a_signal_stops_everything_and_keeps_finished_cells(tmp_path, provider, 
     assert not resp.responsive("127.0.0.1", port)
     if provider == "docker":
         assert not containers_of(proc.pid)
-    assert status(tmp_path, FIRST)["cell.status"] == "ok"  # finished cells are kept
+    first = status(tmp_path, FIRST)
+    assert first["cell.status"] == "ok"  # finished cells are kept
+    assert first["cell.start"] == "fork"  # ... and were forked: the slow one too, so ...
     slow = status(tmp_path, SLOW)
     assert slow["cell.status"] == "error" and "interrupted" in slow["cell.reason"]
     report = json.loads((tmp_path / "report" / "report.json").read_text())
@@ -119,6 +135,7 @@ def test_a_signal_stops_everything_and_keeps_finished_cells(tmp_path, provider, 
 def test_a_runner_killed_outright_leaves_nothing_or_is_reaped(tmp_path, provider, need_engine):
     proc, log = start_runner(tmp_path, provider)
     port = server_port(log)
+    assert slow_cell(tmp_path) in cell_pids(tmp_path)  # seen, forked or spawned, until ...
     proc.kill()
     proc.wait(timeout=30)
     assert eventually(lambda: not cell_pids(tmp_path)), "a cell outlived its runner"

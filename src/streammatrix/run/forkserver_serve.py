@@ -1,0 +1,218 @@
+"""The fork server itself: what runs in the client's environment (see ``forkserver``).
+
+The client's interpreter runs this file (``forkserver.BOOTSTRAP``), where ``streammatrix`` is
+only the plugin: nothing but the standard library is imported at the top, and nothing of the
+working directory or of this file's folder is importable.
+
+Protocol, JSON lines over one socketpair (the server's stdout as it starts): ``{"ready": pid}``
+or ``{"error": why}`` first; each ``{"run": {"args", "env", "cwd", "log"}}`` is answered by
+``{"pid": n}`` then ``{"exit": code}`` (negative: killed by that signal). ``{"kill": signum}``
+signals the running child's process group; end of file stops the server, and its child.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import signal
+import sys
+import threading
+import time
+
+CHILD_FAILED = 3  # the child could not start pytest (pytest's own "internal error" code)
+
+
+class Channel:
+    """JSON lines over a file descriptor; sends may come from several threads."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd, self.buffer, self.lock = fd, b"", threading.Lock()
+
+    def send(self, message: dict) -> None:
+        data = json.dumps(message).encode() + b"\n"
+        with self.lock:
+            while data:
+                data = data[os.write(self.fd, data) :]
+
+    def ready(self) -> bool:
+        return b"\n" in self.buffer
+
+    def recv(self, timeout: float | None) -> dict | None:
+        """The next message; None if none came within ``timeout``; EOFError at the end."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self.ready():
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            data = os.read(self.fd, 65536) if select.select([self.fd], [], [], left)[0] else None
+            if data is None:
+                return None
+            if not data:
+                raise EOFError(self.buffer.decode(errors="replace")[-2000:])
+            self.buffer += data
+        line, _, self.buffer = self.buffer.partition(b"\n")
+        try:
+            return json.loads(line)
+        except ValueError:  # a Python too old to even read this file says why in plain text
+            raise EOFError((line + self.buffer).decode(errors="replace")[-2000:]) from None
+
+
+def _serve(modules: dict) -> None:
+    channel = Channel(os.dup(1))
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (1, 2):  # nothing else may write into the channel
+        os.dup2(null, fd)
+    os.close(null)
+    try:
+        os.close(os.pidfd_open(os.getpid()))  # Linux 5.3+: how the server waits for a child
+        _preload(modules["preload"], modules["plugins"])
+        problems = _unsafe(channel.fd)
+    except BaseException:
+        import traceback
+
+        problems = traceback.format_exc()
+    if problems:
+        return channel.send({"error": problems})
+    channel.send({"ready": os.getpid()})
+    with contextlib.suppress(EOFError):
+        while True:
+            message = channel.recv(None)
+            if message and "run" in message:
+                _run_one(channel, message["run"])
+
+
+def _preload(preload: list[str], plugins: list[str]) -> None:
+    import gc
+    import importlib.metadata
+
+    import pytest  # noqa: F401  (the one import a fork server cannot do without)
+    from _pytest import config
+
+    # pytest's own plugins and what every cell imports later anyway (pdb for --pdb's plugin,
+    # the idna codec for a client's first connection)
+    builtins = [f"_pytest.{name}" for name in config.default_plugins]
+    for name in [*builtins, "pdb", "encodings.idna", "ctypes", "runpy"]:
+        _import(name)
+    entries, marked = list(plugins), set(plugins)  # what pytest will rewrite, like it marks it
+    if not os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
+        rewritable = getattr(config, "_iter_rewritable_modules", lambda files: ())
+        for dist in importlib.metadata.distributions():
+            found = [
+                e.value.split(":")[0].strip() for e in dist.entry_points if e.group == "pytest11"
+            ]
+            marked.update(rewritable(str(f) for f in dist.files or []) if found else ())
+            marked.update(entry.split(".")[0] for entry in found)
+            entries += found
+
+    def plugin(name: str) -> bool:
+        return any(name == m or name.startswith(f"{m}.") for m in marked)
+
+    early = set(sys.modules)  # pytest imported these before marking plugins: so it does here
+    for name in entries:  # imported for their dependencies, then forgotten
+        _import(name)
+    for name in [n for n in sys.modules if plugin(n) and n not in early]:
+        del sys.modules[name]
+    for name in preload:  # kept only if it needs no plugin (its copy would not be the child's)
+        before = set(sys.modules)
+        _import(name)
+        new = set(sys.modules) - before
+        if any(plugin(n) for n in new):
+            for n in new:
+                del sys.modules[n]
+    gc.collect()
+    gc.freeze()  # what every child shares stays shared, and its collector skips it
+
+
+def _import(name: str) -> None:
+    import importlib
+
+    with contextlib.suppress(Exception):  # the child tries again, and says why in its log
+        importlib.import_module(name)
+
+
+def _unsafe(channel: int) -> str:
+    """What a forked child would inherit broken: threads, sockets, an event loop."""
+    problems, threads = [], len(os.listdir("/proc/self/task"))
+    if threads > 1:
+        problems.append(f"{threads} threads")
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):  # the listing's own descriptor is gone
+            if os.readlink(f"/proc/self/fd/{fd}").startswith("socket:") and int(fd) != channel:
+                problems.append(f"a socket (fd {fd})")
+    events = getattr(sys.modules.get("asyncio"), "events", None)
+    policy = getattr(events, "_event_loop_policy", None)
+    if getattr(getattr(policy, "_local", None), "_loop", None) is not None:
+        problems.append("an asyncio event loop")
+    return "; ".join(f"the imports left {p}" for p in problems)
+
+
+def _run_one(channel: Channel, request: dict) -> None:
+    server = os.getpid()
+    pid = os.fork()
+    if pid == 0:
+        code = CHILD_FAILED
+        try:
+            code = _child(server, channel.fd, request)
+        except BaseException:
+            import traceback
+
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+    pidfd = os.pidfd_open(pid)
+    try:
+        channel.send({"pid": pid})
+        while channel.ready() or pidfd not in select.select([pidfd, channel.fd], [], [])[0]:
+            try:
+                message = channel.recv(0)
+            except EOFError:  # the runner is gone: so is its cell
+                message = {"kill": signal.SIGKILL, "stop": True}
+            with contextlib.suppress(ProcessLookupError):
+                if message and "kill" in message:
+                    os.killpg(pid, message["kill"])
+            if message and "stop" in message:
+                os.waitpid(pid, 0)
+                raise EOFError
+        code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    finally:
+        os.close(pidfd)
+    channel.send({"exit": code})
+
+
+def _child(server: int, channel: int, request: dict) -> int:
+    import atexit
+    import ctypes
+    import runpy
+
+    os.setpgid(0, 0)
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    if os.getppid() != server:  # the server died before prctl took effect
+        return CHILD_FAILED
+    os.close(channel)
+    log = os.open(request["log"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    null = os.open(os.devnull, os.O_RDONLY)
+    for source, fd in ((null, 0), (log, 1), (log, 2)):
+        os.dup2(source, fd)
+    os.close(null)
+    os.close(log)
+    os.chdir(request["cwd"])
+    os.environ.clear()
+    os.environ.update(request["env"])
+    sys.argv = ["-m", *request["args"]]
+    if not getattr(sys.flags, "safe_path", False):
+        sys.path.insert(0, os.getcwd())  # as `python -m` does
+    try:
+        runpy.run_module("pytest", run_name="__main__", alter_sys=True)
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
+        if not isinstance(exc.code, (int, type(None))):
+            print(exc.code, file=sys.stderr)
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    return code
+
+
+if __name__ == "__main__":
+    _serve(json.loads(sys.argv[1]))
