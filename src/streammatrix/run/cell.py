@@ -31,7 +31,8 @@ from streammatrix.servers.base import RunningServer
 # What a cell's pytest may import from the runner: the plugin package, nothing else (its
 # independence from the rest is a contract in pyproject.toml).
 PLUGIN_FILES = ("__init__.py", "plugin/__init__.py", "plugin/outcomes.py", "plugin/resp.py",
-                "plugin/pytest_plugin.py", "plugin/protocol.py")  # fmt: skip
+                "plugin/pytest_plugin.py", "plugin/protocol.py", "plugin/classify.py",
+                "plugin/properties.py")  # fmt: skip
 
 
 @dataclass

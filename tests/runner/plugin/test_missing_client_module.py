@@ -11,7 +11,7 @@ import pytest
 from test_plugin import REDIS_62, enabled, info_server, run_pytest
 
 from streammatrix.plugin import outcomes
-from streammatrix.plugin.pytest_plugin import classify_failure
+from streammatrix.plugin.classify import classify_failure
 
 
 def _raised(statement: str) -> ImportError:

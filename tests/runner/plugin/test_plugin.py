@@ -7,6 +7,7 @@ running pytest in a subprocess on small test files against a stand-in server tha
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import socket
@@ -24,7 +25,7 @@ import pytest
 from support import ROOT
 
 from streammatrix.plugin import outcomes
-from streammatrix.plugin.pytest_plugin import classify_failure
+from streammatrix.plugin.classify import classify_failure
 
 SRC = ROOT / "src"
 
@@ -636,14 +637,26 @@ def test_plugin_imports_only_stdlib_pytest_packaging_and_its_own_package():
     ).stdout
     loaded = set(json.loads(out))
     assert loaded - set(sys.stdlib_module_names) <= {"streammatrix", "packaging"}, loaded
-    source = (SRC / "streammatrix" / "plugin" / "pytest_plugin.py").read_text()
-    imports = {
-        line.split()[1].split(".")[0]
-        for line in source.splitlines()
-        if line.startswith(("import ", "from "))
-    }
-    assert imports - set(sys.stdlib_module_names) == {"pytest", "packaging", "streammatrix"}
-    assert "from streammatrix.plugin import outcomes, resp" in source
+    imported: set[str] = set()
+    for path in sorted((SRC / "streammatrix" / "plugin").glob("*.py")):
+        names: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                names.add(node.module or "")
+        ours = {name for name in names if name.split(".")[0] == "streammatrix"}
+        assert all(name.startswith("streammatrix.plugin") for name in ours), (path.name, ours)
+        imported |= {name.split(".")[0] for name in names}
+    assert imported - set(sys.stdlib_module_names) == {"pytest", "packaging", "streammatrix"}
+
+
+def test_every_module_of_the_plugin_is_copied_into_a_cell():
+    from streammatrix.run.cell import PLUGIN_FILES
+
+    package = SRC / "streammatrix"
+    modules = {str(path.relative_to(package)) for path in (package / "plugin").glob("*.py")}
+    assert modules <= set(PLUGIN_FILES), modules - set(PLUGIN_FILES)
 
 
 def test_the_stream_suite_skips_everything_unless_enabled():
