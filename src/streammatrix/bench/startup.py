@@ -21,9 +21,10 @@ from typing import Any
 from streammatrix.junit.read import load_cells
 from streammatrix.plan import Cell
 from streammatrix.plugin import outcomes as o
-from streammatrix.run.cell import ReportPaths, plugin_path, run_cell, shared_environ
+from streammatrix.run.cell import plugin_path, run_cell, shared_environ
 from streammatrix.run.envs import ensure_env
 from streammatrix.run.launch import Launcher
+from streammatrix.run.paths import ReportPaths
 from streammatrix.servers.base import serve
 from streammatrix.servers.select import make_provider
 

@@ -14,8 +14,6 @@ from streammatrix.plan import Cell
 from streammatrix.plugin import outcomes as o
 from streammatrix.run.cell import (
     CellResult,
-    ReportPaths,
-    base_properties,
     plugin_path,
     record_not_run,
     run_cell,
@@ -23,7 +21,9 @@ from streammatrix.run.cell import (
 from streammatrix.run.envs import ClientEnv, ReleaseNotInstallable
 from streammatrix.run.events import Events
 from streammatrix.run.matrix import RunOptions, make_envs
+from streammatrix.run.paths import ReportPaths
 from streammatrix.run.pool import ServerPool
+from streammatrix.run.properties import base_properties
 from streammatrix.servers.base import Provider
 from streammatrix.servers.select import make_provider
 

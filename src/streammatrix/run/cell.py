@@ -21,10 +21,12 @@ import streammatrix
 from streammatrix import files, processes
 from streammatrix.errors import OutputError
 from streammatrix.junit import write as cellfile
-from streammatrix.plan import CELL_ID, Cell
+from streammatrix.plan import Cell
 from streammatrix.plugin import outcomes as o
 from streammatrix.run.envs import ClientEnv, cell_environ
 from streammatrix.run.launch import Launcher, client_preload
+from streammatrix.run.paths import ReportPaths
+from streammatrix.run.properties import base_properties, protocol_not_proven, server_properties
 from streammatrix.run.reruns import rerun_failed
 from streammatrix.servers.base import RunningServer
 
@@ -44,64 +46,6 @@ class CellResult:
     reason: str = ""
 
 
-@dataclass
-class ReportPaths:
-    """Where a run writes: ``cells/<cell>.xml`` and ``logs/<cell>.log`` under one root.
-
-    The root is made absolute at once: pytest runs in the matrix file's folder, so a relative
-    ``--junitxml`` would land there instead.
-    """
-
-    root: Path
-
-    def __post_init__(self) -> None:
-        self.root = Path(os.path.abspath(self.root))
-
-    def prepare(self, *, keep: bool) -> None:
-        """Make the folders; unless ``keep``, remove the cell and log files of an earlier run.
-
-        Only files named like a cell's are removed: anything else in these folders is the
-        user's and stays.
-        """
-        try:
-            for folder, suffixes in ((self.cells, (".xml", ".xml.tmp")), (self.logs, (".log",))):
-                if folder.exists() and not folder.is_dir():
-                    raise OutputError(f"{folder}: exists and is not a directory")
-                folder.mkdir(parents=True, exist_ok=True)
-                if keep:
-                    continue
-                # a bisection's cell files (run/bisect.py) belong to the run they came from
-                for path in [*folder.iterdir(), *_files(folder / "bisect")]:
-                    if path.is_file() and _ours(path.name, suffixes):
-                        path.unlink()
-        except OSError as exc:
-            raise OutputError(f"{self.root}: cannot write the run's files: {exc}") from None
-
-    @property
-    def cells(self) -> Path:
-        return self.root / "cells"
-
-    @property
-    def logs(self) -> Path:
-        return self.root / "logs"
-
-    def cell_file(self, cell: Cell) -> Path:
-        return self.cells / f"{cell.id}.xml"
-
-    def log_file(self, cell: Cell) -> Path:
-        return self.logs / f"{cell.id}.log"
-
-
-def _files(folder: Path) -> list[Path]:
-    return list(folder.iterdir()) if folder.is_dir() else []
-
-
-def _ours(name: str, suffixes: tuple[str, ...]) -> bool:
-    return any(
-        name.endswith(suffix) and CELL_ID.fullmatch(name[: -len(suffix)]) for suffix in suffixes
-    )
-
-
 def plugin_path(root: Path) -> Path:
     """A directory holding only the plugin's modules, for the cell's PYTHONPATH.
 
@@ -114,33 +58,6 @@ def plugin_path(root: Path) -> Path:
         (package / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source / name, package / name)
     return target
-
-
-def base_properties(cell: Cell, env: ClientEnv | None, provider: str) -> dict[str, str]:
-    props = {
-        o.SUITE_CELL: cell.id,
-        o.SUITE_CELL_SERVER: cell.server.name,
-        o.SUITE_CELL_CLIENT: cell.client.name,
-        o.SUITE_CELL_PYTHON: cell.python,
-        o.SUITE_CELL_PROVIDER: provider,
-    }
-    if cell.protocol:
-        props[o.SUITE_CELL_PROTOCOL] = cell.protocol
-    if cell.client.row:
-        props[o.SUITE_CLIENT_ROW] = cell.client.row
-        props[o.SUITE_CLIENT_RELEASES] = ",".join(cell.client.releases)
-    if env is not None:
-        props[o.SUITE_CLIENT_NAME] = cell.client.package
-        props[o.SUITE_CLIENT_VERSION] = env.client_version
-    return props
-
-
-def server_properties(server: RunningServer) -> dict[str, str]:
-    return {
-        o.SUITE_SERVER_NAME: server.identity.name,
-        o.SUITE_SERVER_VERSION: server.identity.version,
-        o.SUITE_SERVER_REDIS_VERSION: server.identity.redis_version,
-    }
 
 
 def shared_environ(plugin_dir: Path) -> dict[str, str]:
@@ -264,17 +181,6 @@ def run_cell(
     props[o.SUITE_CELL_STATUS] = o.CELL_OK
     cellfile.annotate(xml, props)
     return CellResult(cell, o.CELL_OK, seconds, cellfile.outcome_counts(xml))
-
-
-def protocol_not_proven(cell: Cell, written: dict[str, str]) -> str:
-    """Why a cell's claimed protocol is not proven by what its plugin measured ("" if it is)."""
-    if not cell.protocol:
-        return ""
-    if written.get(o.SUITE_CELL_RESP_ERROR):
-        return written[o.SUITE_CELL_RESP_ERROR]
-    if o.SUITE_CELL_RESP_CHECKED not in written:
-        return f"claims RESP{cell.protocol} but its JUnit file holds no protocol measurement"
-    return ""
 
 
 def record_not_run(

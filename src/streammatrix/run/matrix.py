@@ -22,8 +22,6 @@ from streammatrix.plan import Cell
 from streammatrix.plugin import outcomes as o
 from streammatrix.run.cell import (
     CellResult,
-    ReportPaths,
-    base_properties,
     plugin_path,
     record_not_run,
     run_cell,
@@ -40,7 +38,9 @@ from streammatrix.run.events import (
     RunPlanned,
 )
 from streammatrix.run.launch import Launcher, client_preload
+from streammatrix.run.paths import ReportPaths
 from streammatrix.run.pool import ServerPool
+from streammatrix.run.properties import base_properties
 from streammatrix.servers.base import Provider
 from streammatrix.servers.select import make_provider
 

@@ -9,7 +9,7 @@ import pytest
 from streammatrix.config.load import load
 from streammatrix.errors import ConfigError
 from streammatrix.plan import CELL_ID, plan
-from streammatrix.run.cell import protocol_not_proven
+from streammatrix.run.properties import protocol_not_proven
 
 BASE = """\
 python: ["3.11"]

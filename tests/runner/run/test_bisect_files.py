@@ -12,7 +12,7 @@ from streammatrix.junit.records import CellRecord, TestRecord
 from streammatrix.plugin import outcomes as o
 from streammatrix.releases import Release, Row
 from streammatrix.run.bisect import BisectPaths, _State
-from streammatrix.run.cell import ReportPaths
+from streammatrix.run.paths import ReportPaths
 
 CELL = "redis-7.0--redis-4.3.4--py3.11"
 

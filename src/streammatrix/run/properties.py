@@ -1,0 +1,51 @@
+"""What the runner records about a cell: its testsuite properties, and the protocol's proof.
+
+The cell's coordinates, its client and its server go into the cell's JUnit file beside what the
+plugin measured inside the cell; ``protocol_not_proven`` reads back whether the plugin proved
+the protocol the cell claims.
+"""
+
+from __future__ import annotations
+
+from streammatrix.plan import Cell
+from streammatrix.plugin import outcomes as o
+from streammatrix.run.envs import ClientEnv
+from streammatrix.servers.base import RunningServer
+
+
+def base_properties(cell: Cell, env: ClientEnv | None, provider: str) -> dict[str, str]:
+    props = {
+        o.SUITE_CELL: cell.id,
+        o.SUITE_CELL_SERVER: cell.server.name,
+        o.SUITE_CELL_CLIENT: cell.client.name,
+        o.SUITE_CELL_PYTHON: cell.python,
+        o.SUITE_CELL_PROVIDER: provider,
+    }
+    if cell.protocol:
+        props[o.SUITE_CELL_PROTOCOL] = cell.protocol
+    if cell.client.row:
+        props[o.SUITE_CLIENT_ROW] = cell.client.row
+        props[o.SUITE_CLIENT_RELEASES] = ",".join(cell.client.releases)
+    if env is not None:
+        props[o.SUITE_CLIENT_NAME] = cell.client.package
+        props[o.SUITE_CLIENT_VERSION] = env.client_version
+    return props
+
+
+def server_properties(server: RunningServer) -> dict[str, str]:
+    return {
+        o.SUITE_SERVER_NAME: server.identity.name,
+        o.SUITE_SERVER_VERSION: server.identity.version,
+        o.SUITE_SERVER_REDIS_VERSION: server.identity.redis_version,
+    }
+
+
+def protocol_not_proven(cell: Cell, written: dict[str, str]) -> str:
+    """Why a cell's claimed protocol is not proven by what its plugin measured ("" if it is)."""
+    if not cell.protocol:
+        return ""
+    if written.get(o.SUITE_CELL_RESP_ERROR):
+        return written[o.SUITE_CELL_RESP_ERROR]
+    if o.SUITE_CELL_RESP_CHECKED not in written:
+        return f"claims RESP{cell.protocol} but its JUnit file holds no protocol measurement"
+    return ""
