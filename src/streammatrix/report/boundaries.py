@@ -15,7 +15,8 @@ from packaging.version import Version
 
 from streammatrix.plugin import outcomes as o
 from streammatrix.report import ranges as r
-from streammatrix.report.model import KIND_DECLARED, Cell, Unexpected, worst
+from streammatrix.report.model import Cell, Unexpected
+from streammatrix.report.vocabulary import KIND_DECLARED, worst
 
 _OK = (o.PASS, o.SKIPPED)
 
