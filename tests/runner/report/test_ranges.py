@@ -17,8 +17,8 @@ from support import DATA
 from streammatrix.config.load import load
 from streammatrix.junit.read import load_cells
 from streammatrix.report.as_json import json_schema
-from streammatrix.report.boundaries import specifier
 from streammatrix.report.build import build_report, write_reports
+from streammatrix.report.supported import specifier
 from streammatrix.report.vocabulary import KIND_DECLARED
 
 CELLS = DATA / "ranges" / "cells"
