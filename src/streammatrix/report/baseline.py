@@ -13,14 +13,8 @@ from typing import Any
 
 from streammatrix.errors import ConfigError
 from streammatrix.plugin import outcomes as o
-from streammatrix.report.model import (
-    KIND_MINIMUM_RAISED,
-    KIND_NEWLY_FAILING,
-    BaselineDiff,
-    Change,
-    Report,
-    Unexpected,
-)
+from streammatrix.report.model import BaselineDiff, Change, Report, Unexpected
+from streammatrix.report.vocabulary import KIND_MINIMUM_RAISED, KIND_NEWLY_FAILING
 from streammatrix.versions import CLIENT_LABELS, SERVER_LABELS, parse
 
 SCHEMA_PREFIX = "streammatrix-report/"

@@ -10,7 +10,7 @@ break above minimum), one of a feature that passes in no cell of the family (nev
 cell that could not run (or whose file cannot be read), two files that disagree about one cell,
 no cell at all, or a feature whose cells no longer show what an expectation predicts (an
 expectation that no longer holds, e.g. a bug fixed in a newer client: drop or narrow the
-expectation). The words for each kind live in report/model.py.
+expectation). The words for each kind live in report/vocabulary.py.
 
 unsupported-server / unsupported-client are measured non-support: never unexpected by
 themselves, only when an expectation predicted something else.
@@ -30,7 +30,8 @@ from packaging.version import Version
 from streammatrix.config.model import Exclude, Expectation, Matrix, Selector
 from streammatrix.junit.records import TestRecord
 from streammatrix.plugin import outcomes as o
-from streammatrix.report.model import (
+from streammatrix.report.model import Cell, FeatureRow, Report, Unexpected
+from streammatrix.report.vocabulary import (
     KIND_BELOW_MINIMUM,
     KIND_BREAK,
     KIND_CELL_ERROR,
@@ -39,10 +40,6 @@ from streammatrix.report.model import (
     KIND_NEVER_PASSES,
     KIND_NO_CELLS,
     NOT_PASSING,
-    Cell,
-    FeatureRow,
-    Report,
-    Unexpected,
 )
 
 __all__ = [

@@ -11,7 +11,8 @@ from collections.abc import Iterable
 from packaging.version import Version
 
 from streammatrix.plugin import outcomes as o
-from streammatrix.report.model import NOT_PASSING, PASSING, Break, Cell, FeatureRow, Minimum
+from streammatrix.report.model import Break, Cell, FeatureRow, Minimum
+from streammatrix.report.vocabulary import NOT_PASSING, PASSING
 
 DEFINITION = (
     "The minimum supported versions are the pair (S, C): server version S and client version "

@@ -1,5 +1,8 @@
 """The report as plain data: what :func:`streammatrix.report.build_report` computes and every
 writer (JSON, Markdown, HTML) renders. Nothing here reads files or formats text.
+
+One concept, though over the size rule: each class is a part of :class:`Report`, the one value
+the writers read; the words the report uses live in :mod:`.vocabulary`.
 """
 
 from __future__ import annotations
@@ -15,76 +18,7 @@ from streammatrix import versions
 from streammatrix.config.model import Expectation
 from streammatrix.junit.records import CellRecord, TestRecord
 from streammatrix.plugin import outcomes as o
-
-# What a grid entry shows: the test outcomes plus the ones only the report assigns.
-NO_RESULT = "none"  # the cell ran, but no test of this feature did
-GRID_OUTCOMES = (
-    o.PASS,
-    o.FAIL,
-    o.UNSUPPORTED_SERVER,
-    o.UNSUPPORTED_CLIENT,
-    o.ERROR,
-    o.EXCLUDED,
-    o.EXPECTED_FAILURE,
-    o.SKIPPED,
-    o.FLAKY,
-    NO_RESULT,
-)
-# Symbol and word, so the grid reads without colour.
-LABELS = {
-    o.PASS: ("✔", "pass"),
-    o.FAIL: ("✘", "fail"),
-    o.UNSUPPORTED_SERVER: ("⊘", "server"),
-    o.UNSUPPORTED_CLIENT: ("⊘", "client"),
-    o.ERROR: ("!", "error"),
-    o.EXCLUDED: ("\u2013", "excluded"),  # en dash
-    o.EXPECTED_FAILURE: ("✔?", "expected"),
-    o.SKIPPED: ("·", "skipped"),
-    o.FLAKY: ("≈", "flaky"),
-    NO_RESULT: ("·", "no result"),
-}
-DESCRIPTIONS = {
-    o.PASS: "every test of the feature passed",
-    o.FAIL: "a test failed (an assertion did not hold)",
-    o.UNSUPPORTED_SERVER: "the server version lacks the command or option",
-    o.UNSUPPORTED_CLIENT: "the client version lacks the method or argument",
-    o.ERROR: "a test could not run, or the whole cell could not run",
-    o.EXCLUDED: "matrix.yaml excludes this cell",
-    o.EXPECTED_FAILURE: "not passing, as an expectation in matrix.yaml says",
-    o.SKIPPED: "skipped for a reason of its own, or the cell was skipped",
-    o.FLAKY: "failed, then passed when run again in the same cell (never red by itself)",
-    NO_RESULT: "the cell ran, but no test of this feature",
-}
-# A feature with several tests in one cell shows the worst; index 0 is the worst.
-SEVERITY = (
-    o.ERROR,
-    o.FAIL,
-    o.UNSUPPORTED_SERVER,
-    o.UNSUPPORTED_CLIENT,
-    o.FLAKY,
-    o.SKIPPED,
-    o.PASS,
-)
-NOT_PASSING = (o.FAIL, o.ERROR, o.UNSUPPORTED_SERVER, o.UNSUPPORTED_CLIENT)
-PASSING = (o.PASS, o.FLAKY)  # a flaky test passed in the end
-
-# What makes a result unexpected (red), named by its cause. The one place these words live.
-KIND_BREAK = "break above minimum"  # fails in a cell at or above the feature's minimum
-KIND_NEVER_PASSES = "never passes"  # fails, and passes in no cell: there is no minimum
-KIND_CELL_ERROR = "cell error"  # the cell could not run
-KIND_CONFLICTING = "conflicting files"  # two cell files disagree about one cell
-KIND_EXPECTATION = "expectation no longer holds"  # matrix.yaml predicts something else
-KIND_NEWLY_FAILING = "newly failing"  # passed in the baseline, fails now
-KIND_MINIMUM_RAISED = "minimum raised"  # a minimum supported version moved up since the baseline
-KIND_NO_CELLS = "no cells"
-KIND_DECLARED = "declared range admits a failing release"  # a promise the releases break
-# Not unexpected: a fail below the feature's measured minimum is the fact that defines it.
-KIND_BELOW_MINIMUM = "below minimum"
-
-
-def worst(outcomes: list[str]) -> str:
-    """The aggregate of several test outcomes: error/fail > unsupported-server > -client > pass."""
-    return min(outcomes, key=lambda x: SEVERITY.index(x) if x in SEVERITY else 0)
+from streammatrix.report.vocabulary import LABELS
 
 
 @dataclass(frozen=True)
@@ -249,7 +183,7 @@ class Latency:
 class Unexpected:
     """A result that matrix.yaml's expectations do not predict."""
 
-    kind: str  # one of the KIND_* words above
+    kind: str  # one of the KIND_* words of report/vocabulary.py
     cell: str
     outcome: str
     feature: str = ""

@@ -18,7 +18,8 @@ from packaging.version import InvalidVersion, Version
 
 from streammatrix import versions
 from streammatrix.plugin import outcomes as o
-from streammatrix.report.model import Cell, worst
+from streammatrix.report.model import Cell
+from streammatrix.report.vocabulary import worst
 
 OPEN = "open"  # not measured, between two releases that disagree
 NOT_INSTALLABLE = "not-installable"

@@ -19,14 +19,8 @@ from streammatrix import files
 from streammatrix.plugin import outcomes as o
 from streammatrix.report import markdown, views
 from streammatrix.report.minimums import DEFINITION
-from streammatrix.report.model import (
-    DESCRIPTIONS,
-    GRID_OUTCOMES,
-    LABELS,
-    Cell,
-    Entry,
-    Report,
-)
+from streammatrix.report.model import Cell, Entry, Report
+from streammatrix.report.vocabulary import DESCRIPTIONS, GRID_OUTCOMES, LABELS
 from streammatrix.versions import CLIENT_LABELS, SERVER_LABELS
 
 MARKDOWN_GRID_LIMIT = 40_000  # characters; a PR comment holds 65,536 in all

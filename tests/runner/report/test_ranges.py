@@ -17,9 +17,9 @@ from support import DATA
 from streammatrix.config.load import load
 from streammatrix.junit.read import load_cells
 from streammatrix.report.as_json import json_schema
-from streammatrix.report.boundaries import specifier
 from streammatrix.report.build import build_report, write_reports
-from streammatrix.report.model import KIND_DECLARED
+from streammatrix.report.supported import specifier
+from streammatrix.report.vocabulary import KIND_DECLARED
 
 CELLS = DATA / "ranges" / "cells"
 REQUIREMENT = "redis>=4.1.4,!=4.2.*,!=4.3.0,!=4.3.1"

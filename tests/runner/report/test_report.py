@@ -28,7 +28,7 @@ from streammatrix.report import render as report_render
 from streammatrix.report.as_json import SCHEMA, json_schema, to_dict
 from streammatrix.report.baseline import BaselineError, load_baseline
 from streammatrix.report.build import build_report, write_reports
-from streammatrix.report.model import worst
+from streammatrix.report.vocabulary import worst
 
 CELLS = DATA / "cells"
 REAL = DATA / "real"

@@ -21,7 +21,7 @@ from support import ROOT
 from support.matrix import write_matrix
 
 from streammatrix.report.as_json import json_schema
-from streammatrix.report.model import KIND_DECLARED
+from streammatrix.report.vocabulary import KIND_DECLARED
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow]
 

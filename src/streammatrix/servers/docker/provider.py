@@ -12,6 +12,10 @@ container. What the server is comes from ``INFO server``, never from the image t
 
 Run ids and reaping live in :mod:`.reaping`, the engine connection in :mod:`.engine`, image
 pulls in :mod:`.pull`.
+
+One concept, though over the size rule: one container's life from creation to removal, which
+:class:`DockerServer` and :class:`DockerProvider` share through the server's guard and stopped
+flag, so they stay together (as the binary provider keeps its server beside it).
 """
 
 from __future__ import annotations
