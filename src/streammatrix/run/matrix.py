@@ -7,6 +7,7 @@ stopped, and every cell process is gone.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections import Counter
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from streammatrix import processes
 from streammatrix.config.model import Matrix
-from streammatrix.errors import EnvError, PythonNotFound, ServerStartError
+from streammatrix.errors import EnvError, PythonNotFound, ServerStartError, StreamMatrixError
 from streammatrix.plan import Cell
 from streammatrix.plugin import outcomes as o
 from streammatrix.run.cell import (
@@ -147,51 +148,49 @@ def _run_cells(
             done(record_not_run(cell, paths, o.CELL_EXCLUDED, cell.excluded, props), None)
     runnable = [c for c in cells if c.excluded is None]
     begun: set[str] = set()  # cells whose turn came: each one writes its file, whatever happens
-    try:
-        envs = make_envs(runnable, options, events)
-    except BaseException:
-        if processes.interrupted():
-            _record_interrupted(runnable, begun, provider, paths)
-        raise
-    plugin_dir = plugin_path(options.envdir)
     pool = ServerPool(provider, events)
-    start = options.start or matrix.start
-    launcher = Launcher(shared_environ(plugin_dir), fork=start == o.START_FORK)
-    per_env = Counter((c.client.name, c.python) for c in runnable)
-    for (client, python), count in per_env.items():  # they start while the servers do
-        env = envs[(client, python)]
-        if isinstance(env, ClientEnv):  # one per worker that may run its cells at once, but
-            # no more at a time than there are cores: the others start when a cell needs them
-            warm = min(count, max(1, options.workers), os.cpu_count() or 1)
-            launcher.warm(env.python, client_preload(env.client.module), warm)
-
-    def one(cell: Cell) -> tuple[CellResult, float | None]:
-        begun.add(cell.id)
-        env = envs[(cell.client.name, cell.python)]
-        kind = provider.kind_of(cell.server)
-        props = base_properties(cell, env if isinstance(env, ClientEnv) else None, kind)
-        if isinstance(env, (PythonNotFound, ReleaseNotInstallable)):
-            return record_not_run(cell, paths, o.CELL_SKIPPED, str(env), props), None
-        if isinstance(env, EnvError):
-            return record_not_run(cell, paths, o.CELL_ERROR, str(env), props), None
-        try:
-            server = pool.get(cell.server)
-        except ServerStartError as exc:
-            reason = str(exc)
-            if processes.interrupted():
-                reason = f"{INTERRUPTED_BEFORE} ({reason})"
-            return record_not_run(cell, paths, o.CELL_ERROR, reason, props), None
-        started = CellStarted(cell.id, order[cell.id], total)
-        events.emit(started)
-        result = run_cell(
-            cell, env, server, suite=suite, paths=paths, plugin_dir=plugin_dir,
-            timeout=timeout, workdir=workdir, reruns=matrix.reruns, launcher=launcher,
-        )  # fmt: skip
-        return result, started.at
-
+    launcher: Launcher | None = None
     executor = ThreadPoolExecutor(max(1, options.workers), thread_name_prefix="cell")
     futures: list = []
+    # A signal may come at any moment from here on (environments, fork servers, servers, cells):
+    # whatever it interrupts, the clean-up below stops everything and writes the missing files.
     try:
+        envs = make_envs(runnable, options, events)
+        plugin_dir = plugin_path(options.envdir)
+        start = options.start or matrix.start
+        launcher = Launcher(shared_environ(plugin_dir), fork=start == o.START_FORK)
+        per_env = Counter((c.client.name, c.python) for c in runnable)
+        for (client, python), count in per_env.items():  # they start while the servers do
+            env = envs[(client, python)]
+            if isinstance(env, ClientEnv):  # one per worker that may run its cells at once,
+                # but no more at a time than there are cores: the others start when needed
+                warm = min(count, max(1, options.workers), os.cpu_count() or 1)
+                launcher.warm(env.python, client_preload(env.client.module), warm)
+
+        def one(cell: Cell) -> tuple[CellResult, float | None]:
+            begun.add(cell.id)
+            env = envs[(cell.client.name, cell.python)]
+            kind = provider.kind_of(cell.server)
+            props = base_properties(cell, env if isinstance(env, ClientEnv) else None, kind)
+            if isinstance(env, (PythonNotFound, ReleaseNotInstallable)):
+                return record_not_run(cell, paths, o.CELL_SKIPPED, str(env), props), None
+            if isinstance(env, EnvError):
+                return record_not_run(cell, paths, o.CELL_ERROR, str(env), props), None
+            try:
+                server = pool.get(cell.server)
+            except ServerStartError as exc:
+                reason = str(exc)
+                if processes.interrupted():
+                    reason = f"{INTERRUPTED_BEFORE} ({reason})"
+                return record_not_run(cell, paths, o.CELL_ERROR, reason, props), None
+            started = CellStarted(cell.id, order[cell.id], total)
+            events.emit(started)
+            result = run_cell(
+                cell, env, server, suite=suite, paths=paths, plugin_dir=plugin_dir,
+                timeout=timeout, workdir=workdir, reruns=matrix.reruns, launcher=launcher,
+            )  # fmt: skip
+            return result, started.at
+
         futures = [executor.submit(one, cell) for cell in runnable]
         for future in as_completed(futures):
             done(*future.result())
@@ -202,10 +201,13 @@ def _run_cells(
         raise
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
-        launcher.close()
+        if launcher is not None:
+            launcher.close()
         pool.stop_all()
         if processes.interrupted():
-            _record_interrupted(runnable, begun, provider, paths)
+            # a cell file that cannot be written must not hide what ended the run
+            with contextlib.suppress(StreamMatrixError):
+                _record_interrupted(runnable, begun, provider, paths)
     return [results[c.id] for c in cells if c.id in results]
 
 

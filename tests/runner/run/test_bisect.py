@@ -44,7 +44,8 @@ def small_suite(target: Path) -> Path:
     """The stream suite's version-feature tests only: the features that change in the range."""
     source = ROOT / "tests" / "streams"
     target.mkdir()
-    for name in ("conftest.py", "_client.py", "_support.py", "test_version_features.py"):
+    helpers = [p.name for p in source.glob("_*.py")]  # every helper module the tests import
+    for name in ("conftest.py", *helpers, "test_version_features.py"):
         shutil.copy(source / name, target / name)
     return target
 

@@ -17,6 +17,7 @@ from support.matrix import copy_suite, write_matrix
 
 from streammatrix.junit.format import properties
 from streammatrix.plugin import outcomes as o
+from streammatrix.report.vocabulary import KIND_CELL_ERROR
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow]
 
@@ -180,4 +181,4 @@ def test_a_client_that_ignores_the_claim_makes_an_error_cell(tmp_path):
     assert props[o.SUITE_CELL_STATUS] == o.CELL_ERROR, props
     assert "claims RESP3 but the suite's connections spoke RESP2" in props[o.SUITE_CELL_REASON]
     data = json.loads((tmp_path / "report" / "report.json").read_text())
-    assert [u["kind"] for u in data["unexpected"]] == ["cell-error"]
+    assert [u["kind"] for u in data["unexpected"]] == [KIND_CELL_ERROR]
