@@ -52,11 +52,25 @@ def feature_minimums(row: FeatureRow, cells: list[Cell]) -> None:
         row.min_client[family] = _lowest(
             c.at.client_key for c in passing if c.at.client_family == family
         )
+    # A break is judged against the cells of its own protocol claim: a client that cannot speak
+    # RESP3 is no break above the minimum that its RESP2 cells measured.
+    low_servers = {
+        (f, p): _lowest(
+            c.at.server_key for c in passing if (c.at.server_family, c.at.protocol) == (f, p)
+        )
+        for f, p in {(c.at.server_family, c.at.protocol) for c in ran}
+    }
+    low_clients = {
+        (f, p): _lowest(
+            c.at.client_key for c in passing if (c.at.client_family, c.at.protocol) == (f, p)
+        )
+        for f, p in {(c.at.client_family, c.at.protocol) for c in ran}
+    }
     row.breaks = []
     for cell in ran:
         entry = row.entries.get(cell.id)
-        low_server = row.min_server.get(cell.at.server_family)
-        low_client = row.min_client.get(cell.at.client_family)
+        low_server = low_servers.get((cell.at.server_family, cell.at.protocol))
+        low_client = low_clients.get((cell.at.client_family, cell.at.protocol))
         if entry is None or entry.measured not in NOT_PASSING or not low_server or not low_client:
             continue
         if cell.at.server_key >= Version(low_server) and cell.at.client_key >= Version(low_client):

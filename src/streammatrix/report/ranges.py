@@ -53,6 +53,7 @@ class Line:
     server_label: str  # e.g. "Redis 7.0.15"
     python: str
     family: str  # the client distribution, e.g. "redis"
+    protocol: str = ""  # the cells' protocol claim ("" = none): replies differ between them
     releases: list[str] = field(default_factory=list)  # oldest first, installable ones
     not_installable: list[str] = field(default_factory=list)
     measured: dict[str, dict[str, str]] = field(default_factory=dict)  # release -> feature -> out
@@ -60,7 +61,8 @@ class Line:
 
     @property
     def label(self) -> str:
-        return f"{self.server_label} (python {self.python})"
+        over = f", RESP{self.protocol}" if self.protocol else ""
+        return f"{self.server_label} (python {self.python}{over})"
 
     def outcomes(self, feature: str) -> dict[str, str]:
         """Every release's outcome for ``feature``: measured, assumed between equals, or open."""
@@ -123,17 +125,18 @@ def _key(text: str) -> Version:
 
 
 def lines(cells: list[Cell]) -> list[Line]:
-    """Group the cells by (server entry, python, client family), releases in version order."""
-    found: dict[tuple[str, str, str], Line] = {}
-    listed: dict[tuple[str, str, str], set[str]] = defaultdict(set)
+    """Group the cells by (server entry, python, protocol, client family), releases in version
+    order."""
+    found: dict[tuple[str, str, str, str], Line] = {}
+    listed: dict[tuple[str, str, str, str], set[str]] = defaultdict(set)
     for cell in cells:
         record = cell.record
         family = record.client_name or record.client.rsplit("-", 1)[0]
-        key = (record.server, record.python, family)
+        key = (record.server, record.python, record.protocol, family)
         line = found.get(key)
         if line is None:
             label = cell.at.server_label if cell.at.server_version else record.server
-            line = found[key] = Line(record.server, label, record.python, family)
+            line = found[key] = Line(record.server, label, record.python, family, record.protocol)
         elif cell.at.server_version and line.server_label == record.server:
             line.server_label = cell.at.server_label
         listed[key].update(v for v in record.prop(o.SUITE_CLIENT_RELEASES).split(",") if v)

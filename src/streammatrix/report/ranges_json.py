@@ -15,6 +15,7 @@ def _line(line: Line) -> dict[str, Any]:
         "server": line.server,
         "server_label": line.server_label,
         "python": line.python,
+        "protocol": line.protocol,
         "client_family": line.family,
         "releases": line.releases,
         "not_installable": line.not_installable,

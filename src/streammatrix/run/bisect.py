@@ -44,7 +44,7 @@ def feature_outcomes(record: CellRecord) -> dict[str, str]:
     }
 
 
-Key = tuple[str, str, str]  # row, server entry, python
+Key = tuple[str, str, str, str]  # row, server entry, python, protocol claim ("" = none)
 
 
 @dataclass
@@ -83,7 +83,7 @@ class _State:
         row = record.prop(o.SUITE_CLIENT_ROW)
         if row not in self.rows:
             return
-        key = (row, record.server, record.python)
+        key = (row, record.server, record.python, record.protocol)
         version = record.prop(o.SUITE_CLIENT_VERSION) or record.client.rsplit("-", 1)[-1]
         if record.status == o.CELL_SKIPPED:
             self.known.setdefault(key, {})[version] = SKIP
@@ -164,7 +164,12 @@ def bisect(
                     union = state.probed.setdefault((key, version), set())
                     union |= features
                     client = rows[key[0]].client(version)
-                    cells.append((Cell(servers[key[1]], client, key[2]), sorted(union)))
+                    cells.append(
+                        (
+                            Cell(servers[key[1]], client, key[2], protocol=key[3] or None),
+                            sorted(union),
+                        )
+                    )
                 names = {f: state.tests.get(f, set()) for _, fs in cells for f in fs}
                 ran = runner.run(cells, step, names)
                 for res, _ in ran:
@@ -189,7 +194,7 @@ def _all_flips(state: _State, servers: dict) -> list[Interval]:
 
 
 def _key(cell: Cell) -> Key:
-    return (cell.client.row, cell.server.name, cell.python)
+    return (cell.client.row, cell.server.name, cell.python, cell.protocol or "")
 
 
 def _version(cell: Cell) -> str:

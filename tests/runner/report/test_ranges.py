@@ -136,3 +136,32 @@ def test_the_html_page_shows_the_boundaries_escaped(tmp_path):
     assert 'id="ranges"' in page
     assert "redis&gt;=4.1.4,!=4.2.*,!=4.3.0,!=4.3.1" in page
     assert "fail on 4.2.0-4.3.1" in page
+
+
+def test_each_protocol_has_its_own_ranges(tmp_path):
+    """The same releases under another protocol claim are another line: RESP3 cells in which
+    redis-py 4.x refuses the protocol must not hide the RESP2 boundaries (they did when the
+    lines were keyed by server and python alone)."""
+    both = tmp_path / "cells"
+    shutil.copytree(CELLS, both)
+    for path in list(both.rglob("*.xml")):
+        text = path.read_text()
+        resp3 = text.replace(
+            '<property name="cell" value="',
+            '<property name="cell.protocol" value="3" /><property name="cell" value="',
+        ).replace('value="pass"', 'value="unsupported-client"')
+        resp3 = resp3.replace("--py3.11", "--py3.11--resp3")
+        path.with_name(path.name.replace(".xml", "--resp3.xml")).write_text(resp3)
+    built = report(tmp_path / "m", cells=both)
+    found = built.boundaries
+    (row,) = [r for r in built.rows if r.feature == "trim-minid"]
+    # the RESP3 cells above the RESP2 minimum are unsupported by the client, not breaks
+    assert [b.cell for b in row.breaks if b.cell.endswith("--resp3")] == []
+    labels = {f.line.label for f in found.features}
+    assert any(label.endswith(", RESP3)") for label in labels), labels
+    resp2 = [f for f in found.features if f.feature == "trim-minid" and not f.line.protocol]
+    assert [(s.outcome, s.first, s.last) for s in resp2[0].spans] == [
+        ("pass", "4.1.4", "4.1.4"),
+        ("fail", "4.2.0", "4.3.1"),
+        ("pass", "4.3.2", "4.3.6"),
+    ]
