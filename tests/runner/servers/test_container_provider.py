@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import signal
+import threading
 
 import pytest
 import redis
-from docker.errors import NotFound
+from docker.errors import APIError, NotFound
 from support.engine import (
     ABSENT_IMAGE,
     closed_port,
@@ -25,6 +27,7 @@ from streammatrix.servers.docker.provider import DockerProvider
 from streammatrix.servers.docker.pull import ImageUnavailable
 from streammatrix.servers.docker.reaping import (
     RUN_ID_LABEL,
+    RUNNER,
     RUNNER_LABEL,
     SERVER_LABEL,
     current_run_id,
@@ -191,3 +194,30 @@ def test_run_ids_and_versions():
     assert matches_claim("7.0.15", "7.0.15")
     assert not matches_claim("7.0.1", "7.0.15")
     assert not matches_claim("7", "8.0.2")
+
+
+def test_reap_survives_containers_that_another_run_removes_meanwhile(client, redis70):
+    """Two runs start at once: one removes a dead run's containers while the other lists them.
+    Listing used to inspect each container, so one removed in between ended the second run with
+    NotFound."""
+    dead = f"{os.uname().nodename}:999999999:0"  # no such process: a dead run
+    labels = {RUNNER_LABEL: RUNNER, RUN_ID_LABEL: dead}
+    for _ in range(3):
+        made = [client.containers.create(redis70.image, labels=labels) for _ in range(15)]
+        remover = threading.Thread(target=_remove_all, args=(made,), daemon=True)
+        remover.start()
+        try:
+            while remover.is_alive():
+                reap(client)  # must not raise, whatever disappears under it
+        finally:
+            remover.join()
+        for container in made:
+            with contextlib.suppress(NotFound):
+                container.remove(force=True)
+
+
+def _remove_all(containers: list) -> None:
+    """The other run: removes each container, and shrugs when the reaper got there first."""
+    for container in containers:
+        with contextlib.suppress(APIError):  # NotFound, or 409: removal already in progress
+            container.remove(force=True)

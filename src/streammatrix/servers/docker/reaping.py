@@ -14,7 +14,7 @@ import socket
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from docker.errors import NotFound
+from docker.errors import APIError, NotFound
 
 from streammatrix.servers import base
 
@@ -65,9 +65,14 @@ def run_is_alive(run_id: str) -> bool:
 def reap(client: docker.DockerClient) -> list[str]:
     """Remove the containers that runs no longer alive on this host left; return their names."""
     removed: list[str] = []
-    found = client.containers.list(all=True, filters={"label": f"{RUNNER_LABEL}={RUNNER}"})
+    # sparse: the list call alone, no inspection of each container, which another run may
+    # remove between the list and the inspection (a NotFound that would end this run)
+    found = client.containers.list(
+        all=True, sparse=True, filters={"label": f"{RUNNER_LABEL}={RUNNER}"}
+    )
     for container in found:
-        labels = container.labels or {}
+        labels = container.attrs.get("Labels") or {}
+        name = (container.attrs.get("Names") or [container.short_id])[0].lstrip("/")
         run_id = labels.get(RUN_ID_LABEL, "")
         if not run_id or run_is_alive(run_id):
             continue
@@ -75,10 +80,14 @@ def reap(client: docker.DockerClient) -> list[str]:
             container.remove(force=True, v=True)
         except NotFound:
             continue  # another process reaped it first
-        removed.append(container.name)
+        except APIError as exc:
+            if exc.status_code == 409:  # another process is removing it right now
+                continue
+            raise
+        removed.append(name)
         log.warning(
             "removed container %s (server %s) left behind by run %s, which is no longer alive",
-            container.name,
+            name,
             labels.get(SERVER_LABEL, "?"),
             run_id,
         )
