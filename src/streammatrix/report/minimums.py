@@ -6,7 +6,7 @@ PEP 440 versions within one family (Redis and Valkey each have their own line).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Hashable, Iterable
 
 from packaging.version import Version
 
@@ -44,28 +44,16 @@ def feature_minimums(row: FeatureRow, cells: list[Cell]) -> None:
     """Fill ``row.min_server``, ``row.min_client`` and ``row.breaks``."""
     ran = _ran(cells)
     passing = [c for c in ran if (e := row.entries.get(c.id)) and e.measured in PASSING]
-    for family in sorted({c.at.server_family for c in ran}):
-        row.min_server[family] = _lowest(
-            c.at.server_key for c in passing if c.at.server_family == family
-        )
-    for family in sorted({c.at.client_family for c in ran}):
-        row.min_client[family] = _lowest(
-            c.at.client_key for c in passing if c.at.client_family == family
-        )
+    row.min_server = _lowest_by(ran, passing, lambda c: c.at.server_family, _server_key)
+    row.min_client = _lowest_by(ran, passing, lambda c: c.at.client_family, _client_key)
     # A break is judged against the cells of its own protocol claim: a client that cannot speak
     # RESP3 is no break above the minimum that its RESP2 cells measured.
-    low_servers = {
-        (f, p): _lowest(
-            c.at.server_key for c in passing if (c.at.server_family, c.at.protocol) == (f, p)
-        )
-        for f, p in {(c.at.server_family, c.at.protocol) for c in ran}
-    }
-    low_clients = {
-        (f, p): _lowest(
-            c.at.client_key for c in passing if (c.at.client_family, c.at.protocol) == (f, p)
-        )
-        for f, p in {(c.at.client_family, c.at.protocol) for c in ran}
-    }
+    low_servers = _lowest_by(
+        ran, passing, lambda c: (c.at.server_family, c.at.protocol), _server_key
+    )
+    low_clients = _lowest_by(
+        ran, passing, lambda c: (c.at.client_family, c.at.protocol), _client_key
+    )
     row.breaks = []
     for cell in ran:
         entry = row.entries.get(cell.id)
@@ -75,6 +63,27 @@ def feature_minimums(row: FeatureRow, cells: list[Cell]) -> None:
             continue
         if cell.at.server_key >= Version(low_server) and cell.at.client_key >= Version(low_client):
             row.breaks.append(Break(cell.id, entry.measured, entry.outcome == o.EXPECTED_FAILURE))
+
+
+def _server_key(cell: Cell) -> Version | None:
+    return cell.at.server_key
+
+
+def _client_key(cell: Cell) -> Version | None:
+    return cell.at.client_key
+
+
+def _lowest_by(
+    ran: list[Cell],
+    passing: list[Cell],
+    group: Callable[[Cell], Hashable],
+    version: Callable[[Cell], Version | None],
+) -> dict:
+    """Per group of the cells that ran (in sorted order), the lowest version that passes."""
+    return {
+        key: _lowest(version(c) for c in passing if group(c) == key)
+        for key in sorted({group(c) for c in ran})
+    }
 
 
 def _passes(cell: Cell, required: list[FeatureRow]) -> bool:
