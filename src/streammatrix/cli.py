@@ -122,9 +122,13 @@ def cmd_run(args: argparse.Namespace, observers: Sequence[Observer] = ()) -> int
         f"{time.monotonic() - started:.1f}s: "
         + ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
     )
-    if (args.bisect or matrix.bisect) and not rows:
-        _say("bisect: no client row gives a version range, so there is nothing to bisect")
-    if (args.bisect or matrix.bisect) and rows:
+    steppable = rows or any(s.row for s in matrix.servers)
+    if (args.bisect or matrix.bisect) and not steppable:
+        _say(
+            "bisect: no client row gives a version range and no server row lists releases, "
+            "so there is nothing to bisect"
+        )
+    if (args.bisect or matrix.bisect) and steppable:
         found = bisect(matrix, rows, options, events, budget=args.bisect_budget)
         _say(
             f"bisection: {found.cells} cells in {found.seconds:.1f}s, {found.exact} exact "

@@ -100,9 +100,14 @@ def plan(
     Without a selection, the entries marked ``default: false`` are left out. Grouping by client
     first means a shard creates as few virtualenvs as possible (the slow part of a cell).
     """
-    server_names = _select(
-        [s.name for s in matrix.servers if servers or s.default], servers, "servers", "server"
-    )
+    listed_servers = [s for s in matrix.servers if servers or (s.default and s.in_grid)]
+    # a release of a server row is selected by its own name; the row's name selects the
+    # releases the grid runs (the others are bisection's)
+    server_rows = sorted({s.row for s in listed_servers if s.row})
+    picked = _select([s.name for s in listed_servers] + server_rows, servers, "servers", "server")
+    server_names = {
+        s.name for s in listed_servers if s.name in picked or (s.row in picked and s.in_grid)
+    }
     listed = [c for c in matrix.clients if clients or c.default]
     # an expanded release is selected by its own name or by its row's (``--clients redis-4``)
     rows = sorted({c.row for c in listed if c.row})

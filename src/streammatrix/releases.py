@@ -22,6 +22,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
+from streammatrix import versions
 from streammatrix.config.model import ClientSpec, Matrix
 from streammatrix.errors import ConfigError
 
@@ -115,14 +116,9 @@ def in_range(client: ClientSpec, releases: Sequence[Release]) -> list[Release]:
 
 
 def chosen(expand: str, releases: Sequence[Release]) -> list[Release]:
-    """``all``: every release; ``minor``: the first and the last of every minor line."""
-    if expand == "all":
-        return list(releases)
-    lines: dict[tuple[int, int], list[Release]] = {}
-    for r in releases:
-        lines.setdefault((r.version.major, r.version.minor), []).append(r)
-    picked = {id(x) for line in lines.values() for x in (line[0], line[-1])}
-    return [r for r in releases if id(r) in picked]
+    """The releases the grid runs of a row (see :func:`streammatrix.versions.sample`)."""
+    picked = set(versions.sample([str(r.version) for r in releases], expand))
+    return [r for r in releases if str(r.version) in picked]
 
 
 def release_client(row: ClientSpec, release: Release, every: Sequence[Release]) -> ClientSpec:

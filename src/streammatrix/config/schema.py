@@ -29,6 +29,21 @@ _EXPECTABLE = (
     outcomes.PASS,
 )
 
+_RELEASE = {"type": "string", "pattern": r"\A\d+(\.\d+)*\Z"}  # a server release: 7.2.4
+_BINARY = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["path"],
+    "oneOf": [{"required": ["pypi"]}, {"required": ["debian"]}],
+    "properties": {
+        "pypi": _TEXT,
+        "debian": _DEB,
+        "path": _TEXT,
+        "libs": {"type": "array", "items": _DEB},
+        "python": {"type": "string", "pattern": r"\A[23]\.\d+\Z"},
+    },
+}
+
 SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
@@ -60,18 +75,27 @@ SCHEMA: dict[str, Any] = {
                     "version": {"type": "string", "pattern": r"\A\d+(\.\d+)*\Z"},
                     "default": {"type": "boolean"},
                     "args": {"type": "array", "items": {"type": "string"}},
-                    "binary": {
-                        "type": "object",
-                        "additionalProperties": False,
-                        "required": ["path"],
-                        "oneOf": [{"required": ["pypi"]}, {"required": ["debian"]}],
-                        "properties": {
-                            "pypi": _TEXT,
-                            "debian": _DEB,
-                            "path": _TEXT,
-                            "libs": {"type": "array", "items": _DEB},
+                    "binary": _BINARY,
+                    "releases": {
+                        "type": "array",
+                        "minItems": 1,
+                        "items": {
+                            "anyOf": [
+                                _RELEASE,
+                                {
+                                    "type": "object",
+                                    "additionalProperties": False,
+                                    "required": ["release"],
+                                    "properties": {
+                                        "release": _RELEASE,
+                                        "image": _TEXT,
+                                        "binary": _BINARY,
+                                    },
+                                },
+                            ]
                         },
                     },
+                    "expand": {"enum": list(EXPANSIONS)},
                 },
             },
         },
@@ -207,6 +231,12 @@ class Checker:
             return self.fail(keys, f"{value!r} is not one of: {options}")
         if kind == "pattern":
             return self.fail(keys, f"{value!r} is not of the form {_FORMS.get(keys[-1], '...')}")
+        if kind == "anyOf" and "releases" in keys:
+            return self.fail(
+                keys,
+                f"{value!r}: a release is a version (7.2.4) or a mapping with 'release' and "
+                "optionally 'image' and 'binary'",
+            )
         if kind == "anyOf" and keys and keys[0] == "servers":
             return self.fail(keys, "a server needs an 'image', a 'binary' source, or both")
         if kind == "oneOf":
@@ -224,6 +254,8 @@ _FORMS = {
     "name": "letters, digits, '.', '_' and '-'",
     "debian": "PACKAGE/SUITE, e.g. redis-tools/bookworm",
     "version": "dotted numbers, e.g. 7.0 or 7.0.15",
+    "release": "dotted numbers, e.g. 7.2.4",
+    "python": "a Python version, e.g. 3.8",
     "module": "a Python module name",
     "package": "a distribution name",
 }

@@ -49,8 +49,12 @@ SUITE_CELL_SECONDS = "cell.seconds"  # wall time of the cell's pytest run
 SUITE_CELL_PROVIDER = "cell.provider"  # "docker" or "binary"
 SUITE_CLIENT_ROW = "client.row"  # an expanded release: the matrix.yaml row it came from
 SUITE_CLIENT_RELEASES = "client.releases"  # ... and every release of that row, comma-separated
+SUITE_SERVER_ROW = "server.row"  # a server row listing releases: the row this entry came from
+SUITE_SERVER_RELEASE = "server.release"  # ... the release the entry is (its version claim)
+SUITE_SERVER_RELEASES = "server.releases"  # ... and every release of that row, comma-separated
 SUITE_CELL_BISECT = "cell.bisect"  # a bisection cell: the features it ran, comma-separated
 SUITE_CELL_BISECT_STEP = "cell.bisect.step"  # ... and the round of the bisection it ran in
+SUITE_CELL_BISECT_AXIS = "cell.bisect.axis"  # ... and the axis it stepped: "client" or "server"
 SUITE_CELL_START = "cell.start"  # how the cell's pytest was started: one of START_METHODS
 
 START_FORK = "fork"  # forked from a warm interpreter of the client's environment

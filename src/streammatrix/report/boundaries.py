@@ -54,6 +54,8 @@ def check_declared(declared: tuple[str, ...], lines: list[Supported]) -> list[De
     for text in declared:
         req = Requirement(text)
         for sup in lines:
+            if sup.line.axis != r.CLIENT:  # a declared range names a client distribution
+                continue
             if canonicalize_name(req.name) != canonicalize_name(sup.line.family):
                 continue
             inside = [v for v in sup.status if req.specifier.contains(v, prereleases=False)]
@@ -70,10 +72,12 @@ def check_declared(declared: tuple[str, ...], lines: list[Supported]) -> list[De
 
 
 def server_notes(cells: list[Cell]) -> list[str]:
-    """Where a feature's outcome changes between two server versions of one family: with one
-    version per server row there is nothing in between to bisect, and the report says so."""
-    by: dict[tuple[str, str, str], dict[Version, dict[str, str]]] = defaultdict(dict)
+    """Where a feature's outcome changes between two server versions of one family that no
+    server row lists releases between (those are lines of their own, bisected on the server
+    axis): there is nothing in between to bisect, and the report says so."""
+    by: dict[tuple[str, ...], dict[Version, dict[str, str]]] = defaultdict(dict)
     labels: dict[Version, str] = {}
+    rows: dict[Version, str] = {}
     for cell in cells:
         key_s = cell.at.server_key
         if cell.status != o.CELL_OK or key_s is None:
@@ -81,21 +85,33 @@ def server_notes(cells: list[Cell]) -> list[str]:
         feats: dict[str, list[str]] = defaultdict(list)
         for test in cell.record.tests:
             feats[test.feature].append(test.outcome)
-        key = (cell.at.server_family, cell.at.client_version, cell.at.python_version)
+        at = cell.at
+        key = (at.server_family, at.client_version, at.python_version, cell.record.protocol)
         by[key][key_s] = {f: worst(v) for f, v in feats.items()}
-        labels[key_s] = cell.at.server_label
+        labels[key_s] = at.server_label
+        rows[key_s] = cell.record.prop(o.SUITE_SERVER_ROW)
     changes: dict[tuple[str, str], set[str]] = defaultdict(set)
     for grid in by.values():
         order = sorted(grid)
         for a, b in zip(order, order[1:]):
+            if rows[a] and rows[a] == rows[b]:
+                continue  # two releases of one server row: its line says where it changes
             for f in set(grid[a]) & set(grid[b]):
                 if grid[a][f] != grid[b][f]:
                     changes[(labels[a], labels[b])].add(f)
     return [
         f"{a} -> {b}: {', '.join(sorted(fs))} change; no intermediate server versions are "
-        "available to bisect (each server row names one version)"
+        "available to bisect (no server row lists releases between them)"
         for (a, b), fs in changes.items()
     ]
+
+
+def _stepped(cell: Cell) -> str:
+    """The release a bisection cell measured: its server's on the server axis, else its
+    client's."""
+    if cell.record.prop(o.SUITE_CELL_BISECT_AXIS) == r.SERVER:
+        return cell.at.server_label
+    return r.release_of(cell)
 
 
 @dataclass
@@ -159,6 +175,6 @@ def build(
         none = o.ERROR if cell.status == o.CELL_ERROR else r.NOT_INSTALLABLE
         shown = {f: worst(outs[f]) if outs.get(f) else none for f in features}
         step = int(rec.prop(o.SUITE_CELL_BISECT_STEP) or 0)
-        found.steps.append(Step(cell.id, r.release_of(cell), step, shown))
+        found.steps.append(Step(cell.id, _stepped(cell), step, shown))
     found.steps.sort(key=lambda s: (s.step, s.cell))
     return found

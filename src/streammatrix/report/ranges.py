@@ -1,12 +1,14 @@
-"""Release ranges: per feature, every maximal run of consecutive client releases with one
-outcome ("fail on 4.2.0-4.3.1"), on one server and one Python, from the grid and the
-bisection cells together (:mod:`streammatrix.run.bisect`).
+"""Release ranges: per feature, every maximal run of consecutive releases with one outcome
+("fail on 4.2.0-4.3.1"), from the grid and the bisection cells together
+(:mod:`streammatrix.run.bisect`). A line steps along one axis with the rest fixed: the client
+releases of a range row on one server entry, or the server releases of a server row with one
+client; one Python, one protocol claim.
 
-The releases of a range row travel in each cell file (``client.releases``), so this needs no
-network. A release that was not measured takes the outcome of its two measured neighbours when
-they agree (what a bisection assumes); between two that disagree it is *open*. A boundary is
-*exact* when the releases on both sides of it were measured, *sampled* when the first release
-is only the lowest one measured.
+The releases of a row travel in each cell file (``client.releases``, ``server.releases``), so
+this needs no network. A release that was not measured takes the outcome of its two measured
+neighbours when they agree (what a bisection assumes); between two that disagree it is *open*.
+A boundary is *exact* when the releases on both sides of it were measured, *sampled* when the
+first release is only the lowest one measured.
 """
 
 from __future__ import annotations
@@ -45,24 +47,42 @@ class Span:
         return f"{self.outcome} on {where}"
 
 
+CLIENT, SERVER = "client", "server"  # the axis a line steps along
+
+
 @dataclass
 class Line:
-    """Where the releases of one client family were measured: one server entry, one Python."""
+    """Where the releases of one row were measured, the other coordinates fixed.
 
-    server: str  # the server entry (matrix.yaml name)
-    server_label: str  # e.g. "Redis 7.0.15"
+    On the client axis ``server`` is the server entry it ran on and ``family`` the client
+    distribution; on the server axis ``server`` is the client entry it ran with, ``family``
+    the server family and the releases are the server row's.
+    """
+
+    server: str  # the fixed entry: the server entry (client axis), the client (server axis)
+    server_label: str  # e.g. "Redis 7.0.15", or "redis-py 5.0.8" on the server axis
     python: str
-    family: str  # the client distribution, e.g. "redis"
+    family: str  # the stepping family: a client distribution ("redis"), or a server family
     protocol: str = ""  # the cells' protocol claim ("" = none): replies differ between them
     releases: list[str] = field(default_factory=list)  # oldest first, installable ones
     not_installable: list[str] = field(default_factory=list)
     measured: dict[str, dict[str, str]] = field(default_factory=dict)  # release -> feature -> out
-    expanded: bool = False  # a range row of matrix.yaml has releases on this line
+    expanded: bool = False  # a row of matrix.yaml has releases on this line
+    axis: str = CLIENT
 
     @property
     def label(self) -> str:
         over = f", RESP{self.protocol}" if self.protocol else ""
         return f"{self.server_label} (python {self.python}{over})"
+
+    @property
+    def family_label(self) -> str:
+        """``redis`` (a distribution) on the client axis, ``Redis`` on the server axis."""
+        return (
+            versions.SERVER_LABELS.get(self.family, self.family)
+            if self.axis == SERVER
+            else (self.family)
+        )
 
     def outcomes(self, feature: str) -> dict[str, str]:
         """Every release's outcome for ``feature``: measured, assumed between equals, or open."""
@@ -124,38 +144,63 @@ def _key(text: str) -> Version:
         return Version("0")
 
 
+def _placements(cell: Cell) -> list[tuple[tuple[str, ...], str, str, str, str, bool, str]]:
+    """The lines ``cell`` lies on: (key, fixed entry, its label, family, release, whether a
+    row of matrix.yaml expanded it, the row's releases) per axis."""
+    record = cell.record
+    rest = (record.python, record.protocol)
+    family = record.client_name or record.client.rsplit("-", 1)[0]
+    label = cell.at.server_label if cell.at.server_version else record.server
+    out = [
+        (
+            (CLIENT, record.server, *rest, family), record.server, label, family,
+            release_of(cell), bool(record.prop(o.SUITE_CLIENT_ROW)),
+            record.prop(o.SUITE_CLIENT_RELEASES),
+        )
+    ]  # fmt: skip
+    row = record.prop(o.SUITE_SERVER_ROW)
+    if row:
+        server_family = cell.at.server_family or versions.server_family(row)
+        out.append(
+            (
+                (SERVER, row, record.client, *rest), record.client, cell.at.client_label,
+                server_family, record.prop(o.SUITE_SERVER_RELEASE), True,
+                record.prop(o.SUITE_SERVER_RELEASES),
+            )
+        )  # fmt: skip
+    return out
+
+
 def lines(cells: list[Cell]) -> list[Line]:
-    """Group the cells by (server entry, python, protocol, client family), releases in version
-    order."""
-    found: dict[tuple[str, str, str, str], Line] = {}
-    listed: dict[tuple[str, str, str, str], set[str]] = defaultdict(set)
+    """Group the cells into lines (see :class:`Line`), releases in version order."""
+    found: dict[tuple[str, ...], Line] = {}
+    listed: dict[tuple[str, ...], set[str]] = defaultdict(set)
     for cell in cells:
         record = cell.record
-        family = record.client_name or record.client.rsplit("-", 1)[0]
-        key = (record.server, record.python, record.protocol, family)
-        line = found.get(key)
-        if line is None:
-            label = cell.at.server_label if cell.at.server_version else record.server
-            line = found[key] = Line(record.server, label, record.python, family, record.protocol)
-        elif cell.at.server_version and line.server_label == record.server:
-            line.server_label = cell.at.server_label
-        listed[key].update(v for v in record.prop(o.SUITE_CLIENT_RELEASES).split(",") if v)
-        line.expanded = line.expanded or bool(record.prop(o.SUITE_CLIENT_ROW))
-        version = release_of(cell)
-        if cell.status == o.CELL_SKIPPED and record.prop(o.SUITE_CLIENT_ROW):
-            line.not_installable.append(version)
-        if cell.status != o.CELL_OK or versions.parse(version) is None:
-            continue
-        listed[key].add(version)
-        by_feature: dict[str, list[str]] = defaultdict(list)
-        for test in record.tests:
-            by_feature[test.feature].append(test.outcome)
-        mine = line.measured.setdefault(version, {})
-        mine.update({f: worst(outs) for f, outs in by_feature.items()})
+        for key, fixed, label, family, version, expanded, releases in _placements(cell):
+            line = found.get(key)
+            if line is None:
+                line = found[key] = Line(
+                    fixed, label, record.python, family, record.protocol, axis=key[0]
+                )
+            elif key[0] == CLIENT and cell.at.server_version and line.server_label == fixed:
+                line.server_label = label
+            listed[key].update(v for v in releases.split(",") if v)
+            line.expanded = line.expanded or expanded
+            if cell.status == o.CELL_SKIPPED and expanded and key[0] == CLIENT:
+                line.not_installable.append(version)
+            if cell.status != o.CELL_OK or versions.parse(version) is None:
+                continue
+            listed[key].add(version)
+            by_feature: dict[str, list[str]] = defaultdict(list)
+            for test in record.tests:
+                by_feature[test.feature].append(test.outcome)
+            mine = line.measured.setdefault(version, {})
+            mine.update({f: worst(outs) for f, outs in by_feature.items()})
     for key, line in found.items():
         gone = set(line.not_installable)
         line.releases = sorted((v for v in listed[key] if v not in gone), key=_key)
-    # only where a range row was expanded: pinned rows say nothing about the releases between
+    # only where a row was expanded: pinned rows say nothing about the releases between
     return [line for line in found.values() if line.measured and line.expanded]
 
 

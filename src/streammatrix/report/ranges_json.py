@@ -16,7 +16,8 @@ def _line(line: Line) -> dict[str, Any]:
         "server_label": line.server_label,
         "python": line.python,
         "protocol": line.protocol,
-        "client_family": line.family,
+        "client_family": line.family,  # the stepping family (a server family on that axis)
+        "axis": line.axis,  # "client": client releases on one server; "server": the reverse
         "releases": line.releases,
         "not_installable": line.not_installable,
     }

@@ -1,6 +1,7 @@
-"""Which releases of one line (server, Python, client family) pass every required feature: the
-first supported release, *exact* or *sampled*, and the ready-to-paste PEP 440 requirement that
-admits exactly the passing ones.
+"""Which releases of one line (:class:`~.ranges.Line`: client releases on one server, or server
+releases with one client) pass every required feature: the first supported release, *exact* or
+*sampled*, and the ready-to-paste PEP 440 requirement that admits exactly the passing ones
+(for a server family, the same specifier after its name: ``Redis >=6.0.8``).
 """
 
 from __future__ import annotations
@@ -31,7 +32,12 @@ class Supported:
 
     @property
     def requirement(self) -> str:
-        return f"{self.line.family}{self.specifier}" if self.first else ""
+        """``redis>=4.3.4,!=5.0.*`` for a client; ``Redis >=6.0.8`` for a server family."""
+        if not self.first:
+            return ""
+        if self.line.axis == r.SERVER:
+            return f"{self.line.family_label} {self.specifier}"
+        return f"{self.line.family}{self.specifier}"
 
     @property
     def failing(self) -> list[str]:
@@ -39,7 +45,7 @@ class Supported:
 
     @property
     def sentence(self) -> str:
-        label = f"{self.line.family} on {self.line.label}"
+        label = f"{self.line.family_label} on {self.line.label}"
         if self.first is None:
             return f"{label}: no measured release passes the required features"
         text = f"{label}: first {self.first} ({self.first_precision})"

@@ -1,8 +1,9 @@
 """Bisection: after the grid, find the first release where a feature's outcome changes.
 
-For every feature whose outcome differs between two neighbouring releases of one expanded row
-(same server, same Python), the releases in between are run, binary search, only that
-feature's tests, until the boundary is two adjacent releases. A third outcome met in between
+For every feature whose outcome differs between two neighbouring releases of one row (a client
+range row on the same server, or a server row listing releases with the same client; same
+Python, same protocol), the releases in between are run, binary search, only that feature's
+tests, until the boundary is two adjacent releases. A third outcome met in between
 (a non-monotone range) splits the interval and each part is bisected. A budget of cells bounds
 the cost; what is left open is seen in the report (the cell files say what was measured).
 
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from packaging.version import Version
 
 from streammatrix import processes
-from streammatrix.config.model import Matrix
+from streammatrix.config.model import Matrix, ServerSpec
 from streammatrix.junit.read import load_cells
 from streammatrix.junit.records import CellRecord
 from streammatrix.plan import Cell
@@ -44,7 +45,9 @@ def feature_outcomes(record: CellRecord) -> dict[str, str]:
     }
 
 
-Key = tuple[str, str, str, str]  # row, server entry, python, protocol claim ("" = none)
+# axis ("client" or "server"), its row, the other axis's entry, python, protocol ("" = none)
+Key = tuple[str, str, str, str, str]
+CLIENT, SERVER = "client", "server"
 
 
 @dataclass
@@ -70,30 +73,70 @@ class BisectResult:
         return bool(self.open)
 
 
-class _State:
-    """What is known per (row, server, python): each release's outcome per feature."""
+class Axes:
+    """The rows bisection may step along: client range rows (``rows``) and server rows that
+    list releases (``matrix.servers`` with a ``row``), and how to make the cell of a release."""
 
-    def __init__(self, rows: dict[str, Row]) -> None:
+    def __init__(self, matrix: Matrix, rows: dict[str, Row]) -> None:
         self.rows = rows
+        self.servers = {s.name: s for s in matrix.servers}
+        self.clients = {c.name: c for c in matrix.clients}
+        self.server_rows: dict[str, dict[str, ServerSpec]] = {}
+        for spec in matrix.servers:
+            if spec.row:
+                self.server_rows.setdefault(spec.row, {})[spec.release] = spec
+
+    def releases(self, key: Key) -> list[str]:
+        if key[0] == CLIENT:
+            return [str(r.version) for r in self.rows[key[1]].releases]
+        return sorted(self.server_rows[key[1]], key=Version)
+
+    def keys(self, record: CellRecord) -> list[tuple[Key, str]]:
+        """The rows ``record`` is a release of, each with the release."""
+        out = []
+        rest = (record.python, record.protocol)
+        row = record.prop(o.SUITE_CLIENT_ROW)
+        if row in self.rows:
+            version = record.prop(o.SUITE_CLIENT_VERSION) or record.client.rsplit("-", 1)[-1]
+            out.append(((CLIENT, row, record.server, *rest), version))
+        row = record.prop(o.SUITE_SERVER_ROW)
+        if row in self.server_rows:
+            out.append(((SERVER, row, record.client, *rest), record.prop(o.SUITE_SERVER_RELEASE)))
+        return out
+
+    def runnable(self, key: Key) -> bool:
+        """Whether the other axis's entry of ``key`` is still in the matrix."""
+        return key[2] in (self.servers if key[0] == CLIENT else self.clients)
+
+    def cell(self, key: Key, version: str) -> Cell:
+        kind, row, other, python, protocol = key
+        if kind == CLIENT:
+            server, client = self.servers[other], self.rows[row].client(version)
+        else:
+            server, client = self.server_rows[row][version], self.clients[other]
+        return Cell(server, client, python, protocol=protocol or None)
+
+
+class _State:
+    """What is known per key: each release's outcome per feature."""
+
+    def __init__(self, axes: Axes) -> None:
+        self.axes = axes
         self.known: dict[Key, dict[str, dict[str, str] | str]] = {}
         self.tests: dict[str, set[str]] = {}  # feature -> test function names
-        self.probed: dict[tuple[Key, str], set[str]] = {}  # features run per bisection cell
+        self.probed: dict[str, set[str]] = {}  # features run per bisection cell id
 
     def add(self, record: CellRecord) -> None:
-        row = record.prop(o.SUITE_CLIENT_ROW)
-        if row not in self.rows:
-            return
-        key = (row, record.server, record.python, record.protocol)
-        version = record.prop(o.SUITE_CLIENT_VERSION) or record.client.rsplit("-", 1)[-1]
-        if record.status == o.CELL_SKIPPED:
-            self.known.setdefault(key, {})[version] = SKIP
-        elif record.status == o.CELL_OK:
-            self.known.setdefault(key, {})[version] = feature_outcomes(record)
-            for test in record.tests:
-                self.tests.setdefault(test.feature, set()).add(test.name.split("[")[0])
-        else:  # the whole cell could not run: every feature it was to measure is an error
-            features = record.prop(o.SUITE_CELL_BISECT).split(",")
-            self.known.setdefault(key, {})[version] = dict.fromkeys(features, o.ERROR)
+        for key, version in self.axes.keys(record):
+            if record.status == o.CELL_SKIPPED:
+                self.known.setdefault(key, {})[version] = SKIP
+            elif record.status == o.CELL_OK:
+                self.known.setdefault(key, {})[version] = feature_outcomes(record)
+                for test in record.tests:
+                    self.tests.setdefault(test.feature, set()).add(test.name.split("[")[0])
+            else:  # the whole cell could not run: every feature it was to measure is an error
+                features = record.prop(o.SUITE_CELL_BISECT).split(",")
+                self.known.setdefault(key, {})[version] = dict.fromkeys(features, o.ERROR)
 
     def outcome(self, key: Key, version: str, feature: str) -> str | None:
         entry = self.known.get(key, {}).get(version)
@@ -102,7 +145,7 @@ class _State:
         return entry.get(feature) if isinstance(entry, dict) else None
 
     def between(self, iv: Interval) -> list[str]:
-        order = [str(r.version) for r in self.rows[iv.key[0]].releases]
+        order = self.axes.releases(iv.key)
         lo, hi = order.index(iv.lo), order.index(iv.hi)
         known = self.known.get(iv.key, {})
         return [v for v in order[lo + 1 : hi] if known.get(v) != SKIP]
@@ -110,6 +153,8 @@ class _State:
     def flips(self) -> list[Interval]:
         found = []
         for key, releases in self.known.items():
+            if not self.axes.runnable(key):
+                continue
             ran = sorted((v for v, e in releases.items() if isinstance(e, dict)), key=Version)
             features = sorted({f for v in ran for f in releases[v]})  # type: ignore[union-attr]
             for feature in features:
@@ -136,12 +181,12 @@ def bisect(
     result = BisectResult()
     paths = BisectPaths(options.report_dir)
     paths.prepare(keep=True)  # the grid's prepare() already emptied it unless --keep
-    state = _State(rows)
+    axes = Axes(matrix, rows)
+    state = _State(axes)
     records, _ = load_cells([options.report_dir / "cells"])
     for record in records:
         state.add(record)
-    servers = {s.name: s for s in matrix.servers}
-    intervals = [iv for iv in state.flips() if iv.key[1] in servers]
+    intervals = state.flips()
     runner = BisectRunner(matrix, options, events, paths)
     processes.arm()
     try:
@@ -157,48 +202,32 @@ def bisect(
                         probes.setdefault((iv.key, version), set()).add(iv.feature)
                 if not probes:
                     break
-                cells = []
+                cells, where = [], []
                 for (key, version), features in list(probes.items())[: budget - result.cells]:
-                    # a release probed before for other features runs them all again, so
-                    # that its one cell file holds every feature measured there
-                    union = state.probed.setdefault((key, version), set())
+                    cell = axes.cell(key, version)
+                    # a cell probed before for other features runs them all again, so that
+                    # its one cell file holds every feature measured there
+                    union = state.probed.setdefault(cell.id, set())
                     union |= features
-                    client = rows[key[0]].client(version)
-                    cells.append(
-                        (
-                            Cell(servers[key[1]], client, key[2], protocol=key[3] or None),
-                            sorted(union),
-                        )
-                    )
+                    cells.append((cell, sorted(union)))
+                    where.append((key, version))
                 names = {f: state.tests.get(f, set()) for _, fs in cells for f in fs}
-                ran = runner.run(cells, step, names)
+                ran = runner.run(cells, step, names, [key[0] for key, _ in where])
                 for res, _ in ran:
                     for record in load_cells([runner.paths.cell_file(res.cell)])[0]:
                         state.add(record)
-                for res, features in ran:
+                for (res, features), (key, version) in zip(ran, where):
                     result.cells += 1
                     for feature in features:
-                        shown = state.outcome(_key(res.cell), _version(res.cell), feature)
+                        shown = state.outcome(key, version, feature)
                         result.steps.append((res.cell.id, feature, shown or SKIP))
                 intervals = _narrow(intervals, state)
     finally:
         runner.stop()
     result.open = [iv for iv in intervals if state.between(iv)]
-    result.exact = sum(1 for iv in _all_flips(state, servers) if not state.between(iv))
+    result.exact = sum(1 for iv in state.flips() if not state.between(iv))
     result.seconds = time.monotonic() - began
     return result
-
-
-def _all_flips(state: _State, servers: dict) -> list[Interval]:
-    return [iv for iv in state.flips() if iv.key[1] in servers]
-
-
-def _key(cell: Cell) -> Key:
-    return (cell.client.row, cell.server.name, cell.python, cell.protocol or "")
-
-
-def _version(cell: Cell) -> str:
-    return cell.client.version.lstrip("=")
 
 
 def _narrow(intervals: list[Interval], state: _State) -> list[Interval]:

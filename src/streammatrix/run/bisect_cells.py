@@ -56,9 +56,15 @@ class BisectRunner:
             self.pool.stop_all()
 
     def run(
-        self, cells: Sequence[tuple[Cell, list[str]]], step: int, tests: dict[str, set[str]]
+        self,
+        cells: Sequence[tuple[Cell, list[str]]],
+        step: int,
+        tests: dict[str, set[str]],
+        axes: Sequence[str] = (),
     ) -> list[tuple[CellResult, list[str]]]:
-        """Run ``cells`` (each with its features; ``tests`` names each feature's tests)."""
+        """Run ``cells`` (each with its features; ``tests`` names each feature's tests; ``axes``
+        the axis each cell steps along)."""
+        stepped = {c.id: axis for (c, _), axis in zip(cells, axes)}
         if self.provider is None:
             self.provider = make_provider(self.options.provider, notify=self.events.say)
             self.pool = ServerPool(self.provider, self.events)
@@ -73,6 +79,8 @@ class BisectRunner:
             cell, features = item
             env = envs[(cell.client.name, cell.python)]
             extra = {o.SUITE_CELL_BISECT: ",".join(features), o.SUITE_CELL_BISECT_STEP: str(step)}
+            if cell.id in stepped:
+                extra[o.SUITE_CELL_BISECT_AXIS] = stepped[cell.id]
             made = env if isinstance(env, ClientEnv) else None
             props = {**base_properties(cell, made, self.provider.kind_of(cell.server)), **extra}
             if isinstance(env, ReleaseNotInstallable):

