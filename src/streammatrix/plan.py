@@ -1,7 +1,8 @@
 """A validated matrix -> the list of cells to run (server x client x python x protocol).
 
 Selection (--servers/--clients/--python), exclusions and sharding all happen here, before any
-server or virtualenv exists, so that ``--list`` shows exactly what a run would do.
+server or virtualenv exists, so that ``--list`` shows exactly what a run would do. A shard keeps
+each line bisection compares whole (:mod:`streammatrix.shards`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import fnmatch
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from streammatrix import shards
 from streammatrix.config.model import ClientSpec, Matrix, ServerSpec
 from streammatrix.errors import ConfigError
 from streammatrix.junit.format import CELL_ID as CELL_ID  # re-exported: a cell id's pattern
@@ -125,6 +127,18 @@ def plan(
         if server.name in server_names
     ]
     if shard is not None:
-        index, total = shard
-        cells = cells[(index - 1) * len(cells) // total : index * len(cells) // total]
+        cells = shards.split(cells, *shard, keys=line_keys)
     return cells
+
+
+def line_keys(cell: Cell) -> list[tuple[str, ...]]:
+    """The lines ``cell`` lies on, which a shard keeps whole: the releases of a client range
+    row on one server, and the releases of a server row with one client (same Python and
+    protocol), which bisection compares."""
+    rest = (cell.python, cell.protocol or "")
+    keys = []
+    if cell.client.row:
+        keys.append(("client", cell.client.row, cell.server.name, *rest))
+    if cell.server.row:
+        keys.append(("server", cell.server.row, cell.client.name, *rest))
+    return keys
