@@ -116,11 +116,12 @@ def _row(report: Report, cell: Cell, test: TestRecord) -> FeatureRow | None:
 
 
 def placement(row: FeatureRow | None, cell: Cell) -> str:
-    """Where a failing cell sits against the feature's minimum: a fact, a break, or no minimum."""
+    """Where a failing cell sits against the feature's minimum over the cell's own protocol
+    claim (as the grid's breaks): a fact, a break, or no minimum."""
     if row is None:
         return KIND_BREAK
-    low_server = row.min_server.get(cell.at.server_family)
-    low_client = row.min_client.get(cell.at.client_family)
+    low_server = row.min_server_at.get((cell.at.server_family, cell.at.protocol))
+    low_client = row.min_client_at.get((cell.at.client_family, cell.at.protocol))
     if not low_server or not low_client:
         return KIND_NEVER_PASSES
     server, client = cell.at.server_key, cell.at.client_key

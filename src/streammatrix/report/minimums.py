@@ -48,10 +48,10 @@ def feature_minimums(row: FeatureRow, cells: list[Cell]) -> None:
     row.min_client = _lowest_by(ran, passing, lambda c: c.at.client_family, _client_key)
     # A break is judged against the cells of its own protocol claim: a client that cannot speak
     # RESP3 is no break above the minimum that its RESP2 cells measured.
-    low_servers = _lowest_by(
+    row.min_server_at = low_servers = _lowest_by(
         ran, passing, lambda c: (c.at.server_family, c.at.protocol), _server_key
     )
-    low_clients = _lowest_by(
+    row.min_client_at = low_clients = _lowest_by(
         ran, passing, lambda c: (c.at.client_family, c.at.protocol), _client_key
     )
     row.breaks = []

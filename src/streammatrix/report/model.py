@@ -121,6 +121,9 @@ class FeatureRow:
     entries: dict[str, Entry] = field(default_factory=dict)  # by cell id
     min_server: dict[str, str | None] = field(default_factory=dict)  # family -> version
     min_client: dict[str, str | None] = field(default_factory=dict)
+    # the same per (family, protocol claim): what breaks and facts are judged against
+    min_server_at: dict[tuple[str, str], str | None] = field(default_factory=dict)
+    min_client_at: dict[tuple[str, str], str | None] = field(default_factory=dict)
     breaks: list[Break] = field(default_factory=list)
 
     @property

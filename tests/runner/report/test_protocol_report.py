@@ -3,6 +3,7 @@ and RESP3, and redis-py 4.6.0 over RESP3 (which it cannot speak)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import jsonschema
@@ -14,6 +15,7 @@ from streammatrix.plugin import outcomes as o
 from streammatrix.report.as_json import json_schema, to_dict
 from streammatrix.report.build import build_report, write_reports
 from streammatrix.report.render import render_html, render_markdown
+from streammatrix.report.vocabulary import KIND_NEVER_PASSES
 
 PROTOCOLS = DATA / "protocols"  # real cell files
 FIVE = "redis-7.0--redis-5.0--py3.11--resp{}"
@@ -96,3 +98,16 @@ def test_a_report_without_protocols_shows_none_of_it():
     assert "over RESP" not in report.headline
     assert '<th class="corner">protocol</th>' not in render_html(report)
     assert "Depends on the protocol" not in render_markdown(report)
+
+
+def test_a_failure_is_placed_against_the_minimum_of_its_own_protocol_as_the_grid_is():
+    """redis-py 5.0.8 reads XREAD over RESP2 and fails it over RESP3 (no expectations here):
+    no RESP3 cell passes it, so the RESP3 failure is "never passes", not a break above the
+    RESP2 minimum; and the grid, which judges breaks per protocol, agrees."""
+    cells, _ = load_cells([PROTOCOLS])
+    matrix = dataclasses.replace(load(ROOT / "matrix.yaml"), expected=())
+    report = build_report(cells, matrix, None)
+    resp3 = [u for u in report.unexpected if u.cell == FIVE.format(3)]
+    assert resp3 and {u.kind for u in resp3} == {KIND_NEVER_PASSES}
+    breaks = {b.cell for row in report.rows for b in row.breaks}
+    assert FIVE.format(3) not in breaks
