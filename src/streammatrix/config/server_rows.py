@@ -50,15 +50,23 @@ def expand_row(
     """The entries of a row with ``releases:`` (``row`` is the row as one entry, unfilled)."""
     items = [r if isinstance(r, dict) else {"release": r} for r in raw["releases"]]
     texts = [str(item["release"]) for item in items]
+    parsed = [versions.parse(text) for text in texts]
     for j, text in enumerate(texts):
-        if texts.index(text) != j:
-            raise fail([*keys, "releases", j], f"lists release {text} twice")
+        if str(parsed[j]) != text:  # INFO server never says 05.0.7: the claim could not hold
+            raise fail(
+                [*keys, "releases", j],
+                f"release {text}: write it as the server reports it ({parsed[j]})",
+            )
+        first = parsed.index(parsed[j])  # 5.0 and 5.0.0 are one release
+        if first != j:
+            same = "" if texts[first] == text else f" (as {texts[first]} and {text})"
+            raise fail([*keys, "releases", j], f"lists release {texts[first]} twice{same}")
         if row.version and not versions.matches_claim(row.version, text):
             raise fail(
                 [*keys, "releases", j],
                 f"release {text} is not in the row's line (version: {row.version!r})",
             )
-    order = sorted(texts, key=lambda t: versions.parse(t) or versions.parse("0"))
+    order = [texts[j] for j in sorted(range(len(texts)), key=lambda j: parsed[j])]
     grid = set(versions.sample(order, raw.get("expand") or RANGE_EXPANSION))
     out = []
     for j, item in enumerate(items):

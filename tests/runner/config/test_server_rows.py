@@ -81,6 +81,10 @@ def test_a_release_is_matched_in_exclusions_by_its_version(tmp_path):
         (('image: "redis:{release}"', 'image: "redis:5.0"'), "its image has no {release}"),
         (('python: "3.8"', 'python: "3.8", libs: ["--x"]'), "not a Debian package name"),
         (('"5.0.9"', '"5.0.7"'), "lists release 5.0.7 twice"),
+        # one release written two ways would be two entries claiming one version
+        (('"5.0.9"', '"5.0.10.0"'), "lists release 5.0.10 twice (as 5.0.10 and 5.0.10.0)"),
+        # INFO server says 5.0.9: a claim of 05.0.9 could never hold
+        (('"5.0.9"', '"05.0.9"'), "release 05.0.9: write it as the server reports it (5.0.9)"),
         (('"5.0.9"', '"6.0.9"'), "release 6.0.9 is not in the row's line"),
         (('"5.0.9"', '"5.0.9; rm -rf /"'), "a release is a version"),
         (('"5.0.9"', '{image: "x"}'), "a release is a version"),
