@@ -134,6 +134,7 @@ def cmd_run(args: argparse.Namespace, observers: Sequence[Observer] = ()) -> int
             f"bisection: {found.cells} cells in {found.seconds:.1f}s, {found.exact} exact "
             f"boundaries"
             + (f", {len(found.open)} left open (budget {args.bisect_budget})" if found.open else "")
+            + (f", {len(found.unrun)} open where releases could not run" if found.unrun else "")
         )
     return _report(
         [options.report_dir / "cells"],

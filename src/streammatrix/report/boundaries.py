@@ -114,6 +114,23 @@ def _stepped(cell: Cell) -> str:
     return r.release_of(cell)
 
 
+def _could_not_run(bisection: list[Cell]) -> set[tuple[str, ...]]:
+    """(axis, fixed entry, python, protocol, release) of each bisection cell that could not
+    run (its server did not start, its environment could not be made)."""
+    out = set()
+    for cell in bisection:
+        rec = cell.record
+        if cell.status != o.CELL_ERROR:
+            continue
+        if rec.prop(o.SUITE_CELL_BISECT_AXIS) == r.SERVER:
+            release, fixed = rec.prop(o.SUITE_SERVER_RELEASE), rec.client
+        else:
+            release, fixed = r.release_of(cell), rec.server
+        out.add((rec.prop(o.SUITE_CELL_BISECT_AXIS) or r.CLIENT, fixed, rec.python, rec.protocol,
+                 release))  # fmt: skip
+    return out
+
+
 @dataclass
 class Step:
     cell: str
@@ -129,6 +146,7 @@ class Boundaries:
     declared: list[DeclaredCheck] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)
     open: list[str] = field(default_factory=list)
+    exhausted: bool = False  # some open release was never tried (else each one could not run)
     server_notes: list[str] = field(default_factory=list)
 
     @property
@@ -157,14 +175,19 @@ def build(
         if sup is not None:
             found.supported.append(sup)
     found.declared = check_declared(declared, found.supported)
+    failed = _could_not_run(bisection)
     for fr in found.features:
-        spans = fr.spans
+        spans, line = fr.spans, fr.line
         for i, span in enumerate(spans):
             if span.outcome == r.OPEN and 0 < i < len(spans) - 1:
+                at = (line.axis, line.server, line.python, line.protocol)
+                tried = [v for v in span.releases if (*at, v) in failed]
+                found.exhausted = found.exhausted or len(tried) < len(span.releases)
                 found.open.append(
                     f"{fr.feature} on {fr.line.label}: {spans[i - 1].outcome} on "
                     f"{spans[i - 1].last}, {spans[i + 1].outcome} on {spans[i + 1].first}; "
                     f"not measured: {span.first}-{span.last}"
+                    + (f" (could not run: {', '.join(tried)})" if tried else "")
                 )
     for cell in bisection:
         rec = cell.record

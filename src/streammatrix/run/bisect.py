@@ -31,6 +31,7 @@ from streammatrix.run.matrix import RunOptions
 
 DEFAULT_BUDGET = 40  # bisection cells per run
 SKIP = "not-installable"
+UNRUN = "could-not-run"  # the cell could not run (its server did not start, ...): no outcome
 _ORDER = (o.ERROR, o.FAIL, o.UNSUPPORTED_SERVER, o.UNSUPPORTED_CLIENT, o.SKIPPED, o.PASS)
 
 
@@ -66,6 +67,7 @@ class BisectResult:
     seconds: float = 0.0  # the bisection's wall time (environments, servers, cells)
     steps: list[tuple[str, str, str]] = field(default_factory=list)  # cell, feature, outcome
     open: list[Interval] = field(default_factory=list)  # left open by the budget
+    unrun: list[Interval] = field(default_factory=list)  # open: the releases between failed
     exact: int = 0  # boundaries found between two adjacent releases
 
     @property
@@ -134,9 +136,10 @@ class _State:
                 self.known.setdefault(key, {})[version] = feature_outcomes(record)
                 for test in record.tests:
                     self.tests.setdefault(test.feature, set()).add(test.name.split("[")[0])
-            else:  # the whole cell could not run: every feature it was to measure is an error
-                features = record.prop(o.SUITE_CELL_BISECT).split(",")
-                self.known.setdefault(key, {})[version] = dict.fromkeys(features, o.ERROR)
+            elif not isinstance(self.known.get(key, {}).get(version), dict):
+                # the whole cell could not run: nothing is known of this release, and a
+                # boundary beside it is no closer; it is not run again
+                self.known.setdefault(key, {})[version] = UNRUN
 
     def outcome(self, key: Key, version: str, feature: str) -> str | None:
         entry = self.known.get(key, {}).get(version)
@@ -144,11 +147,17 @@ class _State:
             return None
         return entry.get(feature) if isinstance(entry, dict) else None
 
-    def between(self, iv: Interval) -> list[str]:
+    def gap(self, iv: Interval) -> list[str]:
+        """The releases strictly between ``iv``'s ends, but those not installable."""
         order = self.axes.releases(iv.key)
         lo, hi = order.index(iv.lo), order.index(iv.hi)
         known = self.known.get(iv.key, {})
         return [v for v in order[lo + 1 : hi] if known.get(v) != SKIP]
+
+    def between(self, iv: Interval) -> list[str]:
+        """The releases bisection may still run inside ``iv``."""
+        known = self.known.get(iv.key, {})
+        return [v for v in self.gap(iv) if known.get(v) != UNRUN]
 
     def flips(self) -> list[Interval]:
         found = []
@@ -225,7 +234,9 @@ def bisect(
     finally:
         runner.stop()
     result.open = [iv for iv in intervals if state.between(iv)]
-    result.exact = sum(1 for iv in state.flips() if not state.between(iv))
+    # a boundary beside a release that could not run is not exact, though nothing is left to run
+    result.unrun = [iv for iv in intervals if state.gap(iv) and not state.between(iv)]
+    result.exact = sum(1 for iv in state.flips() if not state.gap(iv))
     result.seconds = time.monotonic() - began
     return result
 

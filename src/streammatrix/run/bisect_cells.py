@@ -85,12 +85,16 @@ class BisectRunner:
             props = {**base_properties(cell, made, self.provider.kind_of(cell.server)), **extra}
             if isinstance(env, ReleaseNotInstallable):
                 return record_not_run(cell, paths, o.CELL_SKIPPED, str(env), props), features
-            if made is None:
-                return record_not_run(cell, paths, o.CELL_ERROR, str(env), props), features
-            try:
-                server = self.pool.get(cell.server)
-            except ServerStartError as exc:
-                return record_not_run(cell, paths, o.CELL_ERROR, str(exc), props), features
+            why = None if made is not None else str(env)
+            if why is None:
+                try:
+                    server = self.pool.get(cell.server)
+                except ServerStartError as exc:
+                    why = str(exc)
+            if why is not None or made is None:
+                # said here: no later step runs this release again (run/bisect.py)
+                self.events.say(f"bisect step {step}: {cell.id}: could not run: {why}")
+                return record_not_run(cell, paths, o.CELL_ERROR, str(why), props), features
             names = sorted({n for f in features for n in tests.get(f, ())})
             self.events.say(f"bisect step {step}: {cell.id}: {', '.join(features)}")
             res = run_cell(

@@ -31,11 +31,13 @@ def envdir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("envs")
 
 
-def run(tmp_path: Path, envdir: Path, expand: str, *args: str, **extra) -> tuple[int, dict, str]:
+def run(
+    tmp_path: Path, envdir: Path, expand: str, *args: str, releases=RELEASES, **extra
+) -> tuple[int, dict, str]:
     copy_suite(tmp_path / "suite")
     (row,) = catalogue_servers("redis-5.0")
     config = write_matrix(tmp_path / "matrix.yaml", servers=[], clients=[CLIENT], **extra)
-    entry = {**row, "name": "redis-5-6", "releases": RELEASES, "expand": expand}
+    entry = {**row, "name": "redis-5-6", "releases": releases, "expand": expand}
     entry.pop("default", None)
     data = yaml.safe_load(config.read_text())
     config.write_text(yaml.safe_dump({**data, "servers": [entry]}, sort_keys=False))
@@ -108,3 +110,31 @@ def test_a_server_without_resp3_is_unsupported_server_over_resp3(tmp_path, envdi
     assert outcomes == {"unsupported-server"}, output
     # a fact of the server, never red (6.0.9's RESP3 reply shapes are another matter)
     assert not [u for u in data["unexpected"] if old["id"] in json.dumps(u)], output
+
+
+def test_a_release_whose_server_cannot_be_had_leaves_its_boundary_open_and_is_run_once(
+    tmp_path, envdir
+):
+    """redis-server has no 6.0.7 wheel: that release cannot start. Bisection says so, goes on
+    with the releases it can run, and does not call a boundary beside 6.0.7 exact."""
+    code, data, output = run(
+        tmp_path, envdir, "ends", "--bisect", releases=["5.0.7", "5.0.9", "6.0.7", "6.0.8"],
+    )  # fmt: skip
+    assert "redis-6.0.7--redis-5.0--" in output and "could not run" in output, output
+    cells = [s["cell"] for s in data["ranges"]["bisection"]["steps"]]
+    assert len([c for c in cells if c.startswith("redis-6.0.7--")]) == 1, cells  # not retried
+    assert [c for c in cells if c.startswith("redis-5.0.9--")], cells  # went on past it
+    flipping = [
+        f for f in data["ranges"]["features"] if f["axis"] == "server" and len(f["spans"]) > 1
+    ]
+    assert flipping, "no feature changes between Redis 5.0.7 and 6.0.8 on this range"
+    for found in flipping:
+        assert found["precision"] != "exact", found
+        assert "open" in [s["outcome"] for s in found["spans"]], found
+    assert " 0 exact boundaries" in output, output
+    opened = data["ranges"]["bisection"]["open"]
+    assert opened and all("could not run: 6.0.7" in x for x in opened), opened
+    markdown = (tmp_path / "report" / "report.md").read_text()
+    assert "Bisection could not run the releases between" in markdown
+    assert "budget exhausted" not in markdown
+    assert code in (0, 1), output
