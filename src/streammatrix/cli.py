@@ -29,7 +29,7 @@ from streammatrix.errors import (
     ConfigError,
     StreamMatrixError,
 )
-from streammatrix.plan import Cell, parse_shard, plan
+from streammatrix.plan import Cell, parse_shard, plan, servers_needed
 from streammatrix.releases import Row, expand
 from streammatrix.report.build import write_reports
 from streammatrix.run.bisect import bisect
@@ -186,10 +186,10 @@ def _report(
 
 def cmd_images(args: argparse.Namespace, _observers: Sequence[Observer] = ()) -> int:
     matrix = load(args.config)
-    names = {c.server.name for c in _cells(args, matrix)} if args.servers else None
-    specs = [
-        s for s in matrix.servers if (names is None and s.default) or (names and s.name in names)
-    ]
+    if args.servers:
+        specs = servers_needed(matrix, _cells(args, matrix))
+    else:
+        specs = [s for s in matrix.servers if s.default]
     results = build_images(specs, force=args.force, progress=_say)
     failed = [r for r in results if getattr(r, "error", None)]
     for r in failed:

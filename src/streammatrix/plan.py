@@ -142,3 +142,19 @@ def line_keys(cell: Cell) -> list[tuple[str, ...]]:
     if cell.server.row:
         keys.append(("server", cell.server.row, cell.client.name, *rest))
     return keys
+
+
+def servers_needed(matrix: Matrix, cells: Sequence[Cell]) -> list[ServerSpec]:
+    """The server entries a run of ``cells`` may start: theirs, and the releases of a server
+    row between two of them, which bisection runs (what ``streammatrix images`` builds)."""
+    ran = {c.server.name for c in cells}
+    rows: dict[str, list[int]] = {}
+    for spec in matrix.servers:
+        if spec.row and spec.name in ran:
+            rows.setdefault(spec.row, []).append(spec.releases.index(spec.release))
+    return [
+        s
+        for s in matrix.servers
+        if s.name in ran
+        or (s.row in rows and min(rows[s.row]) < s.releases.index(s.release) < max(rows[s.row]))
+    ]

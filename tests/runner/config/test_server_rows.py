@@ -10,7 +10,7 @@ import pytest
 
 from streammatrix.config.load import load
 from streammatrix.errors import ConfigError
-from streammatrix.plan import plan
+from streammatrix.plan import plan, servers_needed
 
 ROW = """\
 python: ["3.11"]
@@ -128,3 +128,17 @@ def test_a_bad_row_gives_one_clear_error(tmp_path, change, message):
         load(write(tmp_path, text))
     assert message in str(info.value)
     assert "matrix.yaml" in str(info.value)
+
+
+def test_images_for_a_row_include_the_releases_bisection_runs_between(tmp_path):
+    """``streammatrix images --servers redis-5`` builds what ``--bisect`` will start: the
+    releases between the grid's, not only those the grid runs."""
+    text = ROW.replace('version: "5.0"\n', "expand: ends\n")
+    matrix = load(write(tmp_path, text))
+    needed = servers_needed(matrix, plan(matrix, servers=["redis-5"]))
+    assert [s.name for s in needed] == [
+        "redis-5.0.7", "redis-5.0.8", "redis-5.0.9", "redis-5.0.10",
+    ]  # fmt: skip
+    # one release alone has nothing to bisect against: it alone is built
+    one = servers_needed(matrix, plan(matrix, servers=["redis-5.0.9", "redis-7.0"]))
+    assert [s.name for s in one] == ["redis-5.0.9", "redis-7.0"]
