@@ -78,7 +78,7 @@ def _select(
     return chosen
 
 
-def _excluded(matrix: Matrix, server: ServerSpec, client: ClientSpec, python: str) -> str | None:
+def excluded(matrix: Matrix, server: ServerSpec, client: ClientSpec, python: str) -> str | None:
     for rule in matrix.exclude:
         if (
             rule.server.matches(server.name, server.family, server.version or "")
@@ -117,7 +117,7 @@ def plan(
     client_names = {c.name for c in listed if c.name in chosen or c.row in chosen}
     python_versions = _select(list(matrix.python), pythons, "python", "python version")
     cells = [
-        Cell(server, client, python, _excluded(matrix, server, client, python), protocol)
+        Cell(server, client, python, excluded(matrix, server, client, python), protocol)
         for client in matrix.clients
         if client.name in client_names
         for python in matrix.python

@@ -116,11 +116,11 @@ def _stepped(cell: Cell) -> str:
 
 def _could_not_run(bisection: list[Cell]) -> set[tuple[str, ...]]:
     """(axis, fixed entry, python, protocol, release) of each bisection cell that could not
-    run (its server did not start, its environment could not be made)."""
+    run (its server did not start, its environment could not be made) or is excluded."""
     out = set()
     for cell in bisection:
         rec = cell.record
-        if cell.status != o.CELL_ERROR:
+        if cell.status not in (o.CELL_ERROR, o.CELL_EXCLUDED):
             continue
         if rec.prop(o.SUITE_CELL_BISECT_AXIS) == r.SERVER:
             release, fixed = rec.prop(o.SUITE_SERVER_RELEASE), rec.client
@@ -187,7 +187,7 @@ def build(
                     f"{fr.feature} on {fr.line.label}: {spans[i - 1].outcome} on "
                     f"{spans[i - 1].last}, {spans[i + 1].outcome} on {spans[i + 1].first}; "
                     f"not measured: {span.first}-{span.last}"
-                    + (f" (could not run: {', '.join(tried)})" if tried else "")
+                    + (f" (could not run or excluded: {', '.join(tried)})" if tried else "")
                 )
     for cell in bisection:
         rec = cell.record
@@ -195,7 +195,9 @@ def build(
         outs = {t.feature: [] for t in rec.tests}
         for t in rec.tests:
             outs[t.feature].append(t.outcome)
-        none = o.ERROR if cell.status == o.CELL_ERROR else r.NOT_INSTALLABLE
+        none = {o.CELL_ERROR: o.ERROR, o.CELL_EXCLUDED: o.EXCLUDED}.get(
+            cell.status, r.NOT_INSTALLABLE
+        )
         shown = {f: worst(outs[f]) if outs.get(f) else none for f in features}
         step = int(rec.prop(o.SUITE_CELL_BISECT_STEP) or 0)
         found.steps.append(Step(cell.id, _stepped(cell), step, shown))

@@ -22,7 +22,7 @@ from streammatrix import processes
 from streammatrix.config.model import Matrix, ServerSpec
 from streammatrix.junit.read import load_cells
 from streammatrix.junit.records import CellRecord
-from streammatrix.plan import Cell
+from streammatrix.plan import Cell, excluded
 from streammatrix.plugin import outcomes as o
 from streammatrix.releases import Row
 from streammatrix.run.bisect_cells import BisectPaths, BisectRunner
@@ -80,6 +80,7 @@ class Axes:
     list releases (``matrix.servers`` with a ``row``), and how to make the cell of a release."""
 
     def __init__(self, matrix: Matrix, rows: dict[str, Row]) -> None:
+        self.matrix = matrix
         self.rows = rows
         self.servers = {s.name: s for s in matrix.servers}
         self.clients = {c.name: c for c in matrix.clients}
@@ -116,7 +117,9 @@ class Axes:
             server, client = self.servers[other], self.rows[row].client(version)
         else:
             server, client = self.server_rows[row][version], self.clients[other]
-        return Cell(server, client, python, protocol=protocol or None)
+        # an excluded cell is not run by bisection either (its file says it is excluded)
+        reason = excluded(self.matrix, server, client, python)
+        return Cell(server, client, python, reason, protocol or None)
 
 
 class _State:

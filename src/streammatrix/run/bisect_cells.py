@@ -77,12 +77,15 @@ class BisectRunner:
 
         def one(item: tuple[Cell, list[str]]) -> tuple[CellResult, list[str]]:
             cell, features = item
-            env = envs[(cell.client.name, cell.python)]
+            env = envs.get((cell.client.name, cell.python))  # none for an excluded cell
             extra = {o.SUITE_CELL_BISECT: ",".join(features), o.SUITE_CELL_BISECT_STEP: str(step)}
             if cell.id in stepped:
                 extra[o.SUITE_CELL_BISECT_AXIS] = stepped[cell.id]
             made = env if isinstance(env, ClientEnv) else None
             props = {**base_properties(cell, made, self.provider.kind_of(cell.server)), **extra}
+            if cell.excluded is not None:
+                self.events.say(f"bisect step {step}: {cell.id}: excluded: {cell.excluded}")
+                return record_not_run(cell, paths, o.CELL_EXCLUDED, cell.excluded, props), features
             if isinstance(env, ReleaseNotInstallable):
                 return record_not_run(cell, paths, o.CELL_SKIPPED, str(env), props), features
             why = None if made is not None else str(env)

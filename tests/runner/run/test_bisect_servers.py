@@ -133,8 +133,23 @@ def test_a_release_whose_server_cannot_be_had_leaves_its_boundary_open_and_is_ru
         assert "open" in [s["outcome"] for s in found["spans"]], found
     assert " 0 exact boundaries" in output, output
     opened = data["ranges"]["bisection"]["open"]
-    assert opened and all("could not run: 6.0.7" in x for x in opened), opened
+    assert opened and all("could not run or excluded: 6.0.7" in x for x in opened), opened
     markdown = (tmp_path / "report" / "report.md").read_text()
     assert "Bisection could not run the releases between" in markdown
     assert "budget exhausted" not in markdown
     assert code in (0, 1), output
+
+
+def test_bisection_does_not_run_a_release_matrix_yaml_excludes(tmp_path, envdir):
+    """An exclusion holds for the releases bisection would run too: 6.0.8 is excluded, so
+    the boundary next to it stays open and no test runs on it."""
+    _, data, output = run(
+        tmp_path, envdir, "ends", "--bisect",
+        exclude=[{"server": "redis>=6.0,<6.0.9", "reason": "known crash"}],
+    )  # fmt: skip
+    steps = {s["cell"]: s["outcomes"] for s in data["ranges"]["bisection"]["steps"]}
+    excluded = [c for c in steps if c.startswith("redis-6.0.8--")]
+    assert excluded and set(steps[excluded[0]].values()) == {"excluded"}, steps
+    assert not list((tmp_path / "report" / "logs" / "bisect").glob("redis-6.0.8--*")), output
+    opened = data["ranges"]["bisection"]["open"]
+    assert opened and all("could not run or excluded: 6.0.8" in x for x in opened), opened
