@@ -92,7 +92,10 @@ def cmd_run(args: argparse.Namespace, observers: Sequence[Observer] = ()) -> int
     if args.list:
         return cmd_list(args)
     if not cells:  # only a shard can be empty: a selection that matches nothing is an error
-        _say(f"shard {args.shard} has no cells (there are fewer cells than shards): nothing to run")
+        _say(
+            f"shard {args.shard} has no cells (fewer lines of cells than shards: a shard keeps "
+            "the releases bisection compares together): nothing to run"
+        )
         return EXIT_OK
     if args.baseline and not args.baseline.is_file():
         raise ConfigError(f"--baseline {args.baseline}: no such file")
