@@ -20,14 +20,15 @@ def test_a_shard_without_cells_exits_0_and_starts_nothing(tmp_path):
         "clients: [{version: '5.0.*'}]\n"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "COLUMNS": "300"}
-    runs = [
-        subprocess.run(
+
+    def listing(i: int) -> subprocess.CompletedProcess:
+        return subprocess.run(
             [sys.executable, "-m", "streammatrix", "run", "--config", str(config),
              "--shard", f"{i}/2", "--list"],
             capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120, check=False,
         )  # fmt: skip
-        for i in (1, 2)
-    ]
+
+    runs = [listing(1), listing(2)]
     listed = [[ln for ln in r.stdout.splitlines() if "--py3.11" in ln] for r in runs]
     assert sorted(map(len, listed)) == [0, 3], [r.stdout for r in runs]  # one line: one shard
     empty = 1 + [len(x) for x in listed].index(0)
