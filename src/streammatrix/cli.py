@@ -73,6 +73,7 @@ def _cells(args: argparse.Namespace, matrix: Matrix) -> list[Cell]:
         clients=_names(args.clients),
         pythons=_names(args.python),
         shard=parse_shard(args.shard) if args.shard else None,
+        protocols=_names(args.protocols),
     )
 
 
