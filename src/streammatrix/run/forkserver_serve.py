@@ -112,9 +112,11 @@ def _preload(preload: list[str], plugins: list[str]) -> None:
     from _pytest import config
 
     # pytest's own plugins and what every cell imports later anyway (pdb for --pdb's plugin,
-    # the idna codec for a client's first connection)
+    # the idna codec for a client's first connection; pytest's start and asyncio's loop the rest)
     builtins = [f"_pytest.{name}" for name in config.default_plugins]
-    for name in [*builtins, "pdb", "encodings.idna", "ctypes", "runpy"]:
+    later = ["pdb", "encodings.idna", "ctypes", "runpy", "faulthandler", "readline", "tomllib",
+             "secrets", "_pytest._argcomplete"]  # fmt: skip
+    for name in [*builtins, *later]:
         _import(name)
     entries, marked = list(plugins), set(plugins)  # what pytest will rewrite, like it marks it
     if not os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
