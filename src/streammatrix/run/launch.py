@@ -127,8 +127,11 @@ class Launcher:
         with self._lock:
             servers = list(self._servers.values())
             self._servers.clear()
-        for server in servers:
-            server.close()
+        closing = [threading.Thread(target=s.close, name="forkserver-close") for s in servers]
+        for thread in closing:  # side by side: each waits for its server to exit
+            thread.start()
+        for thread in closing:
+            thread.join()
 
     def __enter__(self) -> Launcher:
         return self
