@@ -23,9 +23,9 @@ run needs one server per interpreter, not one per worker.
 
 A server that cannot start (no pytest in the environment, Linux older than 5.3, an unsafe
 import) raises :class:`ForkServerError` from :meth:`ForkServer.start`: the caller then runs
-``python -m pytest`` as before. A crashing or hanging child takes only itself down. The server
-is tracked like a spawned cell (``processes.track_process``): the run's interruption ends it,
-and its running cell with it.
+``python -m pytest`` as before. A crashing or hanging child takes only itself down, not the
+cells beside it. The server is tracked like a spawned cell (``processes.track_process``): the
+run's interruption ends it, and its running cells with it.
 """
 
 from __future__ import annotations
