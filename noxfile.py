@@ -59,7 +59,9 @@ def bench(session: nox.Session) -> None:
     against a hand-written loop, a one-feature cell forked and spawned, the suite's
     latencies, and what bisecting a redis-py range costs next to running every release of it.
     Options after --: --starts N, --workers 1,2,4, --providers docker,binary, --provider,
-    --servers, --clients, --rounds N, --feature F, --repeats N, --skip-runs, --bisect-range.
+    --servers, --clients, --protocols, --rounds N, --feature F, --repeats N, --skip-runs,
+    --bisect-range, --fixed (the fixed 30-cell matrix: 6 servers x 5 redis-py lines, RESP2;
+    e.g. `nox -s bench -- --fixed --workers 2 --rounds 3 --bisect-range none`).
     """
     session.install(*RUNNER)
     session.run("streammatrix", "bench", "--envdir", _envdir(session), *session.posargs)

@@ -43,6 +43,11 @@ def _selection(parser: argparse.ArgumentParser) -> None:
         "--clients", action="append", help="client names or globs, comma-separated ('all')"
     )
     parser.add_argument("--python", action="append", help="python versions, comma-separated")
+    parser.add_argument(
+        "--protocols",
+        action="append",
+        help="protocols of matrix.yaml to run, e.g. 2 (comma-separated)",
+    )
     parser.add_argument("--shard", help="run slice I of N of the cells, e.g. 2/4")
 
 

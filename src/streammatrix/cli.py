@@ -18,7 +18,6 @@ from rich.console import Console
 from rich.text import Text
 
 from streammatrix.arguments import build_parser
-from streammatrix.bench.command import run_bench
 from streammatrix.config.declared import read_declared
 from streammatrix.config.load import load
 from streammatrix.config.model import Matrix
@@ -36,7 +35,6 @@ from streammatrix.run.bisect import bisect
 from streammatrix.run.events import Events, Observer, ReportWritten
 from streammatrix.run.matrix import RunOptions, run_matrix, summarize
 from streammatrix.run.progress import printer
-from streammatrix.servers.images import build_images
 
 console = Console(highlight=False, soft_wrap=True, emoji=False, markup=False)
 
@@ -75,6 +73,7 @@ def _cells(args: argparse.Namespace, matrix: Matrix) -> list[Cell]:
         clients=_names(args.clients),
         pythons=_names(args.python),
         shard=parse_shard(args.shard) if args.shard else None,
+        protocols=_names(args.protocols),
     )
 
 
@@ -193,6 +192,8 @@ def cmd_images(args: argparse.Namespace, _observers: Sequence[Observer] = ()) ->
         specs = servers_needed(matrix, _cells(args, matrix))
     else:
         specs = [s for s in matrix.servers if s.default]
+    from streammatrix.servers.images import build_images  # the Docker SDK: only here
+
     results = build_images(specs, force=args.force, progress=_say)
     failed = [r for r in results if getattr(r, "error", None)]
     for r in failed:
@@ -201,6 +202,8 @@ def cmd_images(args: argparse.Namespace, _observers: Sequence[Observer] = ()) ->
 
 
 def cmd_bench(args: argparse.Namespace, _observers: Sequence[Observer] = ()) -> int:
+    from streammatrix.bench.command import run_bench
+
     return run_bench(args, console, run=_quiet_main)
 
 

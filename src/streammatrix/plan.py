@@ -96,6 +96,7 @@ def plan(
     clients: Sequence[str] | None = None,
     pythons: Sequence[str] | None = None,
     shard: tuple[int, int] | None = None,
+    protocols: Sequence[str] | None = None,
 ) -> list[Cell]:
     """Expand the matrix into cells, in a stable order: client, python, protocol, then server.
 
@@ -116,6 +117,9 @@ def plan(
     chosen = _select([c.name for c in listed] + rows, clients, "clients", "client")
     client_names = {c.name for c in listed if c.name in chosen or c.row in chosen}
     python_versions = _select(list(matrix.python), pythons, "python", "python version")
+    # a row without `protocols:` claims none: "default" selects its cells
+    claims = {p or "default": p for p in matrix.protocols}
+    chosen_claims = {claims[n] for n in _select(list(claims), protocols, "protocols", "protocol")}
     cells = [
         Cell(server, client, python, excluded(matrix, server, client, python), protocol)
         for client in matrix.clients
@@ -123,6 +127,7 @@ def plan(
         for python in matrix.python
         if python in python_versions and (not client.pythons or python in client.pythons)
         for protocol in matrix.protocols
+        if protocol in chosen_claims
         for server in matrix.servers
         if server.name in server_names
     ]

@@ -58,6 +58,11 @@ from streammatrix.errors import ConfigError
 from streammatrix.plan import plan
 
 SCHEMA = 1
+# The fixed matrix of ``--fixed``: the runner against the hand-written loop on 30 cells of
+# servers that run from binaries (matrix.yaml rows) and five redis-py lines.
+FIXED_SERVERS = ("redis-6.2", "redis-7.0", "redis-7.2", "redis-7.4", "redis-8.2", "valkey-8.0")
+FIXED_CLIENTS = ("redis-4.6", "redis-5.0", "redis-5.2", "redis-6", "redis-latest")
+FIXED_PROTOCOLS = ("2",)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -85,14 +90,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_RANGE,
         help=f"client range of the bisection part (default {DEFAULT_RANGE!r}); 'none' skips it",
     )
+    parser.add_argument(
+        "--fixed", action="store_true",
+        help=f"the fixed {len(FIXED_SERVERS) * len(FIXED_CLIENTS)}-cell matrix instead: "
+        f"{len(FIXED_SERVERS)} servers x {len(FIXED_CLIENTS)} redis-py lines, RESP2, one Python",
+    )  # fmt: skip
     speed_arguments(parser)
 
 
 def _default_selection(
     matrix: Any, args: argparse.Namespace
-) -> tuple[list[str], list[str], list[str]]:
+) -> tuple[list[str], list[str], list[str], list[str] | None]:
     """The fixed matrix: given names, else 4 default servers x the oldest and newest client,
-    on one Python (this interpreter's when matrix.yaml has it, else its first)."""
+    on one Python (this interpreter's when matrix.yaml has it, else its first); with
+    ``--fixed``, FIXED_SERVERS x FIXED_CLIENTS over RESP2 unless names are given."""
 
     def names(values: list[str] | None) -> list[str] | None:
         if not values:
@@ -100,6 +111,11 @@ def _default_selection(
         return [n.strip() for v in values for n in v.split(",") if n.strip()]
 
     servers, clients = names(args.servers), names(args.clients)
+    protocols = names(args.protocols)
+    if args.fixed:
+        servers = servers or list(FIXED_SERVERS)
+        clients = clients or list(FIXED_CLIENTS)
+        protocols = protocols or list(FIXED_PROTOCOLS)
     if servers is None:
         servers = [s.name for s in matrix.servers if s.default][:4]
     if clients is None:
@@ -109,9 +125,9 @@ def _default_selection(
     if pythons is None:
         here = f"{sys.version_info.major}.{sys.version_info.minor}"
         pythons = [here] if here in matrix.python else list(matrix.python[:1])
-    cells = plan(matrix, servers=servers, clients=clients, pythons=pythons)
+    cells = plan(matrix, servers=servers, clients=clients, pythons=pythons, protocols=protocols)
     used_servers = [s for s in servers if any(c.server.name == s for c in cells)]
-    return used_servers or servers, clients, pythons
+    return used_servers or servers, clients, pythons, protocols
 
 
 def run_bench(args: argparse.Namespace, console: Any, run: RunCommand) -> int:
@@ -120,7 +136,7 @@ def run_bench(args: argparse.Namespace, console: Any, run: RunCommand) -> int:
     if args.shard:
         raise ConfigError("bench runs one fixed matrix: --shard does not apply")
     matrix = load(args.config)
-    servers, clients, pythons = _default_selection(matrix, args)
+    servers, clients, pythons, protocols = _default_selection(matrix, args)
     by_name = {s.name: s for s in matrix.servers}
     specs = [by_name[name] for name in servers if name in by_name]
     kinds = [k.strip() for k in args.providers.split(",") if k.strip()]
@@ -139,7 +155,7 @@ def run_bench(args: argparse.Namespace, console: Any, run: RunCommand) -> int:
 
     say(
         f"bench: servers {', '.join(servers)}; clients {', '.join(clients)}; "
-        f"python {', '.join(pythons)}"
+        f"python {', '.join(pythons)}; protocols {', '.join(protocols or ['all'])}"
     )
     result: dict[str, Any] = {
         "schema": SCHEMA,
@@ -154,6 +170,7 @@ def run_bench(args: argparse.Namespace, console: Any, run: RunCommand) -> int:
             "servers": servers,
             "clients": clients,
             "python": pythons,
+            "protocols": protocols,
             "provider": args.provider,
         },
         "goals": GOALS,
@@ -208,6 +225,7 @@ def _matrix_runs(
             servers=servers,
             clients=selection["clients"],
             pythons=selection["python"],
+            protocols=selection["protocols"],
             provider=args.provider,
             workers=count,
             refresh=refresh,

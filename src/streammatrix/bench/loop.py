@@ -79,6 +79,7 @@ def _pytest(
         o.ENV_URL: f"redis://{HOST}:{port}/0",
         o.ENV_PREFIX: f"loop:{cell.id}:",
         o.ENV_CLIENT_MODULE: cell.client.module,
+        **({o.ENV_PROTOCOL: cell.protocol} if cell.protocol else {}),  # as the runner claims it
         "PYTHONPATH": str(plugin),
         "PYTHONPYCACHEPREFIX": str(plugin.parent / ".pycache"),  # the runner's: warm on both
     }

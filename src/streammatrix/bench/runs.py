@@ -96,6 +96,7 @@ def matrix_run(
     clients: Sequence[str],
     pythons: Sequence[str] | None,
     provider: str,
+    protocols: Sequence[str] | None = None,
     workers: int,
     refresh: bool,
     report_dir: Path,
@@ -111,6 +112,8 @@ def matrix_run(
     ]  # fmt: skip
     if pythons:
         argv += ["--python", ",".join(pythons)]
+    if protocols:
+        argv += ["--protocols", ",".join(protocols)]
     if refresh:
         argv.append("--refresh")
     probe = Probe()

@@ -63,6 +63,12 @@ def _client_distribution(module: str) -> tuple[str, str]:
     from importlib import metadata
 
     top = module.split(".")[0]
+    try:  # the usual case, a distribution named like its module: one look-up, not a scan
+        dist = metadata.distribution(top)
+        if any(f.parts[:1] in ((top,), (f"{top}.py",)) for f in dist.files or ()):
+            return dist.metadata["Name"] or top, dist.version
+    except metadata.PackageNotFoundError:
+        pass
     names: list[str] = []
     packages = getattr(metadata, "packages_distributions", None)  # Python 3.10+
     if packages is not None:

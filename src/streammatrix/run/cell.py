@@ -24,7 +24,7 @@ from streammatrix.junit import write as cellfile
 from streammatrix.plan import Cell
 from streammatrix.plugin import outcomes as o
 from streammatrix.run.envs import ClientEnv, cell_environ
-from streammatrix.run.launch import Launcher, client_preload
+from streammatrix.run.launch import Launched, Launcher, client_preload
 from streammatrix.run.paths import ReportPaths
 from streammatrix.run.properties import base_properties, protocol_not_proven, server_properties
 from streammatrix.run.reruns import rerun_failed
@@ -143,17 +143,21 @@ def run_cell(
     )
     with _open_log(log, header):  # the launcher appends how the cell started, then pytest's
         pass
-    launched = (launcher or Launcher({}, fork=False)).run_pytest(
-        env.python, cmd[3:], environ=environ, cwd=workdir, log=log, timeout=timeout,
-        preload=client_preload(cell.client.module),
-    )  # fmt: skip
+    launcher = launcher or Launcher({}, fork=False)
+
+    def launch(args: list[str], timeout: float) -> Launched:
+        return launcher.run_pytest(
+            env.python, args, environ=environ, cwd=workdir, log=log, timeout=timeout,
+            preload=client_preload(cell.client.module),
+        )  # fmt: skip
+
+    launched = launch(cmd[3:], timeout)
     code = launched.code
     if code == 1 and xml.exists() and server.alive() and reruns > 0:
-        with _open_log(log, "", mode="a") as out:
-            rerun_failed(
-                xml, command, environ=environ, workdir=workdir, log=out, reruns=reruns,
-                deadline=started + timeout,
-            )  # fmt: skip
+        rerun_failed(
+            xml, lambda ids, junit, left: launch(command(ids, junit)[3:], left), log=log,
+            reruns=reruns, deadline=started + timeout,
+        )  # fmt: skip
     seconds = time.monotonic() - started
     props[o.SUITE_CELL_SECONDS] = f"{seconds:.3f}"
     props[o.SUITE_CELL_START] = launched.start

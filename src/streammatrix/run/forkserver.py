@@ -18,22 +18,27 @@ plain run. Before serving, the server checks that it holds nothing a child would
 (a thread, a socket besides its channel, an event loop) and refuses to start if it does.
 Children share the server's hash seed (a plain run draws one per cell).
 
+One server serves several cells at once (each run has an id, each cell its own child), so a
+run needs one server per interpreter, not one per worker.
+
 A server that cannot start (no pytest in the environment, Linux older than 5.3, an unsafe
 import) raises :class:`ForkServerError` from :meth:`ForkServer.start`: the caller then runs
-``python -m pytest`` as before. A crashing or hanging child takes only itself down. The server
-is tracked like a spawned cell (``processes.track_process``): the run's interruption ends it,
-and its running cell with it.
+``python -m pytest`` as before. A crashing or hanging child takes only itself down, not the
+cells beside it. The server is tracked like a spawned cell (``processes.track_process``): the
+run's interruption ends it, and its running cells with it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import signal
 import socket
 import subprocess
 import threading
+import time
 
 from streammatrix import processes
 from streammatrix.errors import StreamMatrixError
@@ -54,17 +59,28 @@ class ForkServerError(StreamMatrixError):
     """The fork server could not start, or broke; the message says why."""
 
 
+class OtherSettings(ForkServerError):
+    """The cell's PYTHON* settings differ from the server's: it must be spawned."""
+
+
+class CellLost(ForkServerError):
+    """The fork server broke while it ran the cell: the cell's exit code is lost."""
+
+
 class ForkServer:
-    """The runner's handle on one fork server: one cell at a time (one server per worker)."""
+    """The runner's handle on one fork server; :meth:`run` may be called from several threads
+    at once, each call one cell (one child of the server)."""
 
     def __init__(self, process: subprocess.Popen[bytes], sock: socket.socket, env: dict) -> None:
         self.process, self.socket, self.env = process, sock, dict(env)
         self.channel = Channel(sock.fileno())
         self.python = ""  # the interpreter it runs
-        self.cell_pid: int | None = None
-        self.last_pid: int | None = None  # the last run's cell: None if it never forked one
-        self._pending: int | None = None  # a kill asked for before the cell's pid was known
-        self._lock = threading.Lock()
+        self.running = 0  # runs under way
+        self._ids = itertools.count(1)
+        self._inbox: dict[object, list[dict]] = {}  # messages per run id, read by any run
+        self._reading = False  # a thread is reading the channel for every run
+        self._broken = ""  # why the channel is unusable
+        self._cond = threading.Condition()
 
     @classmethod
     def start(
@@ -101,40 +117,42 @@ class ForkServer:
         self, args: list[str], env: dict[str, str], cwd: str | os.PathLike,
         log_path: str | os.PathLike, timeout: float | None,
     ) -> int | None:  # fmt: skip
-        """``python -m pytest *args`` in a fresh child: its exit code, None when timed out."""
+        """``python -m pytest *args`` in a fresh child: its exit code, None when timed out.
+        ForkServerError if the server cannot start it, CellLost if it broke while it ran."""
         keys = {k for k in {*env, *self.env} if k.startswith("PYTHON")}
         differ = sorted(k for k in keys if env.get(k) != self.env.get(k))
         if differ:
-            raise ForkServerError(f"the fork server was started with other {', '.join(differ)}")
-        with self._lock:
-            self._pending = None
-        self.last_pid = None
-        self._send({"run": {"args": list(args), "env": env, "cwd": str(cwd), "log": str(log_path)}})
-        pid = self._recv(START_TIMEOUT, "pid")["pid"]
-        with self._lock:
-            self.cell_pid, self.last_pid, pending = pid, pid, self._pending
-        if pending is not None:
-            self.kill_cell(pending)
+            raise OtherSettings(f"the fork server was started with other {', '.join(differ)}")
+        ident = next(self._ids)
+        with self._cond:
+            self.running += 1
         try:
-            reply = self._recv(timeout)
-            if reply is not None:
-                return reply["exit"]
-            for sig in (signal.SIGTERM, signal.SIGKILL):
-                self.kill_cell(sig)
-                if self._recv(KILL_GRACE) is not None:
-                    return None
+            request = {"args": list(args), "env": env, "cwd": str(cwd), "log": str(log_path)}
+            self._send({"run": request, "id": ident})
+            if self._recv(START_TIMEOUT, ident, "pid") is None:
+                raise ForkServerError(f"the fork server did not start the cell of run {ident}")
+            try:
+                reply = self._recv(timeout, ident)
+                if reply is not None:
+                    return reply["exit"]
+                for sig in (signal.SIGTERM, signal.SIGKILL):
+                    self.kill_cell(sig, ident)
+                    if self._recv(KILL_GRACE, ident) is not None:
+                        return None
+            except ForkServerError as exc:
+                raise CellLost(str(exc)) from None
             self.close()
-            raise ForkServerError(f"the fork server did not reap cell {self.cell_pid}")
+            raise CellLost(f"the fork server did not reap the cell of run {ident}")
         finally:
-            self.cell_pid = None
+            with self._cond:
+                self.running -= 1
+                self._inbox.pop(ident, None)
 
-    def kill_cell(self, sig: int = signal.SIGKILL) -> None:
-        """Signal the running cell's process group; safe from any thread, and when none runs."""
-        with self._lock, contextlib.suppress(ForkServerError):  # a gone server took its cell
-            if self.cell_pid is None:
-                self._pending = int(sig)  # run() is waiting for the pid, or nothing runs
-            else:
-                self._send({"kill": int(sig)})
+    def kill_cell(self, sig: int = signal.SIGKILL, run: int | None = None) -> None:
+        """Signal the process group of run ``run``'s cell (None: every running cell's); safe
+        from any thread, and when none runs."""
+        with contextlib.suppress(ForkServerError):  # a gone server took its cells
+            self._send({"kill": int(sig), **({} if run is None else {"id": run})})
 
     def close(self) -> None:
         """Stop the server (a running cell dies with it, a waiting run() raises); idempotent."""
@@ -161,13 +179,38 @@ class ForkServer:
         except OSError as exc:
             raise ForkServerError(f"the fork server is gone: {exc}") from None
 
-    def _recv(self, timeout: float | None, expect: str = "") -> dict | None:
-        try:
-            self._open()
-            message = self.channel.recv(timeout)
-        except (EOFError, OSError) as exc:
-            raise ForkServerError(f"the fork server is gone: {exc}") from None
-        if expect and (message is None or expect not in message):
+    def _recv(self, timeout: float | None, ident: object = None, expect: str = "") -> dict | None:
+        """The next message for run ``ident`` (None: the server's own); None after
+        ``timeout``. Whichever waiting run reads the channel files what it reads for the
+        others."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while not self._inbox.get(ident):
+                if self._broken:
+                    raise ForkServerError(self._broken)
+                left = None if deadline is None else max(0.0, deadline - time.monotonic())
+                if left == 0.0:
+                    return None
+                if self._reading:
+                    self._cond.wait(left)
+                    continue
+                self._reading = True
+                self._cond.release()
+                message, broken = None, ""
+                try:
+                    self._open()
+                    message = self.channel.recv(left)
+                except (EOFError, OSError) as exc:
+                    broken = f"the fork server is gone: {exc}"
+                finally:
+                    self._cond.acquire()
+                    self._reading = False
+                    self._broken = self._broken or broken
+                    if message is not None:
+                        self._inbox.setdefault(message.get("id"), []).append(message)
+                    self._cond.notify_all()
+            message = self._inbox[ident].pop(0)
+        if expect and expect not in message:
             raise ForkServerError(f"the fork server answered {message!r}, not {expect!r}")
         return message
 

@@ -5,9 +5,11 @@ only the plugin: nothing but the standard library is imported at the top, and no
 working directory or of this file's folder is importable.
 
 Protocol, JSON lines over one socketpair (the server's stdout as it starts): ``{"ready": pid}``
-or ``{"error": why}`` first; each ``{"run": {"args", "env", "cwd", "log"}}`` is answered by
-``{"pid": n}`` then ``{"exit": code}`` (negative: killed by that signal). ``{"kill": signum}``
-signals the running child's process group; end of file stops the server, and its child.
+or ``{"error": why}`` first; each ``{"run": {"args", "env", "cwd", "log"}, "id": i}`` is
+answered by ``{"pid": n, "id": i}`` at once and ``{"exit": code, "id": i}`` when that child
+ends (negative: killed by that signal). Several cells may run at once, each its own child.
+``{"kill": signum, "id": i}`` signals that child's process group (without ``id``: every
+running child's); end of file stops the server, and its children.
 """
 
 from __future__ import annotations
@@ -74,11 +76,32 @@ def _serve(modules: dict) -> None:
     if problems:
         return channel.send({"error": problems})
     channel.send({"ready": os.getpid()})
-    with contextlib.suppress(EOFError):
+    children: dict[int, tuple[int, object]] = {}  # pidfd -> (pid, the run's id)
+    try:
         while True:
-            message = channel.recv(None)
-            if message and "run" in message:
-                _run_one(channel, message["run"])
+            ready = [] if channel.ready() else select.select([channel.fd, *children], [], [])[0]
+            for pidfd in [fd for fd in ready if fd in children]:
+                pid, ident = children.pop(pidfd)
+                os.close(pidfd)
+                code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+                channel.send({"exit": code, "id": ident})
+            if channel.ready() or channel.fd in ready:
+                message = channel.recv(0)
+                if message and "run" in message:
+                    pid, pidfd = _fork(channel, message["run"], list(children))
+                    children[pidfd] = (pid, message.get("id"))
+                    channel.send({"pid": pid, "id": message.get("id")})
+                elif message and "kill" in message:
+                    for pid, ident in list(children.values()):
+                        if message.get("id", ident) == ident:
+                            with contextlib.suppress(ProcessLookupError):
+                                os.killpg(pid, message["kill"])
+    except EOFError:  # the runner is gone: so are its cells
+        for pid, _ident in children.values():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+        for pid, _ident in children.values():
+            os.waitpid(pid, 0)
 
 
 def _preload(preload: list[str], plugins: list[str]) -> None:
@@ -89,9 +112,11 @@ def _preload(preload: list[str], plugins: list[str]) -> None:
     from _pytest import config
 
     # pytest's own plugins and what every cell imports later anyway (pdb for --pdb's plugin,
-    # the idna codec for a client's first connection)
+    # the idna codec for a client's first connection; pytest's start and asyncio's loop the rest)
     builtins = [f"_pytest.{name}" for name in config.default_plugins]
-    for name in [*builtins, "pdb", "encodings.idna", "ctypes", "runpy"]:
+    later = ["pdb", "encodings.idna", "ctypes", "runpy", "faulthandler", "readline", "tomllib",
+             "secrets", "_pytest._argcomplete"]  # fmt: skip
+    for name in [*builtins, *later]:
         _import(name)
     entries, marked = list(plugins), set(plugins)  # what pytest will rewrite, like it marks it
     if not os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
@@ -146,12 +171,15 @@ def _unsafe(channel: int) -> str:
     return "; ".join(f"the imports left {p}" for p in problems)
 
 
-def _run_one(channel: Channel, request: dict) -> None:
+def _fork(channel: Channel, request: dict, inherited: list[int]) -> tuple[int, int]:
+    """Fork the child that runs ``request``: its pid and a pidfd to wait for it."""
     server = os.getpid()
     pid = os.fork()
     if pid == 0:
         code = CHILD_FAILED
         try:
+            for fd in inherited:  # the other children's pidfds are the server's business
+                os.close(fd)
             code = _child(server, channel.fd, request)
         except BaseException:
             import traceback
@@ -159,24 +187,7 @@ def _run_one(channel: Channel, request: dict) -> None:
             traceback.print_exc()
         finally:
             os._exit(code)
-    pidfd = os.pidfd_open(pid)
-    try:
-        channel.send({"pid": pid})
-        while channel.ready() or pidfd not in select.select([pidfd, channel.fd], [], [])[0]:
-            try:
-                message = channel.recv(0)
-            except EOFError:  # the runner is gone: so is its cell
-                message = {"kill": signal.SIGKILL, "stop": True}
-            with contextlib.suppress(ProcessLookupError):
-                if message and "kill" in message:
-                    os.killpg(pid, message["kill"])
-            if message and "stop" in message:
-                os.waitpid(pid, 0)
-                raise EOFError
-        code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
-    finally:
-        os.close(pidfd)
-    channel.send({"exit": code})
+    return pid, os.pidfd_open(pid)
 
 
 def _child(server: int, channel: int, request: dict) -> int:

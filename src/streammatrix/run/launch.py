@@ -1,13 +1,18 @@
 """One pytest invocation of a cell: forked from a warm fork server, or spawned.
 
-A :class:`Launcher` lives as long as the run. It keeps idle fork servers (:mod:`.forkserver`)
-per client interpreter, started with the environment every cell of the run shares; a worker
-takes one, runs its cell's pytest in it and gives it back, so there is at most one server per
-interpreter per worker. :meth:`Launcher.warm` starts the first one while the run's servers
-start, so that even the first cell forks. Where forking cannot work (``start: spawn``, a server
-that did not start, a cell whose PYTHON* settings differ from the server's) the cell's pytest is
-spawned as ``python -m pytest``, and the log says why. A server that breaks before it forked the
-cell is dropped and the cell spawned; one that dies while its cell runs ends that cell only.
+A :class:`Launcher` lives as long as the run. It keeps one fork server (:mod:`.forkserver`) per
+client interpreter, started with the environment every cell of the run shares; every worker
+whose cell needs that interpreter forks it from the same server (each cell its own child).
+:meth:`Launcher.warm` queues servers to start in the background while the run's servers start,
+so that even the first cell forks: at most ``warmers`` (the cores) start at once, in the order
+asked for (the order cells need them), because interpreters importing side by side on a busy
+machine only delay the first ones. A cell whose interpreter's server is still queued starts it
+itself instead of waiting for its turn; one whose server is starting waits for it.
+
+Where forking cannot work (``start: spawn``, a server that did not start, a cell whose PYTHON*
+settings differ from the server's) the cell's pytest is spawned as ``python -m pytest``, and
+the log says why. A server that breaks before it forked the cell is dropped and the cell
+spawned; one that dies while cells run ends those cells only (the next cell starts a new one).
 
 :meth:`Launcher.run_pytest` is one pytest invocation: a cell may call it more than once (a
 rerun of its failed tests) and gets one exit code each time.
@@ -15,14 +20,22 @@ rerun of its failed tests) and gets one exit code each time.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import threading
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from streammatrix import processes
 from streammatrix.plugin import outcomes as o
-from streammatrix.run.forkserver import START_TIMEOUT, ForkServer, ForkServerError
+from streammatrix.run.forkserver import (
+    START_TIMEOUT,
+    CellLost,
+    ForkServer,
+    ForkServerError,
+    OtherSettings,
+)
 
 PLUGIN = "streammatrix.plugin.pytest_plugin"
 
@@ -36,6 +49,16 @@ class Launched:
     error: str = ""  # the fork server died while the cell ran (its exit code means nothing)
 
 
+@dataclass(eq=False)
+class _WarmUp:
+    """One server asked for ahead of its cells: queued, then taken by a warmer or a cell."""
+
+    python: str
+    preload: tuple[str, ...]
+    taken: bool = False  # a warmer or a cell is starting it (or it was cancelled)
+    done: threading.Event = field(default_factory=threading.Event)
+
+
 def client_preload(module: str) -> tuple[str, ...]:
     """What a fork server imports for cells of the client ``module`` (sync and asyncio)."""
     return (module, f"{module}.asyncio")
@@ -44,12 +67,16 @@ def client_preload(module: str) -> tuple[str, ...]:
 class Launcher:
     """Fork servers of one run, per interpreter; ``fork=False`` spawns every cell."""
 
-    def __init__(self, shared: dict[str, str], *, fork: bool = True) -> None:
+    def __init__(
+        self, shared: dict[str, str], *, fork: bool = True, warmers: int | None = None
+    ) -> None:
         self.shared, self.fork = dict(shared), fork
-        self._idle: dict[str, list[ForkServer]] = {}
-        self._busy: set[ForkServer] = set()
+        self.warmers = max(1, warmers or os.cpu_count() or 1)  # servers starting at once
+        self._servers: dict[str, ForkServer] = {}  # per interpreter, serving
         self._failed: dict[str, str] = {}  # interpreter -> why no fork server serves it
-        self._warming: dict[str, list[threading.Event]] = {}  # each set once its server is up
+        self._starts: dict[str, _WarmUp] = {}  # per interpreter: its server queued or starting
+        self._queue: deque[_WarmUp] = deque()  # warm-ups not yet taken, in the order asked
+        self._threads = 0  # warmer threads running
         self._lock = threading.Lock()
         self._closed = False
 
@@ -70,13 +97,17 @@ class Launcher:
             _note(log, f"# start: {o.START_FORK} (fork server {server.process.pid})")
             try:
                 code = server.run(args, environ, cwd, log, timeout)
+            except CellLost as exc:
+                self._drop(server)
+                return Launched(None, o.START_FORK, f"the fork server died: {exc}")
+            except OtherSettings as exc:  # the server is fine, for its other cells
+                why = str(exc)
             except ForkServerError as exc:
                 self._drop(server)
-                if server.last_pid is not None or processes.interrupted():
+                if processes.interrupted():
                     return Launched(None, o.START_FORK, f"the fork server died: {exc}")
                 why = f"the fork server broke before the cell started: {exc}"
             else:
-                self._give_back(server)
                 return Launched(code, o.START_FORK)
         _note(log, f"# start: {o.START_SPAWN} ({why})")
         cmd = [str(python), "-m", "pytest", *args]
@@ -86,14 +117,21 @@ class Launcher:
         """Stop every fork server; from then on every cell is spawned. Idempotent."""
         with self._lock:
             self._closed = True
-            warming = [done for events in self._warming.values() for done in events]
-        for done in warming:  # a server still starting closes itself once it is up
+            for warm in self._queue:  # never started: nothing to wait for
+                warm.taken = True
+                warm.done.set()
+            self._queue.clear()
+            starting = [w.done for w in self._starts.values()]
+        for done in starting:  # a server still starting closes itself once it is up
             done.wait(START_TIMEOUT)
         with self._lock:
-            servers = [s for idle in self._idle.values() for s in idle] + list(self._busy)
-            self._idle.clear()
-        for server in servers:
-            server.close()
+            servers = list(self._servers.values())
+            self._servers.clear()
+        closing = [threading.Thread(target=s.close, name="forkserver-close") for s in servers]
+        for thread in closing:  # side by side: each waits for its server to exit
+            thread.start()
+        for thread in closing:
+            thread.join()
 
     def __enter__(self) -> Launcher:
         return self
@@ -101,30 +139,35 @@ class Launcher:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def warm(self, python: str | Path, preload: tuple[str, ...] = (), count: int = 1) -> None:
-        """Start ``count`` servers for ``python`` in the background while the run starts its
-        servers, so that cells fork at once (a cell that comes first waits for one of them)."""
+    def warm(self, python: str | Path, preload: tuple[str, ...] = ()) -> None:
+        """Queue the server for ``python``, started in the background (``warmers`` at a time,
+        in the order of the calls) while the run starts its servers, so that cells fork at
+        once (a cell that comes first waits for it, or starts it if it is still queued)."""
         python = str(python)
         with self._lock:
-            if not self.fork or self._closed or python in self._warming:
+            if not self.fork or self._closed or python in self._starts or python in self._servers:
                 return
-            events = self._warming[python] = [threading.Event() for _ in range(count)]
+            warm = self._starts[python] = _WarmUp(python, tuple(preload))
+            self._queue.append(warm)
+            start = self._threads < self.warmers
+            self._threads += start
+        if start:
+            threading.Thread(target=self._warmer, name="forkserver-warm", daemon=True).start()
 
-        def start(done: threading.Event) -> None:
-            try:
-                server, _why = self._start(python, preload)
-                if server is not None:
-                    self._give_back(server)
-            finally:
-                done.set()
-
-        for done in events:
-            threading.Thread(
-                target=start, args=(done,), name="forkserver-warm", daemon=True
-            ).start()
+    def _warmer(self) -> None:
+        """Start queued servers one after the other until the queue is empty."""
+        while True:
+            with self._lock:
+                if not self._queue:
+                    self._threads -= 1
+                    return
+                warm = self._queue.popleft()
+                warm.taken = True
+            self._start(warm)
 
     def _take(self, python: str, preload: tuple[str, ...]) -> tuple[ForkServer | None, str]:
-        """An idle server for ``python``, a new one, or None and why the cell is spawned."""
+        """The server for ``python`` (started now if need be), or None and why the cell is
+        spawned."""
         if not self.fork:
             return None, "start: spawn was asked for"
         while True:
@@ -133,42 +176,50 @@ class Launcher:
                     return None, "the run is ending"
                 if python in self._failed:
                     return None, self._failed[python]
-                idle = self._idle.get(python)
-                if idle:
-                    server = idle.pop()
-                    self._busy.add(server)
+                server = self._servers.get(python)
+                if server is not None and server.process.poll() is None:
                     return server, ""
-                pending = [e for e in self._warming.get(python, ()) if not e.is_set()]
-            if not pending:
-                return self._start(python, preload)
-            pending[0].wait()  # one being warmed is sooner than a new one
+                if server is not None:  # it died between cells: its cells said so
+                    del self._servers[python]
+                warm = self._starts.get(python)
+                mine = warm is None or not warm.taken
+                if warm is None:  # none asked for, or the last one broke: start one now
+                    warm = self._starts[python] = _WarmUp(python, tuple(preload))
+                elif mine:  # queued behind others: this cell needs it now
+                    self._queue.remove(warm)
+                warm.taken = True
+            if server is not None:
+                server.close()
+            if mine:
+                self._start(warm)
+            else:
+                warm.done.wait()  # the one being started is sooner than a new one
 
-    def _start(self, python: str, preload: tuple[str, ...]) -> tuple[ForkServer | None, str]:
-        """A new busy server for ``python``, or None and why not."""
-        try:  # outside the lock: another worker may start its own server meanwhile
-            server = ForkServer.start(python, self.shared, preload=preload, plugins=(PLUGIN,))
+    def _start(self, warm: _WarmUp) -> None:
+        """Start ``warm``'s server and make it the one for its interpreter (or say why not)."""
+        try:
+            server = ForkServer.start(
+                warm.python, self.shared, preload=warm.preload, plugins=(PLUGIN,)
+            )
         except ForkServerError as exc:
             with self._lock:
-                self._failed.setdefault(python, f"no fork server: {exc}")
-                return None, self._failed[python]
+                self._failed.setdefault(warm.python, f"no fork server: {exc}")
+            server = None
         with self._lock:
-            if not self._closed:
-                self._busy.add(server)
-                return server, ""
-        server.close()
-        return None, "the run is ending"
-
-    def _give_back(self, server: ForkServer) -> None:
-        with self._lock:
-            self._busy.discard(server)
-            if not self._closed and server.process.poll() is None:
-                self._idle.setdefault(str(server.python), []).append(server)
-                return
-        server.close()
+            if self._starts.get(warm.python) is warm:
+                del self._starts[warm.python]
+            if server is not None and not self._closed:
+                self._servers[warm.python] = server
+                server = None
+        warm.done.set()
+        if server is not None:  # the run ended while it started
+            server.close()
 
     def _drop(self, server: ForkServer) -> None:
+        """Forget a broken server (its other cells end with it); the next cell starts anew."""
         with self._lock:
-            self._busy.discard(server)
+            if self._servers.get(server.python) is server:
+                del self._servers[server.python]
         server.close()
 
 

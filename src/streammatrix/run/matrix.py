@@ -8,7 +8,6 @@ stopped, and every cell process is gone.
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -159,13 +158,12 @@ def _run_cells(
         plugin_dir = plugin_path(options.envdir)
         start = options.start or matrix.start
         launcher = Launcher(shared_environ(plugin_dir), fork=start == o.START_FORK)
-        per_env = Counter((c.client.name, c.python) for c in runnable)
-        for (client, python), count in per_env.items():  # they start while the servers do
-            env = envs[(client, python)]
-            if isinstance(env, ClientEnv):  # one per worker that may run its cells at once,
-                # but no more at a time than there are cores: the others start when needed
-                warm = min(count, max(1, options.workers), os.cpu_count() or 1)
-                launcher.warm(env.python, client_preload(env.client.module), warm)
+        # one fork server per interpreter, started while the servers start, in the order the
+        # cells need them
+        for key in dict.fromkeys((c.client.name, c.python) for c in runnable):
+            env = envs[key]
+            if isinstance(env, ClientEnv):
+                launcher.warm(env.python, client_preload(env.client.module))
 
         def one(cell: Cell) -> tuple[CellResult, float | None]:
             begun.add(cell.id)

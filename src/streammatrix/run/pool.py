@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from streammatrix import processes
 from streammatrix.config.model import ServerSpec
@@ -65,6 +66,9 @@ class ServerPool:
             return server
 
     def stop_all(self) -> None:
-        for server in self._servers.values():
-            server.stop()
+        """Stop every server, side by side (each stop waits for its server to exit)."""
+        servers = list(self._servers.values())
+        if servers:
+            with ThreadPoolExecutor(len(servers), thread_name_prefix="stop") as stopping:
+                list(stopping.map(lambda server: server.stop(), servers))
         self._servers.clear()

@@ -3,16 +3,15 @@
 After the cell's pytest, every test that failed (``fail``/``error``, never an unsupported
 result) is run again by a second pytest given only those node ids, up to ``reruns`` times; one
 that passes on a rerun becomes ``flaky`` in the cell file, with how many runs it took. A rerun
-that cannot finish leaves the first results as they were.
+that cannot finish leaves the first results as they were. Each rerun starts as the cell did
+(``run``: forked from the cell's fork server, or spawned), its output appended to the cell's log.
 """
 
 from __future__ import annotations
 
-import subprocess
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
 
 from streammatrix import processes
 from streammatrix.junit import flaky
@@ -21,15 +20,15 @@ from streammatrix.plugin import outcomes as o
 
 def rerun_failed(
     xml: Path,
-    command: Callable[[list[str], Path], list[str]],
+    run: Callable[[list[str], Path, float], object],
     *,
-    environ: Mapping[str, str],
-    workdir: Path,
-    log: TextIO,
+    log: Path,
     reruns: int,
     deadline: float,
 ) -> dict[str, int]:
-    """Run the failed tests of ``xml`` again; mark those that pass flaky. node id -> tries."""
+    """Run the failed tests of ``xml`` again; mark those that pass flaky. node id -> tries.
+
+    ``run(node_ids, junit, timeout)`` is one pytest on those tests writing ``junit``."""
     pending = flaky.rerunnable(xml) if reruns > 0 else []
     passed: dict[str, int] = {}
     for attempt in range(1, reruns + 1):
@@ -39,18 +38,9 @@ def rerun_failed(
         if left <= 0:
             break
         target = xml.with_name(f"{xml.stem}.rerun{attempt}.xml.tmp")
-        log.write(f"\n# rerun {attempt} of {reruns}: {len(pending)} failed test(s)\n")
-        log.flush()
-        proc = processes.spawn(command(pending, target), env=dict(environ), stdout=log, cwd=workdir)
-        processes.track_process(proc)
-        try:
-            proc.wait(timeout=left)
-        except subprocess.TimeoutExpired:
-            pass
-        finally:
-            if proc.poll() is None:
-                processes.stop_group(proc)
-            processes.untrack_process(proc)
+        with log.open("a") as out:
+            out.write(f"\n# rerun {attempt} of {reruns}: {len(pending)} failed test(s)\n")
+        run(pending, target, left)
         try:
             results = flaky.outcomes_by_nodeid(target) if target.exists() else {}
         except Exception:  # a truncated rerun file: the first results stand

@@ -18,17 +18,18 @@ from typing import TYPE_CHECKING, TypeVar
 from streammatrix.errors import ProviderError
 from streammatrix.servers.base import Provider, RunningServer
 from streammatrix.servers.binary.provider import BinaryProvider
-from streammatrix.servers.docker.engine import EngineUnavailable, connect
-from streammatrix.servers.docker.provider import DockerProvider
-from streammatrix.servers.docker.pull import ImageUnavailable
 
 if TYPE_CHECKING:
     import docker
 
     from streammatrix.config.model import ServerSpec
+    from streammatrix.servers.docker.provider import DockerProvider
+    from streammatrix.servers.docker.pull import ImageUnavailable
+
+# The Docker SDK (a fifth of a run's start-up) is imported only when a run may use Docker.
 
 KINDS = ("auto", "docker", "binary")
-P = TypeVar("P", DockerProvider, "AutoProvider")
+P = TypeVar("P", "DockerProvider", "AutoProvider")
 PING_TIMEOUT = 2.0  # seconds auto mode waits for the engine before it uses local binaries
 
 
@@ -39,12 +40,15 @@ def make_provider(
     notify: Callable[[str], None] = print,
 ) -> Provider:
     """The provider ``kind`` names; ProviderError when an explicitly chosen one cannot work."""
-    if kind == "docker":
-        return _reaped_said(DockerProvider(progress=notify), notify)
     if kind == "binary":
         return _binary_provider(cache_dir)
-    if kind != "auto":
+    if kind not in ("auto", "docker"):
         raise ProviderError(f"unknown provider {kind!r}: choose one of {', '.join(KINDS)}")
+    from streammatrix.servers.docker.engine import EngineUnavailable, connect
+    from streammatrix.servers.docker.provider import DockerProvider
+
+    if kind == "docker":
+        return _reaped_said(DockerProvider(progress=notify), notify)
     try:
         client = connect(ping_timeout=PING_TIMEOUT)
     except EngineUnavailable as exc:
@@ -87,6 +91,8 @@ class AutoProvider:
         notify: Callable[[str], None] = print,
         docker_provider: DockerProvider | None = None,
     ) -> None:
+        from streammatrix.servers.docker.provider import DockerProvider
+
         self.docker = docker_provider or DockerProvider(client, progress=notify)
         self.cache_dir = cache_dir
         self.notify = notify
@@ -103,6 +109,8 @@ class AutoProvider:
         return "binary" if spec.name in self.fallbacks or spec.image is None else "docker"
 
     def start(self, spec: ServerSpec, labels: Mapping[str, str] | None = None) -> RunningServer:
+        from streammatrix.servers.docker.pull import ImageUnavailable
+
         if spec.image is None and spec.binary is not None:
             return self._binary_provider().start(spec, labels)  # nothing for Docker to run
         if spec.name not in self.fallbacks:

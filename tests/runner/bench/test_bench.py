@@ -18,11 +18,13 @@ import pytest
 from support import PY, ROOT
 from support.matrix import copy_suite, write_matrix
 
-from streammatrix.bench.command import SCHEMA
+from streammatrix.arguments import build_parser
+from streammatrix.bench.command import SCHEMA, _default_selection
 from streammatrix.bench.goals import GOALS, PROVIDERS
 from streammatrix.bench.runs import union_seconds
 from streammatrix.bench.starts import time_starts
 from streammatrix.config.load import load
+from streammatrix.plan import plan
 
 SERVER = "redis-7.0"
 
@@ -74,6 +76,7 @@ def test_tiny_bench_writes_every_part_of_bench_json(tmp_path):
         "servers": [SERVER],
         "clients": ["redis-7"],
         "python": [PY],
+        "protocols": None,
         "provider": "binary",
     }
     assert result["machine"]["cpus"] >= 1
@@ -208,3 +211,15 @@ def test_unusable_options_are_a_usage_error(tmp_path):
     done = run_bench(tmp_path / "again", "--rounds", "-1", "--skip-runs")
     assert done.returncode == 2, done.stdout + done.stderr
     assert "--rounds" in done.stdout + done.stderr
+
+
+def test_fixed_selects_thirty_resp2_cells_of_the_projects_matrix():
+    matrix = load(ROOT / "matrix.yaml")
+    args = build_parser().parse_args(["bench", "--fixed"])
+    servers, clients, pythons, protocols = _default_selection(matrix, args)
+    cells = plan(matrix, servers=servers, clients=clients, pythons=pythons, protocols=protocols)
+    assert len(cells) == 30 and {c.protocol for c in cells} == {"2"}
+    assert all(c.excluded is None and c.server.binary is not None for c in cells)
+    assert len({c.server.name for c in cells}) == 6 and len({c.client.name for c in cells}) == 5
+    narrowed = build_parser().parse_args(["bench", "--fixed", "--servers", "redis-7.0"])
+    assert _default_selection(matrix, narrowed)[0] == ["redis-7.0"]  # names given still rule

@@ -235,3 +235,99 @@ def test_a_cell_with_other_interpreter_settings_is_refused(tmp_path, environ, se
     env = {**environ, "PYTHONPYCACHEPREFIX": str(tmp_path / "elsewhere")}
     with pytest.raises(ForkServerError, match="PYTHONPYCACHEPREFIX"):
         server.run(["--version"], env, tmp_path, tmp_path / "cell.log", 60)
+
+
+def meet(here: Path, there: Path, then: str = "pass") -> str:
+    """A test that passes only while another cell runs: it leaves ``here`` and waits for
+    ``there`` (the other cell's mark), then runs ``then``."""
+    return f"""
+        import os, pathlib, signal, time
+
+        def test_it():
+            pathlib.Path({str(here)!r}).write_text(str(os.getpid()))
+            for _ in range(600):
+                if pathlib.Path({str(there)!r}).exists():
+                    break
+                time.sleep(0.1)
+            assert pathlib.Path({str(there)!r}).exists(), "the other cell never ran beside me"
+            {then}
+    """
+
+
+def run_side_by_side(server: ForkServer, cells: dict[str, tuple[list[str], Path, float]]):
+    """Run each cell's args from its own thread at once: {name: exit code or None}."""
+    codes: dict[str, int | None] = {}
+
+    def one(name: str) -> None:
+        args, folder, timeout = cells[name]
+        codes[name] = server.run(args, server.env, folder, folder / f"{name}.log", timeout)
+
+    threads = [threading.Thread(target=one, args=(name,)) for name in cells]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return codes
+
+
+def test_one_server_runs_cells_side_by_side_each_with_its_own_exit_code(tmp_path, server):
+    a, b = tmp_path / "a", tmp_path / "b"
+    folder = suite(tmp_path, left=meet(a, b), right=meet(b, a, then="assert False"))
+    codes = run_side_by_side(
+        server,
+        {
+            "left": ([str(folder / "test_left.py"), *CELL_ARGS], folder, 120),
+            "right": ([str(folder / "test_right.py"), *CELL_ARGS], folder, 120),
+        },
+    )
+    assert codes == {"left": 0, "right": 1}
+    assert int(a.read_text()) != int(b.read_text())  # two children, not one
+    assert server.running == 0
+
+
+@pytest.mark.parametrize(
+    "then, code",
+    [("os.kill(os.getpid(), signal.SIGSEGV)", -signal.SIGSEGV), ("time.sleep(600)", None)],
+    ids=["segfault", "hang"],
+)
+def test_a_cell_that_crashes_or_hangs_beside_another_takes_only_itself_down(
+    tmp_path, server, then, code
+):
+    bad, good = tmp_path / "bad", tmp_path / "good"
+    folder = suite(tmp_path, bad=meet(bad, good, then=then), good=meet(good, bad))
+    codes = run_side_by_side(
+        server,
+        {
+            "bad": ([str(folder / "test_bad.py"), *CELL_ARGS], folder, 20),
+            "good": ([str(folder / "test_good.py"), *CELL_ARGS], folder, 120),
+        },
+    )
+    assert codes == {"bad": code, "good": 0}
+    assert h.eventually(lambda: h.gone(int(bad.read_text())))
+    assert server.process.poll() is None
+    assert server.run([str(folder / "test_good.py"), *CELL_ARGS, "-k", "nothing"],
+                      server.env, folder, tmp_path / "again.log", 120) == 5  # fmt: skip
+
+
+def test_kill_cell_without_a_run_stops_every_running_cell(tmp_path, server):
+    a, b = tmp_path / "a", tmp_path / "b"
+    folder = suite(
+        tmp_path, one=meet(a, b, then="time.sleep(600)"), two=meet(b, a, then="time.sleep(600)")
+    )
+
+    def interrupt() -> None:
+        assert h.eventually(lambda: a.exists() and b.exists(), within=60)
+        server.kill_cell()
+
+    thread = threading.Thread(target=interrupt)
+    thread.start()
+    codes = run_side_by_side(
+        server,
+        {
+            name: ([str(folder / f"test_{name}.py"), *CELL_ARGS], folder, 600)
+            for name in ("one", "two")
+        },
+    )
+    thread.join()
+    assert codes == {"one": -signal.SIGKILL, "two": -signal.SIGKILL}
+    assert h.gone(int(a.read_text())) and h.gone(int(b.read_text()))

@@ -94,6 +94,13 @@ def test_a_test_that_fails_once_is_flaky_and_not_red(tmp_path):
     assert (suite / "always.runs").read_text() == "3"
     assert (suite / "unsupported.runs").read_text() == "1"
     assert (suite / "pass.runs").read_text() == "1"
+    # each rerun starts as the cell did: forked from the cell's fork server, into its log
+    (log,) = (tmp_path / "report" / "logs").glob("*.log")
+    starts = [line for line in log.read_text().splitlines() if line.startswith("# ")]
+    assert [line.split(" (")[0] for line in starts[-4:]] == [
+        "# rerun 1 of 2: 2 failed test(s)", "# start: fork",
+        "# rerun 2 of 2: 1 failed test(s)", "# start: fork",
+    ]  # fmt: skip
     result = write_reports(
         [tmp_path / "report" / "cells"], tmp_path / "out", load(tmp_path / "matrix.yaml")
     )

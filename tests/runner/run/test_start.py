@@ -6,13 +6,14 @@ from __future__ import annotations
 import os
 import sys
 import textwrap
+import threading
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 from support import PY
 from support.matrix import copy_suite, write_matrix
-from support.servers import reachable
+from support.servers import eventually, reachable
 
 from streammatrix import cli
 from streammatrix.plugin import outcomes as o
@@ -180,3 +181,99 @@ def test_a_warmed_server_serves_the_first_cells_and_no_other_is_started(tmp_path
         for log in logs:
             assert f"# start: fork (fork server {server})" in log.read_text()
     assert not fork_servers_of(os.getpid())
+
+
+def test_warmed_servers_start_before_any_cell_one_per_interpreter(tmp_path):
+    shared = shared_environ(plugin_path(tmp_path / "envs"))
+    suite = one_test(tmp_path, "def test_ok():\n    pass\n")
+    here = Path(sys.executable)
+    other = f"{here.parent}{os.sep}..{os.sep}{here.parent.name}{os.sep}{here.name}"  # same file
+    with Launcher(shared, warmers=1) as launcher:
+        launcher.warm(sys.executable, ("json",))
+        launcher.warm(other, ("json",))
+        launcher.warm(other, ("json",))  # asked twice: still one
+        assert eventually(lambda: len(fork_servers_of(os.getpid())) == 2, within=120)
+        servers = set(fork_servers_of(os.getpid()))
+        for python in (sys.executable, other):
+            log = tmp_path / f"{len(python)}.log"
+            args = [str(suite), "-p", "no:cacheprovider", "-q"]
+            launched = launcher.run_pytest(
+                python, args, environ=shared, cwd=suite, log=log, timeout=120
+            )
+            assert (launched.code, launched.start) == (0, o.START_FORK)
+            assert any(f"# start: fork (fork server {pid})" in log.read_text() for pid in servers)
+        assert set(fork_servers_of(os.getpid())) == servers
+    assert not fork_servers_of(os.getpid())
+
+
+def test_a_queued_warm_up_is_started_by_the_cell_that_needs_it(tmp_path):
+    shared = shared_environ(plugin_path(tmp_path / "envs"))
+    suite = one_test(tmp_path, "def test_ok():\n    pass\n")
+    slow = tmp_path / "slow"
+    slow.mkdir()
+    gate = tmp_path / "gate"
+    (slow / "gated.py").write_text(  # the first warm-up holds the only warmer until told
+        f"import os, time\nwhile not os.path.exists({str(gate)!r}):\n    time.sleep(0.05)\n"
+    )
+    shared["PYTHONPATH"] += os.pathsep + str(slow)
+    here = Path(sys.executable)
+    other = f"{here.parent}{os.sep}..{os.sep}{here.parent.name}{os.sep}{here.name}"
+    try:
+        with Launcher(shared, warmers=1) as launcher:
+            launcher.warm(sys.executable, ("gated",))
+            launcher.warm(other, ("json",))  # queued behind the gated one
+            log = tmp_path / "cell.log"
+            launched = launch_with(launcher, other, suite, shared, log)
+            assert (launched.code, launched.start) == (0, o.START_FORK)
+            assert not gate.exists()  # it never waited for the warmer's turn
+            gate.write_text("")
+    finally:
+        gate.write_text("")
+
+
+def launch_with(launcher: Launcher, python: str, suite: Path, environ: dict, log: Path):
+    args = [str(suite), "-p", "no:cacheprovider", "-q"]
+    return launcher.run_pytest(python, args, environ=environ, cwd=suite, log=log, timeout=120)
+
+
+def test_cells_at_once_fork_from_one_server_each_its_own_child(tmp_path):
+    shared = shared_environ(plugin_path(tmp_path / "envs"))
+    a, b = tmp_path / "a", tmp_path / "b"
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    for name, here, there in (("left", a, b), ("right", b, a)):
+        (suite / f"test_{name}.py").write_text(
+            textwrap.dedent(f"""
+                import os, pathlib, time
+
+                def test_meet():
+                    pathlib.Path({str(here)!r}).write_text(str(os.getpid()))
+                    for _ in range(600):
+                        if pathlib.Path({str(there)!r}).exists():
+                            break
+                        time.sleep(0.1)
+                    assert pathlib.Path({str(there)!r}).exists()
+            """)
+        )
+    results = {}
+    with Launcher(shared) as launcher:
+
+        def cell(name: str) -> None:
+            log = tmp_path / f"{name}.log"
+            args = [str(suite / f"test_{name}.py"), "-p", "no:cacheprovider", "-q"]
+            results[name] = launcher.run_pytest(
+                sys.executable, args, environ=shared, cwd=suite, log=log, timeout=120
+            )
+
+        threads = [threading.Thread(target=cell, args=(n,)) for n in ("left", "right")]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        (server,) = fork_servers_of(os.getpid())
+    assert {n: (r.code, r.start) for n, r in results.items()} == {
+        "left": (0, o.START_FORK), "right": (0, o.START_FORK)
+    }  # fmt: skip
+    for name in ("left", "right"):
+        assert f"# start: fork (fork server {server})" in (tmp_path / f"{name}.log").read_text()
+    assert a.read_text() != b.read_text()
