@@ -103,14 +103,20 @@ def plan(
     Without a selection, the entries marked ``default: false`` are left out. Grouping by client
     first means a shard creates as few virtualenvs as possible (the slow part of a cell).
     """
-    listed_servers = [s for s in matrix.servers if servers or (s.default and s.in_grid)]
-    # a release of a server row is selected by its own name; the row's name selects the
-    # releases the grid runs (the others are bisection's)
+    # Of a server row, the grid runs the releases its `expand:` picks; the others are
+    # bisection's. Names, globs and "all" select among the grid's (a row's name selects all of
+    # its); a release outside the grid is selected by its exact name only.
+    listed_servers = [s for s in matrix.servers if (servers or s.default) and s.in_grid]
+    aside = {s.name for s in matrix.servers if not s.in_grid and s.name in (servers or ())}
+    patterns = [p for p in servers or () if p not in aside] if servers else None
     server_rows = sorted({s.row for s in listed_servers if s.row})
-    picked = _select([s.name for s in listed_servers] + server_rows, servers, "servers", "server")
-    server_names = {
-        s.name for s in listed_servers if s.name in picked or (s.row in picked and s.in_grid)
-    }
+    picked = (
+        _select([s.name for s in listed_servers] + server_rows, patterns, "servers", "server")
+        if patterns or not aside
+        else set()
+    )
+    server_names = {s.name for s in listed_servers if s.name in picked or s.row in picked}
+    server_names |= aside
     listed = [c for c in matrix.clients if clients or c.default]
     # an expanded release is selected by its own name or by its row's (``--clients redis-4``)
     rows = sorted({c.row for c in listed if c.row})

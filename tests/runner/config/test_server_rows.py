@@ -77,12 +77,18 @@ def test_the_grid_runs_what_expand_picks_and_the_rest_waits_for_bisection(tmp_pa
     # the row's name selects what the grid runs; a release's own name selects it alone
     assert [c.server.release for c in plan(matrix, servers=["redis-5"])] == grid
     assert [c.server.name for c in plan(matrix, servers=["redis-5.0.9"])] == ["redis-5.0.9"]
+    # "all" and globs select among the grid's releases, as a row's `expand:` says
+    for selection in (["all"], ["redis-[56].*"], ["redis-*", "redis-5.0.9"]):
+        chosen = [c.server.release for c in plan(matrix, servers=selection) if c.server.row]
+        extra = ["5.0.9"] if "redis-5.0.9" in selection and "5.0.9" not in grid else []
+        assert sorted(chosen) == sorted(grid + extra), selection
 
 
 def test_a_release_is_matched_in_exclusions_by_its_version(tmp_path):
     text = ROW + '  exclude:\n    - {server: "redis<5.0.9", reason: old}\n'
     text = text.replace("  exclude:", "exclude:").replace("    - {server", "  - {server")
-    cells = {c.server.name: c for c in plan(load(write(tmp_path, text)), servers=["all"])}
+    matrix = load(write(tmp_path, text))
+    cells = {c.server.name: c for c in plan(matrix, servers=["all", "redis-5.0.9"])}
     assert cells["redis-5.0.7"].excluded == "old"
     assert cells["redis-5.0.9"].excluded is None
 
