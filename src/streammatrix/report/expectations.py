@@ -13,7 +13,9 @@ expectation that no longer holds, e.g. a bug fixed in a newer client: drop or na
 expectation). The words for each kind live in report/vocabulary.py.
 
 unsupported-server / unsupported-client are measured non-support: never unexpected by
-themselves, only when an expectation predicted something else.
+themselves, only when an expectation predicted pass or another non-support. An expectation of
+fail or error says how a feature fails where it can run, so a cell where it cannot (RESP3
+expectations on a server without HELLO) does not break it.
 
 Selectors match *measured* coordinates: a server selector gets (matrix.yaml name, INFO server
 name, INFO server version), a client selector (matrix.yaml name, distribution, installed
@@ -41,6 +43,9 @@ from streammatrix.report.vocabulary import (
     KIND_NO_CELLS,
     NOT_PASSING,
 )
+
+_UNSUPPORTED = (o.UNSUPPORTED_SERVER, o.UNSUPPORTED_CLIENT)
+_FAILS = (o.FAIL, o.ERROR)
 
 __all__ = [
     "client_matches",
@@ -177,6 +182,8 @@ def split(report: Report) -> tuple[list[Unexpected], list[Unexpected]]:
             if entry is None or entry.measured in (None, o.SKIPPED, o.FAIL, o.ERROR):
                 continue  # no result, or already unexpected above when nothing covers it
             scope = [e for e in expectations if in_scope(e, cell, row.feature)]
+            if entry.measured in _UNSUPPORTED and all(e.outcome in _FAILS for e in scope):
+                continue  # predicted how it fails where it runs; here it cannot run at all
             if scope and all(e.outcome != entry.measured for e in scope):
                 found.append(
                     Unexpected(
