@@ -7,6 +7,22 @@ from pathlib import Path
 
 from streammatrix.plugin import outcomes as o
 
+# A feature with several tests in one cell shows the worst; index 0 is the worst.
+SEVERITY = (
+    o.ERROR,
+    o.FAIL,
+    o.UNSUPPORTED_SERVER,
+    o.UNSUPPORTED_CLIENT,
+    o.FLAKY,
+    o.SKIPPED,
+    o.PASS,
+)
+
+
+def worst(outcomes: list[str]) -> str:
+    """The aggregate of several test outcomes: error/fail > unsupported-server > -client > pass."""
+    return min(outcomes, key=lambda x: SEVERITY.index(x) if x in SEVERITY else 0)
+
 
 @dataclass
 class TestRecord:
@@ -67,6 +83,18 @@ class CellRecord:
     provider = property(lambda self: self.prop(o.SUITE_CELL_PROVIDER))
     protocol = property(lambda self: self.prop(o.SUITE_CELL_PROTOCOL))  # the claim, "" = none
     resp = property(lambda self: self.prop(o.SUITE_CELL_RESP))  # measured: "2", "3", "2 3", ""
+
+    @property
+    def client_release(self) -> str:
+        """The client release the cell ran: as installed, else the one its name gives."""
+        return self.client_version or self.client.rsplit("-", 1)[-1]
+
+    def feature_outcomes(self) -> dict[str, str]:
+        """Each feature's outcome in this cell: the worst of its tests (as the report's grid)."""
+        found: dict[str, list[str]] = {}
+        for test in self.tests:
+            found.setdefault(test.feature, []).append(test.outcome)
+        return {feature: worst(outs) for feature, outs in found.items()}
 
     @property
     def status(self) -> str:

@@ -17,7 +17,7 @@ from streammatrix.plugin import outcomes as o
 from streammatrix.report import ranges as r
 from streammatrix.report.model import Cell, Unexpected
 from streammatrix.report.supported import Supported, supported
-from streammatrix.report.vocabulary import KIND_DECLARED, worst
+from streammatrix.report.vocabulary import KIND_DECLARED
 
 
 @dataclass
@@ -82,12 +82,9 @@ def server_notes(cells: list[Cell]) -> list[str]:
         key_s = cell.at.server_key
         if cell.status != o.CELL_OK or key_s is None:
             continue
-        feats: dict[str, list[str]] = defaultdict(list)
-        for test in cell.record.tests:
-            feats[test.feature].append(test.outcome)
         at = cell.at
         key = (at.server_family, at.client_version, at.python_version, cell.record.protocol)
-        by[key][key_s] = {f: worst(v) for f, v in feats.items()}
+        by[key][key_s] = cell.record.feature_outcomes()
         labels[key_s] = at.server_label
         rows[key_s] = cell.record.prop(o.SUITE_SERVER_ROW)
     changes: dict[tuple[str, str], set[str]] = defaultdict(set)
@@ -111,7 +108,7 @@ def _stepped(cell: Cell) -> str:
     client's."""
     if cell.record.prop(o.SUITE_CELL_BISECT_AXIS) == r.SERVER:
         return cell.at.server_label
-    return r.release_of(cell)
+    return cell.record.client_release
 
 
 def _could_not_run(bisection: list[Cell]) -> set[tuple[str, ...]]:
@@ -125,7 +122,7 @@ def _could_not_run(bisection: list[Cell]) -> set[tuple[str, ...]]:
         if rec.prop(o.SUITE_CELL_BISECT_AXIS) == r.SERVER:
             release, fixed = rec.prop(o.SUITE_SERVER_RELEASE), rec.client
         else:
-            release, fixed = r.release_of(cell), rec.server
+            release, fixed = cell.record.client_release, rec.server
         out.add((rec.prop(o.SUITE_CELL_BISECT_AXIS) or r.CLIENT, fixed, rec.python, rec.protocol,
                  release))  # fmt: skip
     return out
@@ -192,13 +189,11 @@ def build(
     for cell in bisection:
         rec = cell.record
         features = [f for f in rec.prop(o.SUITE_CELL_BISECT).split(",") if f]
-        outs = {t.feature: [] for t in rec.tests}
-        for t in rec.tests:
-            outs[t.feature].append(t.outcome)
+        outs = rec.feature_outcomes()
         none = {o.CELL_ERROR: o.ERROR, o.CELL_EXCLUDED: o.EXCLUDED}.get(
             cell.status, r.NOT_INSTALLABLE
         )
-        shown = {f: worst(outs[f]) if outs.get(f) else none for f in features}
+        shown = {f: outs.get(f, none) for f in features}
         step = int(rec.prop(o.SUITE_CELL_BISECT_STEP) or 0)
         found.steps.append(Step(cell.id, _stepped(cell), step, shown))
     found.steps.sort(key=lambda s: (s.step, s.cell))

@@ -21,7 +21,6 @@ from packaging.version import InvalidVersion, Version
 from streammatrix import versions
 from streammatrix.plugin import outcomes as o
 from streammatrix.report.model import Cell
-from streammatrix.report.vocabulary import worst
 
 OPEN = "open"  # not measured, between two releases that disagree
 NOT_INSTALLABLE = "not-installable"
@@ -133,10 +132,6 @@ class FeatureRanges:
         return max(0, len([s for s in self.spans if s.outcome != OPEN]) - 1)
 
 
-def release_of(cell: Cell) -> str:
-    return cell.record.client_version or cell.record.client.rsplit("-", 1)[-1]
-
-
 def _key(text: str) -> Version:
     try:
         return Version(text)
@@ -154,7 +149,7 @@ def _placements(cell: Cell) -> list[tuple[tuple[str, ...], str, str, str, str, b
     out = [
         (
             (CLIENT, record.server, *rest, family), record.server, label, family,
-            release_of(cell), bool(record.prop(o.SUITE_CLIENT_ROW)),
+            record.client_release, bool(record.prop(o.SUITE_CLIENT_ROW)),
             record.prop(o.SUITE_CLIENT_RELEASES),
         )
     ]  # fmt: skip
@@ -192,11 +187,7 @@ def lines(cells: list[Cell]) -> list[Line]:
             if cell.status != o.CELL_OK or versions.parse(version) is None:
                 continue
             listed[key].add(version)
-            by_feature: dict[str, list[str]] = defaultdict(list)
-            for test in record.tests:
-                by_feature[test.feature].append(test.outcome)
-            mine = line.measured.setdefault(version, {})
-            mine.update({f: worst(outs) for f, outs in by_feature.items()})
+            line.measured.setdefault(version, {}).update(record.feature_outcomes())
     for key, line in found.items():
         gone = set(line.not_installable)
         line.releases = sorted((v for v in listed[key] if v not in gone), key=_key)

@@ -45,16 +45,6 @@ DESCRIPTIONS = {
     o.FLAKY: "failed, then passed when run again in the same cell (never red by itself)",
     NO_RESULT: "the cell ran, but no test of this feature",
 }
-# A feature with several tests in one cell shows the worst; index 0 is the worst.
-SEVERITY = (
-    o.ERROR,
-    o.FAIL,
-    o.UNSUPPORTED_SERVER,
-    o.UNSUPPORTED_CLIENT,
-    o.FLAKY,
-    o.SKIPPED,
-    o.PASS,
-)
 NOT_PASSING = (o.FAIL, o.ERROR, o.UNSUPPORTED_SERVER, o.UNSUPPORTED_CLIENT)
 PASSING = (o.PASS, o.FLAKY)  # a flaky test passed in the end
 
@@ -70,8 +60,3 @@ KIND_NO_CELLS = "no cells"
 KIND_DECLARED = "declared range admits a failing release"  # a promise the releases break
 # Not unexpected: a fail below the feature's measured minimum is the fact that defines it.
 KIND_BELOW_MINIMUM = "below minimum"
-
-
-def worst(outcomes: list[str]) -> str:
-    """The aggregate of several test outcomes: error/fail > unsupported-server > -client > pass."""
-    return min(outcomes, key=lambda x: SEVERITY.index(x) if x in SEVERITY else 0)

@@ -32,18 +32,6 @@ from streammatrix.run.matrix import RunOptions
 DEFAULT_BUDGET = 40  # bisection cells per run
 SKIP = "not-installable"
 UNRUN = "could-not-run"  # the cell could not run (its server did not start, ...): no outcome
-_ORDER = (o.ERROR, o.FAIL, o.UNSUPPORTED_SERVER, o.UNSUPPORTED_CLIENT, o.SKIPPED, o.PASS)
-
-
-def feature_outcomes(record: CellRecord) -> dict[str, str]:
-    """Each feature's outcome in one cell: the worst of its tests (as the report's grid)."""
-    found: dict[str, list[str]] = {}
-    for test in record.tests:
-        found.setdefault(test.feature, []).append(test.outcome)
-    return {
-        f: min(outs, key=lambda x: _ORDER.index(x) if x in _ORDER else 0)
-        for f, outs in found.items()
-    }
 
 
 # axis ("client" or "server"), its row, the other axis's entry, python, protocol ("" = none)
@@ -100,8 +88,7 @@ class Axes:
         rest = (record.python, record.protocol)
         row = record.prop(o.SUITE_CLIENT_ROW)
         if row in self.rows:
-            version = record.prop(o.SUITE_CLIENT_VERSION) or record.client.rsplit("-", 1)[-1]
-            out.append(((CLIENT, row, record.server, *rest), version))
+            out.append(((CLIENT, row, record.server, *rest), record.client_release))
         row = record.prop(o.SUITE_SERVER_ROW)
         if row in self.server_rows:
             out.append(((SERVER, row, record.client, *rest), record.prop(o.SUITE_SERVER_RELEASE)))
@@ -136,7 +123,7 @@ class _State:
             if record.status == o.CELL_SKIPPED:
                 self.known.setdefault(key, {})[version] = SKIP
             elif record.status == o.CELL_OK:
-                self.known.setdefault(key, {})[version] = feature_outcomes(record)
+                self.known.setdefault(key, {})[version] = record.feature_outcomes()
                 for test in record.tests:
                     self.tests.setdefault(test.feature, set()).add(test.name.split("[")[0])
             elif not isinstance(self.known.get(key, {}).get(version), dict):

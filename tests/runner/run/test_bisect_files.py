@@ -100,3 +100,16 @@ def test_a_server_row_is_an_axis_of_its_own_with_the_client_fixed():
     assert state.between(iv) == ["5.0.9", "5.0.10"]
     cell = axes.cell(iv.key, "5.0.10")
     assert (cell.server.name, cell.client.name) == ("redis-5.0.10", "redis-5.0")
+
+
+def test_bisection_reads_a_features_outcome_as_the_report_grid_does():
+    """A feature with a failing and a flaky test is "fail" to both (it was "flaky" here)."""
+    releases = tuple(Release(Version(v)) for v in ("1.0", "1.1"))
+    rows = {"r": Row(ClientSpec("r", version=">=1.0", expand="minor"), releases)}
+    matrix = Matrix(Path("m.yaml"), (ServerSpec("redis-7.0", image="redis:7.0"),), (), ("3.11",))
+    state = _State(Axes(matrix, rows))
+    record = _record("1.0", {"a": "fail"})
+    record.tests.append(TestRecord("suite.TestX", "test_a_again", "a", o.FLAKY))
+    state.add(record)
+    key = Axes(matrix, rows).keys(record)[0][0]
+    assert state.outcome(key, "1.0", "a") == o.FAIL
