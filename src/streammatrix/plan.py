@@ -110,11 +110,8 @@ def plan(
     aside = {s.name for s in matrix.servers if not s.in_grid and s.name in (servers or ())}
     patterns = [p for p in servers or () if p not in aside] if servers else None
     server_rows = sorted({s.row for s in listed_servers if s.row})
-    picked = (
-        _select([s.name for s in listed_servers] + server_rows, patterns, "servers", "server")
-        if patterns or not aside
-        else set()
-    )
+    names = [s.name for s in listed_servers] + server_rows
+    picked = set() if patterns == [] else _select(names, patterns, "servers", "server")
     server_names = {s.name for s in listed_servers if s.name in picked or s.row in picked}
     server_names |= aside
     listed = [c for c in matrix.clients if clients or c.default]
