@@ -172,6 +172,7 @@ def lines(cells: list[Cell]) -> list[Line]:
     listed: dict[tuple[str, ...], set[str]] = defaultdict(set)
     for cell in cells:
         record = cell.record
+        outcomes = record.feature_outcomes() if cell.status == o.CELL_OK else {}
         for key, fixed, label, family, version, expanded, releases in _placements(cell):
             line = found.get(key)
             if line is None:
@@ -187,7 +188,7 @@ def lines(cells: list[Cell]) -> list[Line]:
             if cell.status != o.CELL_OK or versions.parse(version) is None:
                 continue
             listed[key].add(version)
-            line.measured.setdefault(version, {}).update(record.feature_outcomes())
+            line.measured.setdefault(version, {}).update(outcomes)
     for key, line in found.items():
         gone = set(line.not_installable)
         line.releases = sorted((v for v in listed[key] if v not in gone), key=_key)
