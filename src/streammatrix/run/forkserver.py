@@ -11,6 +11,12 @@ cell's ``os.environ``, working directory, ``sys.argv`` and ``sys.path[0]`` as ``
 pytest`` has them, stdin from /dev/null, stdout and stderr appended to the cell's log; it runs
 pytest's ``__main__`` as ``python -m pytest`` does, the atexit handlers, and ``os._exit``.
 
+pytest's first step, ``get_config`` (a plugin manager with pytest's own plugins and their
+options), depends only on the ``-p no:NAME`` arguments and the program name: the server makes it
+once per such set and a child's first ``get_config`` takes it (~10 ms of every cell); a child
+with PYTEST_DEBUG, plugin objects or another program name, and a second ``pytest.main`` in a
+child, build their own.
+
 What pytest rewrites asserts in must be imported by the child: the suite (never imported by the
 server), the ``-p`` plugins and the entry-point plugins (imported for their dependencies, then
 forgotten). A module that fails to import in the server simply fails again in the child, as in a

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import pathlib
 import select
 import signal
 import sys
@@ -24,6 +25,13 @@ import threading
 import time
 
 CHILD_FAILED = 3  # the child could not start pytest (pytest's own "internal error" code)
+PROG = "python -m pytest"  # the name pytest gives itself when run as ``python -m pytest``
+
+# pytest's first step, done once here for every child: get_config (a plugin manager with
+# pytest's own plugins registered and the options they add) depends only on the "-p no:NAME"
+# arguments and the program name. Built per set of blocked plugins: (config, get_config's
+# keyword arguments), or None where it cannot be (the child then builds its own).
+_prepared: dict[tuple[str, ...], tuple[object, dict] | None] = {}
 
 
 class Channel:
@@ -88,6 +96,7 @@ def _serve(modules: dict) -> None:
             if channel.ready() or channel.fd in ready:
                 message = channel.recv(0)
                 if message and "run" in message:
+                    _prepare(message["run"]["args"])
                     pid, pidfd = _fork(channel, message["run"], list(children))
                     children[pidfd] = (pid, message.get("id"))
                     channel.send({"pid": pid, "id": message.get("id")})
@@ -171,6 +180,67 @@ def _unsafe(channel: int) -> str:
     return "; ".join(f"the imports left {p}" for p in problems)
 
 
+def blocked(args: list[str]) -> tuple[str, ...]:
+    """The "no:NAME" plugin arguments of ``args``, read as pytest's ``consider_preparse`` reads
+    them: ``-p no:NAME`` and ``-pno:NAME``."""
+    found, i = [], 0
+    while i < len(args):
+        opt, i = args[i], i + 1
+        if opt == "-p":
+            if i >= len(args):
+                break
+            parg, i = args[i], i + 1
+        elif opt.startswith("-p"):
+            parg = opt[2:]
+        else:
+            continue
+        if parg.strip().startswith("no:"):
+            found.append(parg.strip())
+    return tuple(found)
+
+
+def _prepare(args: list[str]) -> None:
+    """Build the config that children with ``args`` start from, once per blocked set."""
+    import gc
+    import inspect
+
+    key = blocked(args)
+    if key in _prepared:
+        return
+    _prepared[key] = None
+    with contextlib.suppress(Exception):  # the child builds its own, and says why it failed
+        from _pytest import config
+
+        params = list(inspect.signature(config.get_config).parameters)
+        if params[:2] == ["args", "plugins"]:
+            kwargs = {"prog": PROG} if "prog" in params else {}
+            argv = [arg for name in key for arg in ("-p", name)]
+            _prepared[key] = (config.get_config(argv, None, **kwargs), kwargs)
+    gc.freeze()
+
+
+def use_prepared(key: tuple[str, ...]) -> None:
+    """Let this child's first ``get_config`` take the prepared config when it asks for what the
+    config was prepared for (the same blocked plugins, no plugin objects, the same program
+    name); every other call, and every later one, builds its own as pytest does."""
+    prepared = _prepared.get(key)
+    if prepared is None or os.environ.get("PYTEST_DEBUG"):  # read when a manager is made
+        return
+    from _pytest import config as module
+
+    original, (config, kwargs) = module.get_config, prepared
+
+    def get_config(args=None, plugins=None, **given):
+        module.get_config = original
+        if plugins or given != kwargs or blocked(list(args or ())) != key:
+            return original(args, plugins, **given)
+        params = type(config.invocation_params)
+        config.invocation_params = params(args=args or (), plugins=None, dir=pathlib.Path.cwd())
+        return config
+
+    module.get_config = get_config
+
+
 def _fork(channel: Channel, request: dict, inherited: list[int]) -> tuple[int, int]:
     """Fork the child that runs ``request``: its pid and a pidfd to wait for it."""
     server = os.getpid()
@@ -210,6 +280,7 @@ def _child(server: int, channel: int, request: dict) -> int:
     os.environ.clear()
     os.environ.update(request["env"])
     sys.argv = ["-m", *request["args"]]
+    use_prepared(blocked(request["args"]))
     if not getattr(sys.flags, "safe_path", False):
         sys.path.insert(0, os.getcwd())  # as `python -m` does
     try:

@@ -25,6 +25,7 @@ from streammatrix import processes
 from streammatrix.plugin import outcomes
 from streammatrix.run.cell import plugin_path, shared_environ
 from streammatrix.run.forkserver import ForkServer, ForkServerError
+from streammatrix.run.forkserver_serve import blocked
 from streammatrix.servers import base
 from streammatrix.servers.binary.provider import BinaryProvider
 
@@ -331,3 +332,83 @@ def test_kill_cell_without_a_run_stops_every_running_cell(tmp_path, server):
     thread.join()
     assert codes == {"one": -signal.SIGKILL, "two": -signal.SIGKILL}
     assert h.gone(int(a.read_text())) and h.gone(int(b.read_text()))
+
+
+# A conftest that records how the cell's pytest config was made: "prepared" is true when the
+# config is older than the fork (the server froze it: gc.get_objects() does not list it).
+RECORD_CONFIG = """
+    import gc, json, os, pathlib
+
+    def pytest_configure(config):
+        seen = {{
+            "prepared": not any(o is config for o in gc.get_objects()),
+            "dir": str(config.invocation_params.dir),
+            "args": list(config.invocation_params.args),
+            "doctest": config.pluginmanager.get_plugin("doctest") is not None,
+            "cacheprovider": config.pluginmanager.is_blocked("cacheprovider"),
+        }}
+        with open({out!r}, "a") as out:
+            out.write(json.dumps(seen) + "\\n")
+"""
+
+
+def recorded(out: Path) -> list[dict]:
+    return [json.loads(line) for line in out.read_text().splitlines()]
+
+
+def test_a_cell_starts_from_the_config_the_server_prepared_for_its_arguments(
+    tmp_path, environ, server
+):
+    out = tmp_path / "configs.jsonl"
+    folder = suite(tmp_path, it="def test_it():\n    pass\n")
+    (folder / "conftest.py").write_text(textwrap.dedent(RECORD_CONFIG.format(out=str(out))))
+    runs = [
+        [str(folder), *CELL_ARGS],
+        [str(folder), *CELL_ARGS, "-p", "no:doctest"],  # another blocked set: its own config
+        [str(folder), *CELL_ARGS],
+        [str(folder), "-pno:doctest", "-q"],  # the same set, written as one argument
+    ]
+    for args in runs:
+        assert server.run(args, environ, folder, tmp_path / "cell.log", timeout=120) == 0
+    seen = recorded(out)
+    assert [s["prepared"] for s in seen] == [True] * 4
+    assert [s["args"] for s in seen] == runs  # each child's own arguments and directory
+    assert {s["dir"] for s in seen} == {str(folder)}
+    assert [s["doctest"] for s in seen] == [True, False, True, False]
+    assert [s["cacheprovider"] for s in seen] == [True, True, True, False]
+
+
+def test_a_cell_with_pytest_debug_or_a_second_pytest_main_builds_its_own_config(
+    tmp_path, environ, server
+):
+    out = tmp_path / "configs.jsonl"
+    (tmp_path / "inner").mkdir()
+    inner = suite(tmp_path / "inner", inner="def test_inner():\n    pass\n")
+    (inner / "conftest.py").write_text(textwrap.dedent(RECORD_CONFIG.format(out=str(out))))
+    outer = suite(
+        tmp_path,
+        outer=f"""
+            import pytest
+
+            def test_runs_pytest_again():
+                assert pytest.main([{str(inner)!r}, "-q", "-p", "no:cacheprovider"]) == 0
+        """,
+    )
+    log = tmp_path / "cell.log"
+    assert server.run([str(outer), *CELL_ARGS], environ, outer, log, timeout=120) == 0
+    debug = {**environ, "PYTEST_DEBUG": "1"}
+    assert server.run([str(inner), *CELL_ARGS], debug, inner, log, timeout=120) == 0
+    assert [s["prepared"] for s in recorded(out)] == [False, False]
+    assert "pytest_plugin_registered" in log.read_text()  # PYTEST_DEBUG's trace was written
+
+
+@pytest.mark.parametrize(
+    "args, found",
+    [
+        (["-p", "no:a", "-pno:b", "-p", "c", "-p", " no:d "], ("no:a", "no:b", "no:d")),
+        (["x", "-p"], ()),
+        (["--pdb", "-pc"], ()),
+    ],
+)
+def test_blocked_plugins_are_read_as_pytest_reads_them(args, found):
+    assert blocked(args) == found
