@@ -9,12 +9,16 @@ sides, with the same bytecode cache; no fork server, no parallel cells, no repor
 runner does beyond the loop is its cost or its gain.
 
 :func:`against_loop` times the runner's warm run and this loop in turns, so that both see the
-same load on a shared machine.
+same load on a shared machine, and counts the CPU time each spent (this process and every
+process it waited for: servers, fork servers and their cells, pytest runs). That CPU time over
+the machine's cores is the least wall time a run of those cells can take here, whatever the
+runner does: the ratio's floor.
 """
 
 from __future__ import annotations
 
 import os
+import resource
 import socket
 import statistics
 import subprocess
@@ -117,31 +121,54 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def cpu_seconds() -> float:
+    """CPU time (user and system) of this process and of every process it has waited for,
+    theirs included (a fork server's cells are counted once the runner reaps the server)."""
+    own, waited = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return own.ru_utime + own.ru_stime + waited.ru_utime + waited.ru_stime
+
+
 def against_loop(
     rounds: int,
     runner: Callable[[int], dict[str, Any]],
     loop: Callable[[int], dict[str, Any]],
+    cores: int | None = None,
 ) -> dict[str, Any]:
-    """``rounds`` turns of (the runner's warm run, the hand loop); medians and their ratio."""
+    """``rounds`` turns of (the runner's warm run, the hand loop); medians, their ratio, the
+    CPU time each spent, and the floor: the runner's CPU time over ``cores`` (the least wall
+    time its run can take on them) over the loop's wall time."""
+    cores = cores or os.cpu_count() or 1
     turns = []
     for turn in range(rounds):
+        before = cpu_seconds()
         ran = runner(turn)
+        between = cpu_seconds()
         looped = loop(turn)
         turns.append(
             {
                 "runner_seconds": ran["total_seconds"],
                 "loop_seconds": looped["seconds"],
+                "runner_cpu_seconds": round(between - before, 3),
+                "loop_cpu_seconds": round(cpu_seconds() - between, 3),
                 "runner_exit_code": ran["exit_code"],
                 "loop_codes": looped["codes"],
             }
         )
     runner_median = statistics.median(t["runner_seconds"] for t in turns)
     loop_median = statistics.median(t["loop_seconds"] for t in turns)
+    runner_cpu = statistics.median(t["runner_cpu_seconds"] for t in turns)
     return {
         "rounds": turns,
         "cells": ran["cells"],
         "workers": ran["workers"],
+        "cores": cores,
         "runner_median_seconds": round(runner_median, 3),
         "loop_median_seconds": round(loop_median, 3),
         "ratio": round(runner_median / loop_median, 3) if loop_median else None,
+        "runner_cpu_seconds": round(runner_cpu, 3),
+        "loop_cpu_seconds": round(statistics.median(t["loop_cpu_seconds"] for t in turns), 3),
+        "floor_ratio": round(runner_cpu / cores / loop_median, 3) if loop_median else None,
     }

@@ -100,9 +100,11 @@ def beside_runs(
             return hand_loop(matrix, runnable, envdir, base / f"loop-{turn + 1}")
 
         result["loop"] = against_loop(args.rounds, runner, loop)
+        loop_result = result["loop"]
         say(
-            f"bench: runner {result['loop']['runner_median_seconds']:.2f}s, loop "
-            f"{result['loop']['loop_median_seconds']:.2f}s"
+            f"bench: runner {loop_result['runner_median_seconds']:.2f}s, loop "
+            f"{loop_result['loop_median_seconds']:.2f}s; the runner's CPU time "
+            f"{loop_result['runner_cpu_seconds']:.2f}s (floor {loop_result['floor_ratio']}x)"
         )
     if args.repeats > 0:
         workdir = matrix.path.parent.resolve()

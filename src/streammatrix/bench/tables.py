@@ -176,6 +176,13 @@ def _print_speed(result: dict[str, Any], console: Any) -> None:
             f"{loop['loop_median_seconds']}, {loop['cells']} cells, {len(loop['rounds'])} rounds"
         )
         table.add_row(*_row("runner / hand-written loop", f"{loop['ratio']:.2f}x", detail))
+        if loop.get("floor_ratio") is not None:
+            detail = (
+                f"CPU time: runner {loop['runner_cpu_seconds']} over {loop['cores']} cores / "
+                f"loop wall {loop['loop_median_seconds']} (the loop's CPU "
+                f"{loop['loop_cpu_seconds']})"
+            )
+            table.add_row(*_row("floor of that ratio", f"{loop['floor_ratio']:.2f}x", detail))
     feature = result.get("one_feature")
     for how in ("fork", "spawn") if feature else ():
         row = feature[how]
