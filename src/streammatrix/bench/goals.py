@@ -75,6 +75,24 @@ def _row(goal: str, value: float | None, limit: float, target: str, note: str) -
     return {"goal": goal, "value": value, "target": target, "met": met, "note": note}
 
 
+def _few_tests(feature: dict[str, Any] | None) -> str:
+    """The start-up of a cell of few tests: how much of a full cell's is per test."""
+    fork = (feature or {}).get("fork") or {}
+    if fork.get("startup_median_seconds") is None:
+        return ""
+    return f"; a forked cell of {fork['tests']} tests: {fork['startup_median_seconds']}s"
+
+
+def _floor(loop: dict[str, Any]) -> str:
+    """What the run's own CPU time allows: no runner can go below it on these cores."""
+    if loop.get("floor_ratio") is None:
+        return ""
+    return (
+        f"; floor {loop['floor_ratio']}x: the run's CPU time {loop['runner_cpu_seconds']}s "
+        f"over {loop['cores']} cores"
+    )
+
+
 def _speed_rows(result: dict[str, Any], warm: list[dict[str, Any]]) -> list[dict[str, Any]]:
     rows = []
     cores = (result.get("machine") or {}).get("cpus") or 1
@@ -92,7 +110,8 @@ def _speed_rows(result: dict[str, Any], warm: list[dict[str, Any]]) -> list[dict
                 f"<= {limit}s",
                 f"worst warm run at most {cores} workers: {worst['label']} ("
                 + ", ".join(f"{n} {how}" for how, n in worst["started"].items())
-                + ")",
+                + ")"
+                + _few_tests(result.get("one_feature")),
             )
         )
     loop = result.get("loop")
@@ -105,7 +124,8 @@ def _speed_rows(result: dict[str, Any], warm: list[dict[str, Any]]) -> list[dict
                 limit,
                 f"<= {limit}x",
                 f"{loop['cells']} cells, w{loop['workers']}: "
-                f"{loop['runner_median_seconds']}s vs {loop['loop_median_seconds']}s",
+                f"{loop['runner_median_seconds']}s vs {loop['loop_median_seconds']}s"
+                + _floor(loop),
             )
         )
     feature = result.get("one_feature")

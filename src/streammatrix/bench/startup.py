@@ -2,8 +2,9 @@
 
 A cell's start-up is its wall time (``cell.seconds``: the runner's clock around the cell's
 pytest, JUnit file included) minus the time its tests took by pytest's own JUnit clock (the sum
-of the testcases' times: set-up, call and teardown). What is left is starting (or forking) the
-interpreter, imports, collection and pytest's per-test bookkeeping.
+of the testcases' times: set-up, call and teardown, and those of the reruns of its failed
+tests). What is left is starting (or forking) the interpreter, imports, collection and pytest's
+per-test bookkeeping, once per pytest run: a cell whose failed tests run again starts again.
 
 A one-feature cell is what bisecting one feature costs: one cell narrowed to that feature's
 tests (``-k``), run with a warm fork server and spawned, several times each.
@@ -42,7 +43,10 @@ def cell_startups(cells_dir: Path) -> dict[str, Any]:
     """Median and p90 start-up of the cells that ran in ``cells_dir``, and how they started."""
     records, _warnings = load_cells([cells_dir])
     ran = [r for r in records if r.status == o.CELL_OK and r.prop(o.SUITE_CELL_SECONDS)]
-    startups = [r.seconds - sum(t.seconds for t in r.tests) for r in ran]
+    startups = [
+        r.seconds - sum(t.seconds for t in r.tests) - float(r.prop(o.SUITE_CELL_RERUN_SECONDS) or 0)
+        for r in ran
+    ]
     median = statistics.median(startups) if startups else None
     p90 = percentile(startups, 0.9)
     return {
@@ -77,7 +81,7 @@ def one_feature_cell(
     row: dict[str, Any] = {"cell": cell.id, "feature": feature}
     with serve(make_provider(provider, notify=lambda _m: None), cell.server) as server:
         for how in o.START_METHODS:
-            samples, tests = [], 0
+            samples, startups, tests = [], [], 0
             with Launcher(shared_environ(plugin_dir), fork=how == o.START_FORK) as launcher:
                 for attempt in range(repeats + 1):
                     began = time.perf_counter()
@@ -86,14 +90,19 @@ def one_feature_cell(
                         timeout=300, workdir=workdir, launcher=launcher,
                         pytest_args=("-k", feature_keyword(feature)),
                     )  # fmt: skip
+                    tests = sum(result.counts.values())
+                    (record,), _warnings = load_cells([paths.cell_file(cell)])
                     if attempt:
                         samples.append(round(time.perf_counter() - began, 4))
-                    tests = sum(result.counts.values())
-            (record,), _warnings = load_cells([paths.cell_file(cell)])
+                        startups.append(record.seconds - sum(t.seconds for t in record.tests))
             row[how] = {
                 "started": record.prop(o.SUITE_CELL_START),  # fork unless it fell back
                 "samples": samples,
                 "median_seconds": round(statistics.median(samples), 4) if samples else None,
+                # its start-up, as a run's cells are measured: what a cell of few tests costs
+                "startup_median_seconds": round(statistics.median(startups), 4)
+                if startups
+                else None,
                 "tests": tests,
                 "status": result.status,
             }

@@ -42,6 +42,13 @@ def outcomes_by_nodeid(path: Path) -> dict[str, str]:
     return found
 
 
+def tests_seconds(path: Path) -> float:
+    """The tests' own time in a JUnit file: the sum of its testcases' times."""
+    return sum(
+        case.time or 0.0 for suite in _suites(JUnitXml.fromfile(str(path))) for case in suite
+    )
+
+
 def mark_flaky(path: Path, tries: Mapping[str, int]) -> None:
     """Turn each case whose node id is in ``tries`` into a flaky one that took that many runs."""
     if not tries:

@@ -46,6 +46,7 @@ SUITE_CELL_STATUS = "cell.status"  # one of CELL_STATUSES
 SUITE_CELL_REASON = "cell.reason"  # why a cell is error/excluded/skipped
 SUITE_CELL_LOG = "cell.log"  # path of the cell's log, relative to the report dir
 SUITE_CELL_SECONDS = "cell.seconds"  # wall time of the cell's pytest run
+SUITE_CELL_RERUN_SECONDS = "cell.reruns.seconds"  # the reruns' tests' own (JUnit) time
 SUITE_CELL_PROVIDER = "cell.provider"  # "docker" or "binary"
 SUITE_CLIENT_ROW = "client.row"  # an expanded release: the matrix.yaml row it came from
 SUITE_CLIENT_RELEASES = "client.releases"  # ... and every release of that row, comma-separated

@@ -154,10 +154,11 @@ def run_cell(
     launched = launch(cmd[3:], timeout)
     code = launched.code
     if code == 1 and xml.exists() and server.alive() and reruns > 0:
-        rerun_failed(
+        found = rerun_failed(
             xml, lambda ids, junit, left: launch(command(ids, junit)[3:], left), log=log,
             reruns=reruns, deadline=started + timeout,
         )  # fmt: skip
+        props[o.SUITE_CELL_RERUN_SECONDS] = f"{found.tests_seconds:.3f}"
     seconds = time.monotonic() - started
     props[o.SUITE_CELL_SECONDS] = f"{seconds:.3f}"
     props[o.SUITE_CELL_START] = launched.start

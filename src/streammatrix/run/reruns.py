@@ -4,18 +4,28 @@ After the cell's pytest, every test that failed (``fail``/``error``, never an un
 result) is run again by a second pytest given only those node ids, up to ``reruns`` times; one
 that passes on a rerun becomes ``flaky`` in the cell file, with how many runs it took. A rerun
 that cannot finish leaves the first results as they were. Each rerun starts as the cell did
-(``run``: forked from the cell's fork server, or spawned), its output appended to the cell's log.
+(``run``: forked from the cell's fork server, or spawned), its output appended to the cell's log;
+its tests' own time is added up, so that what a cell spent beyond its tests can be told.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from streammatrix import processes
 from streammatrix.junit import flaky
 from streammatrix.plugin import outcomes as o
+
+
+@dataclass
+class Reruns:
+    """What the reruns of a cell's failed tests found."""
+
+    flaky: dict[str, int] = field(default_factory=dict)  # node id -> runs it took to pass
+    tests_seconds: float = 0.0  # the rerun tests' own time (JUnit), over every rerun
 
 
 def rerun_failed(
@@ -25,12 +35,13 @@ def rerun_failed(
     log: Path,
     reruns: int,
     deadline: float,
-) -> dict[str, int]:
-    """Run the failed tests of ``xml`` again; mark those that pass flaky. node id -> tries.
+) -> Reruns:
+    """Run the failed tests of ``xml`` again; mark those that pass flaky.
 
     ``run(node_ids, junit, timeout)`` is one pytest on those tests writing ``junit``."""
     pending = flaky.rerunnable(xml) if reruns > 0 else []
-    passed: dict[str, int] = {}
+    found = Reruns()
+    passed = found.flaky
     for attempt in range(1, reruns + 1):
         if not pending or processes.interrupted():
             break
@@ -43,6 +54,7 @@ def rerun_failed(
         run(pending, target, left)
         try:
             results = flaky.outcomes_by_nodeid(target) if target.exists() else {}
+            found.tests_seconds += flaky.tests_seconds(target) if results else 0.0
         except Exception:  # a truncated rerun file: the first results stand
             results = {}
         target.unlink(missing_ok=True)
@@ -51,4 +63,4 @@ def rerun_failed(
                 passed[nodeid] = attempt + 1
         pending = [n for n in pending if n not in passed]
     flaky.mark_flaky(xml, passed)
-    return passed
+    return found

@@ -135,6 +135,9 @@ def test_tiny_bench_writes_every_part_of_bench_json(tmp_path):
     assert turn["runner_seconds"] == loop["runner_median_seconds"] > 0
     assert turn["loop_seconds"] == loop["loop_median_seconds"] > 0
     assert loop["ratio"] > 0
+    # the CPU time each side spent includes the processes it waited for: pytest and servers
+    assert turn["runner_cpu_seconds"] > 0 and turn["loop_cpu_seconds"] > 0
+    assert loop["cores"] == result["machine"]["cpus"] and loop["floor_ratio"] > 0
     assert (tmp_path / "report" / "bench" / "loop-1" / f"{SERVER}--redis-7--py{PY}.xml").is_file()
 
     feature = result["one_feature"]
@@ -144,6 +147,7 @@ def test_tiny_bench_writes_every_part_of_bench_json(tmp_path):
         assert row["started"] == how and row["status"] == "ok" and row["tests"] >= 1
         assert len(row["samples"]) == 2
         assert min(row["samples"]) <= row["median_seconds"] <= max(row["samples"])
+        assert 0 < row["startup_median_seconds"] < row["median_seconds"]  # its tests took time
 
     assert result["speedup"]["speedup"] > 0
 
@@ -162,6 +166,8 @@ def test_tiny_bench_writes_every_part_of_bench_json(tmp_path):
         "cold vs warm ratio",
     }  # fmt: skip
     assert goals["docker server ready"]["met"] is None  # not measured, not missed
+    assert "floor" in goals["ratio to a hand-written loop"]["note"]
+    assert "a forked cell of" in goals["cell start-up median"]["note"]
     assert "not available" in goals["docker server ready"]["note"]
     assert all(
         isinstance(row["met"], bool) for row in result["summary"] if row["value"] is not None

@@ -412,3 +412,14 @@ def test_a_cell_with_pytest_debug_or_a_second_pytest_main_builds_its_own_config(
 )
 def test_blocked_plugins_are_read_as_pytest_reads_them(args, found):
     assert blocked(args) == found
+
+
+def test_arguments_pytest_refuses_are_refused_in_the_cell_and_the_server_serves_on(
+    tmp_path, environ, server
+):
+    folder = suite(tmp_path, it="def test_it():\n    pass\n")
+    log = tmp_path / "cell.log"
+    # an essential plugin cannot be blocked: pytest's usage error (4), from the cell itself
+    assert server.run([str(folder), "-p", "no:mark"], environ, folder, log, timeout=120) == 4
+    assert "plugin mark cannot be disabled" in log.read_text()
+    assert server.run([str(folder), *CELL_ARGS], environ, folder, log, timeout=120) == 0

@@ -11,6 +11,7 @@ from support.matrix import write_matrix
 from support.servers import reachable
 
 from streammatrix.config.load import load
+from streammatrix.junit import write as cellfile
 from streammatrix.junit.format import properties
 from streammatrix.plan import plan
 from streammatrix.plugin import outcomes as o
@@ -23,6 +24,7 @@ pytestmark = pytest.mark.servers
 
 SUITE = '''
 import pathlib
+import time
 
 import pytest
 
@@ -45,6 +47,7 @@ def test_fails_once_then_passes():
 @pytest.mark.feature("xlen", since="5.0.0")
 def test_always_fails():
     runs("always")
+    time.sleep(0.25)  # every run of it: its own time, which its reruns' count includes
     assert False, "broken every time"
 
 
@@ -60,7 +63,7 @@ def test_passes():
 '''
 
 
-def run_suite(tmp_path: Path, **extra) -> tuple[dict[str, dict[str, str]], Path]:
+def run_suite(tmp_path: Path, **extra) -> tuple[dict[str, dict[str, str]], Path, dict]:
     suite = tmp_path / "suite"
     suite.mkdir()
     (suite / "test_flaky.py").write_text(SUITE)
@@ -77,11 +80,11 @@ def run_suite(tmp_path: Path, **extra) -> tuple[dict[str, dict[str, str]], Path]
     assert result.status == o.CELL_OK, result.reason
     xml = tmp_path / "report" / "cells" / f"{result.cell.id}.xml"
     cases = {c.name: properties(c) for s in JUnitXml.fromfile(str(xml)) for c in s}
-    return cases, suite
+    return cases, suite, cellfile.suite_properties(xml)
 
 
 def test_a_test_that_fails_once_is_flaky_and_not_red(tmp_path):
-    cases, suite = run_suite(tmp_path)  # reruns: default 2
+    cases, suite, cell = run_suite(tmp_path)  # reruns: default 2
     once = cases["test_fails_once_then_passes"]
     assert once[o.CASE_OUTCOME] == o.FLAKY
     assert once[o.CASE_TRIES] == "2"
@@ -94,6 +97,8 @@ def test_a_test_that_fails_once_is_flaky_and_not_red(tmp_path):
     assert (suite / "always.runs").read_text() == "3"
     assert (suite / "unsupported.runs").read_text() == "1"
     assert (suite / "pass.runs").read_text() == "1"
+    # the reruns' tests' own time is the cell's, not start-up: two runs of a 0.25 s test
+    assert float(cell[o.SUITE_CELL_RERUN_SECONDS]) >= 0.5
     # each rerun starts as the cell did: forked from the cell's fork server, into its log
     (log,) = (tmp_path / "report" / "logs").glob("*.log")
     starts = [line for line in log.read_text().splitlines() if line.startswith("# ")]
@@ -116,8 +121,9 @@ def test_a_test_that_fails_once_is_flaky_and_not_red(tmp_path):
 
 
 def test_without_reruns_the_same_test_fails(tmp_path):
-    cases, suite = run_suite(tmp_path, reruns=0)
+    cases, suite, cell = run_suite(tmp_path, reruns=0)
     assert cases["test_fails_once_then_passes"][o.CASE_OUTCOME] == o.FAIL
     assert o.CASE_TRIES not in cases["test_fails_once_then_passes"]
     assert (suite / "once.runs").read_text() == "1"
     assert (suite / "always.runs").read_text() == "1"
+    assert o.SUITE_CELL_RERUN_SECONDS not in cell
