@@ -10,9 +10,10 @@ runner does beyond the loop is its cost or its gain.
 
 :func:`against_loop` times the runner's warm run and this loop in turns, so that both see the
 same load on a shared machine, and counts the CPU time each spent (this process and every
-process it waited for: servers, fork servers and their cells, pytest runs). That CPU time over
-the machine's cores is the least wall time a run of those cells can take here, whatever the
-runner does: the ratio's floor.
+process it waited for: servers, fork servers and their cells, pytest runs; a container's
+server is the engine's child and is not counted). That CPU time over the cores this process may
+use is the least wall time a run of those cells can take here, whatever the runner does: the
+ratio's floor.
 """
 
 from __future__ import annotations
@@ -121,6 +122,12 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity), not the machine's count."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity else os.cpu_count() or 1
+
+
 def cpu_seconds() -> float:
     """CPU time (user and system) of this process and of every process it has waited for,
     theirs included (a fork server's cells are counted once the runner reaps the server)."""
@@ -140,7 +147,7 @@ def against_loop(
     """``rounds`` turns of (the runner's warm run, the hand loop); medians, their ratio, the
     CPU time each spent, and the floor: the runner's CPU time over ``cores`` (the least wall
     time its run can take on them) over the loop's wall time."""
-    cores = cores or os.cpu_count() or 1
+    cores = cores or usable_cores()
     turns = []
     for turn in range(rounds):
         before = cpu_seconds()

@@ -7,6 +7,7 @@ as its reason, loses the failure element (JUnit reporters see a pass) and record
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -43,10 +44,9 @@ def outcomes_by_nodeid(path: Path) -> dict[str, str]:
 
 
 def tests_seconds(path: Path) -> float:
-    """The tests' own time in a JUnit file: the sum of its testcases' times."""
-    return sum(
-        case.time or 0.0 for suite in _suites(JUnitXml.fromfile(str(path))) for case in suite
-    )
+    """The tests' own time in a JUnit file: the sum of its testcases' (finite) times."""
+    times = [case.time for suite in _suites(JUnitXml.fromfile(str(path))) for case in suite]
+    return sum(t for t in times if t is not None and math.isfinite(t))
 
 
 def mark_flaky(path: Path, tries: Mapping[str, int]) -> None:

@@ -10,6 +10,7 @@ its tests' own time is added up, so that what a cell spent beyond its tests can 
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -54,9 +55,10 @@ def rerun_failed(
         run(pending, target, left)
         try:
             results = flaky.outcomes_by_nodeid(target) if target.exists() else {}
-            found.tests_seconds += flaky.tests_seconds(target) if results else 0.0
         except Exception:  # a truncated rerun file: the first results stand
             results = {}
+        with contextlib.suppress(Exception):  # a time it cannot read: its results still count
+            found.tests_seconds += flaky.tests_seconds(target) if results else 0.0
         target.unlink(missing_ok=True)
         for nodeid in pending:
             if results.get(nodeid) == o.PASS:

@@ -137,7 +137,7 @@ def test_tiny_bench_writes_every_part_of_bench_json(tmp_path):
     assert loop["ratio"] > 0
     # the CPU time each side spent includes the processes it waited for: pytest and servers
     assert turn["runner_cpu_seconds"] > 0 and turn["loop_cpu_seconds"] > 0
-    assert loop["cores"] == result["machine"]["cpus"] and loop["floor_ratio"] > 0
+    assert 1 <= loop["cores"] <= result["machine"]["cpus"] and loop["floor_ratio"] > 0
     assert (tmp_path / "report" / "bench" / "loop-1" / f"{SERVER}--redis-7--py{PY}.xml").is_file()
 
     feature = result["one_feature"]

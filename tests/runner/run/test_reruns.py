@@ -3,6 +3,7 @@ that passes then is ``flaky`` (never red by itself), with how many runs it took.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from streammatrix.plugin import outcomes as o
 from streammatrix.report.build import write_reports
 from streammatrix.run.events import Events
 from streammatrix.run.matrix import RunOptions, run_cells
+from streammatrix.run.reruns import rerun_failed
 from streammatrix.servers.binary.provider import BinaryProvider
 
 pytestmark = pytest.mark.servers
@@ -127,3 +129,28 @@ def test_without_reruns_the_same_test_fails(tmp_path):
     assert (suite / "once.runs").read_text() == "1"
     assert (suite / "always.runs").read_text() == "1"
     assert o.SUITE_CELL_RERUN_SECONDS not in cell
+
+
+CELL_FILE = """<?xml version="1.0" encoding="utf-8"?>
+<testsuites><testsuite name="cell" tests="1" failures="1">
+<testcase classname="test_x" name="test_it" time="0.5">
+<properties><property name="feature" value="xadd"/><property name="outcome" value="{outcome}"/>
+<property name="nodeid" value="/suite/test_x.py::test_it"/></properties>
+{failure}</testcase></testsuite></testsuites>
+"""
+
+
+@pytest.mark.parametrize("bad", ["abc", "nan"])
+def test_a_rerun_file_whose_time_cannot_be_read_still_gives_its_results(tmp_path, bad):
+    xml, log = tmp_path / "cell.xml", tmp_path / "cell.log"
+    xml.write_text(CELL_FILE.format(outcome="fail", failure='<failure message="boom"/>'))
+
+    def rerun(ids: list[str], junit: Path, left: float) -> None:  # a pass, with a bad time
+        assert ids == ["/suite/test_x.py::test_it"]
+        junit.write_text(CELL_FILE.format(outcome="pass", failure="").replace("0.5", bad))
+
+    found = rerun_failed(xml, rerun, log=log, reruns=2, deadline=time.monotonic() + 60)
+    assert found.flaky == {"/suite/test_x.py::test_it": 2}
+    assert found.tests_seconds == 0.0  # not counted, not a reason to drop the pass
+    (case,) = (c for s in JUnitXml.fromfile(str(xml)) for c in s)
+    assert properties(case)[o.CASE_OUTCOME] == o.FLAKY
