@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from streammatrix.junit.read import load_cells
+from streammatrix.junit.records import CellRecord
 from streammatrix.plan import Cell
 from streammatrix.plugin import outcomes as o
 from streammatrix.run.cell import plugin_path, run_cell, shared_environ
@@ -39,14 +40,17 @@ def percentile(values: Sequence[float], share: float) -> float | None:
     return ordered[int(rank) - 1]
 
 
+def startup_seconds(record: CellRecord) -> float:
+    """A cell's wall time minus its tests' own (theirs and their reruns')."""
+    reruns = float(record.prop(o.SUITE_CELL_RERUN_SECONDS) or 0)
+    return record.seconds - sum(t.seconds for t in record.tests) - reruns
+
+
 def cell_startups(cells_dir: Path) -> dict[str, Any]:
     """Median and p90 start-up of the cells that ran in ``cells_dir``, and how they started."""
     records, _warnings = load_cells([cells_dir])
     ran = [r for r in records if r.status == o.CELL_OK and r.prop(o.SUITE_CELL_SECONDS)]
-    startups = [
-        r.seconds - sum(t.seconds for t in r.tests) - float(r.prop(o.SUITE_CELL_RERUN_SECONDS) or 0)
-        for r in ran
-    ]
+    startups = [startup_seconds(r) for r in ran]
     median = statistics.median(startups) if startups else None
     p90 = percentile(startups, 0.9)
     return {
@@ -94,7 +98,7 @@ def one_feature_cell(
                     (record,), _warnings = load_cells([paths.cell_file(cell)])
                     if attempt:
                         samples.append(round(time.perf_counter() - began, 4))
-                        startups.append(record.seconds - sum(t.seconds for t in record.tests))
+                        startups.append(startup_seconds(record))
             row[how] = {
                 "started": record.prop(o.SUITE_CELL_START),  # fork unless it fell back
                 "samples": samples,

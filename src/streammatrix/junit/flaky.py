@@ -7,6 +7,7 @@ as its reason, loses the failure element (JUnit reporters see a pass) and record
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Mapping
 from pathlib import Path
@@ -32,21 +33,19 @@ def rerunnable(path: Path) -> list[str]:
     return found
 
 
-def outcomes_by_nodeid(path: Path) -> dict[str, str]:
-    """nodeid -> classified outcome, for a rerun's JUnit file."""
-    found = {}
+def rerun_results(path: Path) -> tuple[dict[str, str], float]:
+    """A rerun's JUnit file: nodeid -> classified outcome, and its tests' own time (the sum of
+    the testcases' times; one that cannot be read, or is not finite, counts as none)."""
+    found, seconds = {}, 0.0
     for suite in _suites(JUnitXml.fromfile(str(path))):
         for case in suite:
             props = properties(case)
             if props.get(o.CASE_NODEID):
                 found[props[o.CASE_NODEID]] = case_outcome(case, props)[0]
-    return found
-
-
-def tests_seconds(path: Path) -> float:
-    """The tests' own time in a JUnit file: the sum of its testcases' (finite) times."""
-    times = [case.time for suite in _suites(JUnitXml.fromfile(str(path))) for case in suite]
-    return sum(t for t in times if t is not None and math.isfinite(t))
+            with contextlib.suppress(ValueError):
+                time = case.time
+                seconds += time if time is not None and math.isfinite(time) else 0.0
+    return found, seconds
 
 
 def mark_flaky(path: Path, tries: Mapping[str, int]) -> None:

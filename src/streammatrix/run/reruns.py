@@ -10,7 +10,6 @@ its tests' own time is added up, so that what a cell spent beyond its tests can 
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -54,11 +53,10 @@ def rerun_failed(
             out.write(f"\n# rerun {attempt} of {reruns}: {len(pending)} failed test(s)\n")
         run(pending, target, left)
         try:
-            results = flaky.outcomes_by_nodeid(target) if target.exists() else {}
+            results, seconds = flaky.rerun_results(target) if target.exists() else ({}, 0.0)
         except Exception:  # a truncated rerun file: the first results stand
-            results = {}
-        with contextlib.suppress(Exception):  # a time it cannot read: its results still count
-            found.tests_seconds += flaky.tests_seconds(target) if results else 0.0
+            results, seconds = {}, 0.0
+        found.tests_seconds += seconds
         target.unlink(missing_ok=True)
         for nodeid in pending:
             if results.get(nodeid) == o.PASS:

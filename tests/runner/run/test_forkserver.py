@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 import support.servers as h
 from support import ROOT
+from support.suites import meet
 
 from streammatrix import processes
 from streammatrix.plugin import outcomes
@@ -236,23 +237,6 @@ def test_a_cell_with_other_interpreter_settings_is_refused(tmp_path, environ, se
     env = {**environ, "PYTHONPYCACHEPREFIX": str(tmp_path / "elsewhere")}
     with pytest.raises(ForkServerError, match="PYTHONPYCACHEPREFIX"):
         server.run(["--version"], env, tmp_path, tmp_path / "cell.log", 60)
-
-
-def meet(here: Path, there: Path, then: str = "pass") -> str:
-    """A test that passes only while another cell runs: it leaves ``here`` and waits for
-    ``there`` (the other cell's mark), then runs ``then``."""
-    return f"""
-        import os, pathlib, signal, time
-
-        def test_it():
-            pathlib.Path({str(here)!r}).write_text(str(os.getpid()))
-            for _ in range(600):
-                if pathlib.Path({str(there)!r}).exists():
-                    break
-                time.sleep(0.1)
-            assert pathlib.Path({str(there)!r}).exists(), "the other cell never ran beside me"
-            {then}
-    """
 
 
 def run_side_by_side(server: ForkServer, cells: dict[str, tuple[list[str], Path, float]]):

@@ -14,6 +14,7 @@ import pytest
 from support import PY
 from support.matrix import copy_suite, write_matrix
 from support.servers import eventually, reachable
+from support.suites import meet
 
 from streammatrix import cli
 from streammatrix.plugin import outcomes as o
@@ -242,19 +243,7 @@ def test_cells_at_once_fork_from_one_server_each_its_own_child(tmp_path):
     suite = tmp_path / "suite"
     suite.mkdir()
     for name, here, there in (("left", a, b), ("right", b, a)):
-        (suite / f"test_{name}.py").write_text(
-            textwrap.dedent(f"""
-                import os, pathlib, time
-
-                def test_meet():
-                    pathlib.Path({str(here)!r}).write_text(str(os.getpid()))
-                    for _ in range(600):
-                        if pathlib.Path({str(there)!r}).exists():
-                            break
-                        time.sleep(0.1)
-                    assert pathlib.Path({str(there)!r}).exists()
-            """)
-        )
+        (suite / f"test_{name}.py").write_text(textwrap.dedent(meet(here, there)))
     results = {}
     with Launcher(shared) as launcher:
 
