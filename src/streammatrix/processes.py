@@ -20,11 +20,12 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, Protocol, TypeVar
 
+T = TypeVar("T")
 STOP_GRACE = 5.0  # seconds between SIGTERM and SIGKILL
 
 _PR_SET_PDEATHSIG = 1
@@ -163,6 +164,14 @@ def interrupt() -> None:
     """The run is being stopped: mark it so, and end every cell process now."""
     _interrupted.set()
     stop_processes()
+
+
+def side_by_side(stop: Callable[[T], object], items: Sequence[T]) -> None:
+    """Call ``stop`` on every item at once (each waits for its own process to exit) and return
+    when all have: stopping several processes costs the slowest stop, not their sum."""
+    if items:
+        with ThreadPoolExecutor(len(items), thread_name_prefix="stop") as stopping:
+            list(stopping.map(stop, items))
 
 
 def stop_processes() -> None:

@@ -127,11 +127,7 @@ class Launcher:
         with self._lock:
             servers = list(self._servers.values())
             self._servers.clear()
-        closing = [threading.Thread(target=s.close, name="forkserver-close") for s in servers]
-        for thread in closing:  # side by side: each waits for its server to exit
-            thread.start()
-        for thread in closing:
-            thread.join()
+        processes.side_by_side(lambda server: server.close(), servers)
 
     def __enter__(self) -> Launcher:
         return self

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 from streammatrix import processes
 from streammatrix.config.model import ServerSpec
@@ -67,8 +66,5 @@ class ServerPool:
 
     def stop_all(self) -> None:
         """Stop every server, side by side (each stop waits for its server to exit)."""
-        servers = list(self._servers.values())
-        if servers:
-            with ThreadPoolExecutor(len(servers), thread_name_prefix="stop") as stopping:
-                list(stopping.map(lambda server: server.stop(), servers))
+        processes.side_by_side(lambda server: server.stop(), list(self._servers.values()))
         self._servers.clear()
