@@ -139,17 +139,29 @@ def plan(
     return cells
 
 
-def line_keys(cell: Cell) -> list[tuple[str, ...]]:
-    """The lines ``cell`` lies on, which a shard keeps whole: the releases of a client range
-    row on one server, and the releases of a server row with one client (same Python and
-    protocol), which bisection compares."""
-    rest = (cell.python, cell.protocol or "")
-    keys = []
-    if cell.client.row:
-        keys.append(("client", cell.client.row, cell.server.name, *rest))
-    if cell.server.row:
-        keys.append(("server", cell.server.row, cell.client.name, *rest))
-    return keys
+Line = tuple[str, str, str, str, str]  # axis, its row, the other axis's entry, python, protocol
+
+
+def lines(
+    client_row: str, server_row: str, server: str, client: str, python: str, protocol: str
+) -> list[Line]:
+    """The lines a cell lies on, which bisection compares and a shard keeps whole: the
+    releases of a client range row on one server, and the releases of a server row with one
+    client (same Python and protocol, "" for none claimed)."""
+    found = []
+    if client_row:
+        found.append(("client", client_row, server, python, protocol))
+    if server_row:
+        found.append(("server", server_row, client, python, protocol))
+    return found
+
+
+def line_keys(cell: Cell) -> list[Line]:
+    """The lines of a planned cell (see :func:`lines`)."""
+    return lines(
+        cell.client.row, cell.server.row, cell.server.name, cell.client.name, cell.python,
+        cell.protocol or "",
+    )  # fmt: skip
 
 
 def servers_needed(matrix: Matrix, cells: Sequence[Cell]) -> list[ServerSpec]:

@@ -22,7 +22,7 @@ from streammatrix import processes
 from streammatrix.config.model import Matrix, ServerSpec
 from streammatrix.junit.read import load_cells
 from streammatrix.junit.records import CellRecord
-from streammatrix.plan import Cell, excluded
+from streammatrix.plan import Cell, Line, excluded, lines
 from streammatrix.plugin import outcomes as o
 from streammatrix.releases import Row
 from streammatrix.run.bisect_cells import BisectPaths, BisectRunner
@@ -34,8 +34,7 @@ SKIP = "not-installable"
 UNRUN = "could-not-run"  # the cell could not run (its server did not start, ...): no outcome
 
 
-# axis ("client" or "server"), its row, the other axis's entry, python, protocol ("" = none)
-Key = tuple[str, str, str, str, str]
+Key = Line  # axis ("client" or "server"), its row, the other axis's entry, python, protocol
 CLIENT, SERVER = "client", "server"
 
 
@@ -84,15 +83,13 @@ class Axes:
 
     def keys(self, record: CellRecord) -> list[tuple[Key, str]]:
         """The rows ``record`` is a release of, each with the release."""
-        out = []
-        rest = (record.python, record.protocol)
-        row = record.prop(o.SUITE_CLIENT_ROW)
-        if row in self.rows:
-            out.append(((CLIENT, row, record.server, *rest), record.client_release))
-        row = record.prop(o.SUITE_SERVER_ROW)
-        if row in self.server_rows:
-            out.append(((SERVER, row, record.client, *rest), record.prop(o.SUITE_SERVER_RELEASE)))
-        return out
+        found = lines(
+            record.prop(o.SUITE_CLIENT_ROW), record.prop(o.SUITE_SERVER_ROW), record.server,
+            record.client, record.python, record.protocol,
+        )  # fmt: skip
+        release = {CLIENT: record.client_release, SERVER: record.prop(o.SUITE_SERVER_RELEASE)}
+        known = {CLIENT: self.rows, SERVER: self.server_rows}
+        return [(key, release[key[0]]) for key in found if key[1] in known[key[0]]]
 
     def runnable(self, key: Key) -> bool:
         """Whether the other axis's entry of ``key`` is still in the matrix."""
