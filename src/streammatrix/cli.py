@@ -13,6 +13,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.text import Text
@@ -25,11 +26,11 @@ from streammatrix.errors import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_UNEXPECTED,
-    ConfigError,
     StreamMatrixError,
 )
 from streammatrix.plan import Cell, parse_shard, plan, servers_needed
 from streammatrix.releases import Row, expand
+from streammatrix.report.baseline import load_baseline
 from streammatrix.report.build import write_reports
 from streammatrix.run.bisect import bisect
 from streammatrix.run.events import Events, Observer, ReportWritten
@@ -96,8 +97,8 @@ def cmd_run(args: argparse.Namespace, observers: Sequence[Observer] = ()) -> int
             "the releases bisection compares together): nothing to run"
         )
         return EXIT_OK
-    if args.baseline and not args.baseline.is_file():
-        raise ConfigError(f"--baseline {args.baseline}: no such file")
+    # a baseline that cannot serve is refused before any server or cell starts
+    baseline = load_baseline(args.baseline) if args.baseline else None
     events = Events([printer(_say), *observers])
     started = time.monotonic()
     options = RunOptions(
@@ -142,7 +143,7 @@ def cmd_run(args: argparse.Namespace, observers: Sequence[Observer] = ()) -> int
         [options.report_dir / "cells"],
         options.report_dir,
         matrix,
-        args.baseline,
+        baseline,
         events,
         history=args.history,
     )
@@ -152,16 +153,17 @@ def cmd_report(args: argparse.Namespace, observers: Sequence[Observer] = ()) -> 
     matrix = load(args.config) if args.config.exists() else None
     if matrix is not None and args.declared:
         matrix = replace(matrix, declared=matrix.declared + read_declared(args.declared))
+    baseline = load_baseline(args.baseline) if args.baseline else None
     inputs = args.inputs or [args.report_dir / "cells"]
     events = Events([printer(_say), *observers])
-    return _report(inputs, args.report_dir, matrix, args.baseline, events, history=args.history)
+    return _report(inputs, args.report_dir, matrix, baseline, events, history=args.history)
 
 
 def _report(
     inputs: list[Path],
     out: Path,
     matrix: Matrix | None,
-    baseline: Path | None,
+    baseline: dict[str, Any] | None,
     events: Events,
     *,
     history: int | None = None,

@@ -217,20 +217,24 @@ def write_reports(
     inputs: Sequence[str | Path],
     out_dir: str | Path,
     matrix: Matrix | None = None,
-    baseline: str | Path | None = None,
+    baseline: str | Path | dict[str, Any] | None = None,
     history: int | None = None,
 ) -> ReportResult:
     """Merge the cell files under ``inputs`` and write the four reports into ``out_dir``.
 
-    Raises :class:`~streammatrix.report_baseline.BaselineError` for an unusable baseline; bad
-    cell files only produce warnings.
+    ``baseline`` is a report.json's path or its data as
+    :func:`~streammatrix.report.baseline.load_baseline` read it. Raises
+    :class:`~streammatrix.report.baseline.BaselineError` for an unusable baseline; bad cell
+    files only produce warnings and error cells.
     """
 
     out = files.output_dir(out_dir)
     paths = {kind: out / name for kind, name in OUTPUTS.items()}
     inputs = [Path(p) for p in inputs]
     records, warnings = merge.load_cells(inputs, skip=[paths["junit"]])
-    data = report_baseline.load_baseline(baseline) if baseline is not None else None
+    data = (
+        report_baseline.load_baseline(baseline) if isinstance(baseline, (str, Path)) else baseline
+    )
     report = build_report(records, matrix, data, warnings=warnings, history=history)
     for cell in report.cells:
         cell.log = _log_link(cell.record, out, inputs)
