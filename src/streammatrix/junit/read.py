@@ -5,12 +5,15 @@ several directories of them. :func:`load_cells` reads them all; one bad artifact
 others. A file without cell properties, a foreign XML file or the same results twice is a
 warning that names the file; a cell file that cannot be read becomes an error cell (its results
 are lost) and two files that disagree about one cell a conflict on it (see
-:mod:`~streammatrix.junit.conflicts`), so neither can go unnoticed.
+:mod:`~streammatrix.junit.conflicts`), so neither can go unnoticed. So does a cell whose values
+cannot be read (``time="abc"``, an unknown ``cell.status``): every number and name the report
+reads from a cell file is checked here, once, and such a cell is an error cell naming its file.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from xml.etree.ElementTree import ParseError
 
@@ -35,6 +38,65 @@ def _float(text: str | None) -> float | None:
         return float(text) if text not in (None, "") else None
     except ValueError:
         return None
+
+
+# Properties the report reads as numbers or as one of a few names: checked before it reads them.
+_SECONDS = (o.SUITE_CELL_SECONDS, o.SUITE_CELL_RERUN_SECONDS)
+_CASE_NUMBERS = (o.CASE_LATENCY_MS, o.CASE_LATENCY_TARGET_MS)
+_NAMES = {
+    o.SUITE_CELL_STATUS: o.CELL_STATUSES,
+    o.SUITE_CELL_BISECT_AXIS: o.BISECT_AXES,
+    o.SUITE_CELL_START: o.START_METHODS,
+}
+_COUNTS = (o.SUITE_CELL_BISECT_STEP,)
+
+
+def _number_problem(what: str, read: Callable[[], object]) -> str:
+    """Why ``read()`` is not a finite number of at least 0 ("" when it is, or is absent)."""
+    try:
+        value = read()
+        if value in (None, ""):
+            return ""
+        number = float(value)  # type: ignore[arg-type]
+    except (ValueError, TypeError, OverflowError) as exc:
+        return f"{what} is not a number ({exc})"
+    if not math.isfinite(number) or number < 0:
+        return f"{what} is {value!r}, not a number of at least 0"
+    return ""
+
+
+def unreadable(suite: JUnitSuite, props: dict[str, str]) -> str:
+    """What in one cell's ``<testsuite>`` cannot be read as the report reads it ("" if all)."""
+    problems = [_number_problem("testsuite time", lambda: suite.time)]
+    problems += [_number_problem(f"property {n}", lambda n=n: props.get(n)) for n in _SECONDS]
+    for name, allowed in _NAMES.items():
+        if props.get(name) and props[name] not in allowed:
+            problems.append(
+                f"property {name} is {props[name][:80]!r}, not one of {', '.join(allowed)}"
+            )
+    for name in _COUNTS:
+        if props.get(name) and not (props[name].isascii() and props[name].isdigit()):
+            problems.append(f"property {name} is {props[name][:80]!r}, not a whole number")
+    for case in suite:
+        case_props = properties(case)
+        label = f"test {(case.name or '')[:80]!r}"
+        problems.append(_number_problem(f"{label}: time", lambda case=case: case.time))
+        problems += [
+            _number_problem(f"{label}: property {n}", lambda n=n: case_props.get(n))
+            for n in _CASE_NUMBERS
+        ]
+    return next((p for p in problems if p), "")
+
+
+def _unreadable_cell(cell_id: str, path: Path, props: dict[str, str], problem: str) -> CellRecord:
+    """An error cell for a cell whose values cannot be read: its coordinates, no results.
+
+    A bisection cell's becomes a grid cell: the release ranges would not show its error."""
+    checked = {*_SECONDS, *_NAMES, *_COUNTS, o.SUITE_CELL_BISECT}
+    kept = {k: v for k, v in props.items() if k not in checked}
+    kept[o.SUITE_CELL_STATUS] = o.CELL_ERROR
+    kept[o.SUITE_CELL_REASON] = f"{path}: {problem}; the cell's results are lost"
+    return CellRecord(cell_id, path, kept)
 
 
 def _test_record(case: TestCase, props: dict[str, str], problems: list[str]) -> TestRecord:
@@ -73,6 +135,10 @@ def _record(
     props = properties(suite)
     cell_id = props.get(o.SUITE_CELL) or (suite.name if suite.name not in (None, "pytest") else "")
     cell_id = cell_id or path.stem
+    problem = unreadable(suite, props)
+    if problem:
+        warnings.append(f"{path}: cell {cell_id!r}: {problem}; shown as an error cell")
+        return _unreadable_cell(cell_id, path, props, problem)
     missing = [name for name in _CELL_PROPERTIES if not props.get(name)]
     if missing and props.get(o.SUITE_CELL_STATUS, o.CELL_OK) == o.CELL_OK:
         warnings.append(

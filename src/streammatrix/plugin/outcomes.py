@@ -55,7 +55,8 @@ SUITE_SERVER_RELEASE = "server.release"  # ... the release the entry is (its ver
 SUITE_SERVER_RELEASES = "server.releases"  # ... and every release of that row, comma-separated
 SUITE_CELL_BISECT = "cell.bisect"  # a bisection cell: the features it ran, comma-separated
 SUITE_CELL_BISECT_STEP = "cell.bisect.step"  # ... and the round of the bisection it ran in
-SUITE_CELL_BISECT_AXIS = "cell.bisect.axis"  # ... and the axis it stepped: "client" or "server"
+SUITE_CELL_BISECT_AXIS = "cell.bisect.axis"  # ... and the axis it stepped: one of BISECT_AXES
+BISECT_AXES = ("client", "server")
 SUITE_CELL_START = "cell.start"  # how the cell's pytest was started: one of START_METHODS
 
 START_FORK = "fork"  # forked from a warm interpreter of the client's environment

@@ -1,0 +1,91 @@
+"""A cell file whose values cannot be read (``time="abc"``, NaN, an unknown ``cell.status``)
+is that cell's error, naming the file; the good cells are still reported."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+from support import DATA, ROOT
+
+from streammatrix.junit.read import load_cells
+from streammatrix.plugin import outcomes as o
+from streammatrix.report.build import write_reports
+
+CELL = "redis-6.2--redis-5.0--py3.11"
+SUITE = f'<testsuite name="{CELL}"'
+
+
+def _prop(name: str, value: str) -> tuple[str, str]:
+    return "<properties>\n", f'<properties>\n<property name="{name}" value="{value}" />\n'
+
+
+# (what to replace, with what) in the cell file, once
+BAD = {
+    "suite time abc": ('tests="10" time="3.2"', 'tests="10" time="abc"'),
+    "suite time nan": ('tests="10" time="3.2"', 'tests="10" time="nan"'),
+    "case time negative": ('name="test_xtrim_maxlen" time="0.012"', 'name="test_xtrim_maxlen" time="-1"'),
+    "case time inf": ('name="test_xtrim_maxlen" time="0.012"', 'name="test_xtrim_maxlen" time="inf"'),
+    "cell.seconds": ('name="cell.seconds" value="3.2"', 'name="cell.seconds" value="NaN"'),
+    "reruns seconds": ('name="cell.seconds" value="3.2" />', 'name="cell.seconds" value="3.2" />'
+                       '<property name="cell.reruns.seconds" value="x" />'),
+    "latency": ('name="latency_ms" value="', 'name="latency_ms" value="abc'),
+    "unknown status": ('name="cell.status" value="ok"', 'name="cell.status" value="passed"'),
+    "bisect step": ('name="cell.seconds" value="3.2" />', 'name="cell.seconds" value="3.2" />'
+                    '<property name="cell.bisect" value="xadd" />'
+                    '<property name="cell.bisect.step" value="one" />'),
+    "bisect axis": ('name="cell.seconds" value="3.2" />', 'name="cell.seconds" value="3.2" />'
+                    '<property name="cell.bisect.axis" value="python" />'),
+    "start": ('name="cell.seconds" value="3.2" />', 'name="cell.seconds" value="3.2" />'
+              '<property name="cell.start" value="clone" />'),
+}  # fmt: skip
+
+
+def _cells(tmp_path, old: str, new: str):
+    cells = tmp_path / "cells"
+    shutil.copytree(DATA / "cells", cells)
+    bad = cells / f"{CELL}.xml"
+    text = bad.read_text()
+    assert old in text
+    bad.write_text(text.replace(old, new, 1))
+    return cells, bad
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_an_unreadable_value_makes_an_error_cell_and_the_others_are_reported(tmp_path, case):
+    cells, bad = _cells(tmp_path, *BAD[case])
+    records, warnings = load_cells([cells])
+    by_id = {r.id: r for r in records}
+    assert len(by_id) == len(list((DATA / "cells").glob("*.xml")))
+    broken = by_id[CELL]
+    assert broken.status == o.CELL_ERROR and str(bad) in broken.reason
+    assert broken.server == "redis-6.2" and broken.client == "redis-5.0"  # keeps its column
+    assert any(w.startswith(f"{bad}: cell {CELL!r}: ") for w in warnings), warnings
+    good = [r for r in records if r.id != CELL and r.status == o.CELL_OK]
+    assert good and all(r.tests for r in good)
+    result = write_reports([cells], tmp_path / "out")
+    reported = {c.id: c for c in result.report.cells}
+    assert reported[CELL].status == o.CELL_ERROR
+    assert any(u.cell == CELL for u in result.unexpected)
+
+    def strict(constant: str) -> None:
+        raise AssertionError(f"report.json holds {constant}, which is not JSON")
+
+    json.loads(result.paths["json"].read_text(), parse_constant=strict)
+
+
+def test_report_names_the_bad_file_and_does_not_pass(tmp_path):
+    cells, bad = _cells(tmp_path, *BAD["unknown status"])
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "COLUMNS": "400"}
+    done = subprocess.run(
+        [sys.executable, "-m", "streammatrix", "report", str(cells),
+         "--report-dir", str(tmp_path / "out")],
+        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"warning: {bad}: cell {CELL!r}: property cell.status is 'passed'" in done.stdout
+    assert (tmp_path / "out" / "report.json").is_file()
