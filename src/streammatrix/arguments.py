@@ -18,7 +18,8 @@ DESCRIPTION = (
     "Command line: ``streammatrix run | report | images | list | bench``; the noxfile calls these."
 )
 # CI jobs and tests point every command at another matrix file without editing the commands.
-DEFAULT_CONFIG = os.environ.get("STREAMMATRIX_CONFIG", "matrix.yaml")
+CONFIG_VARIABLE = "STREAMMATRIX_CONFIG"
+DEFAULT_CONFIG = os.environ.get(CONFIG_VARIABLE, "matrix.yaml")
 
 
 def _positive(kind: type) -> object:
@@ -100,7 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = sub.add_parser("report", help="merge cell files into the compatibility report")
     report.add_argument("inputs", nargs="*", type=Path, help="cell files or folders")
-    report.add_argument("--config", default=DEFAULT_CONFIG, type=Path)
+    report.add_argument(
+        "--config",
+        type=Path,
+        help=f"the matrix file (default: {DEFAULT_CONFIG} if it exists; a named one must exist)",
+    )
     report.add_argument("--report-dir", default=Path("report"), type=Path)
     report.add_argument("--baseline", type=Path)
     report.add_argument("--history", type=_positive(int), help=HISTORY_HELP)

@@ -8,6 +8,7 @@ Exit codes (:mod:`streammatrix.errors`): 0 every result as expected, 1 an unexpe
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -18,7 +19,7 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-from streammatrix.arguments import build_parser
+from streammatrix.arguments import CONFIG_VARIABLE, DEFAULT_CONFIG, build_parser
 from streammatrix.config.declared import read_declared
 from streammatrix.config.load import load
 from streammatrix.config.model import Matrix
@@ -149,8 +150,16 @@ def cmd_run(args: argparse.Namespace, observers: Sequence[Observer] = ()) -> int
     )
 
 
+def _report_matrix(config: Path | None) -> Matrix | None:
+    """report reads matrix.yaml when it is there; one named (--config, or the environment)
+    must be there: ignoring it would judge the cells by no expectations at all."""
+    if config is None and not os.environ.get(CONFIG_VARIABLE):
+        return load(DEFAULT_CONFIG) if Path(DEFAULT_CONFIG).exists() else None
+    return load(config or DEFAULT_CONFIG)
+
+
 def cmd_report(args: argparse.Namespace, observers: Sequence[Observer] = ()) -> int:
-    matrix = load(args.config) if args.config.exists() else None
+    matrix = _report_matrix(args.config)
     if matrix is not None and args.declared:
         matrix = replace(matrix, declared=matrix.declared + read_declared(args.declared))
     baseline = load_baseline(args.baseline) if args.baseline else None
