@@ -82,7 +82,7 @@ def unreadable(suite: JUnitSuite, props: dict[str, str]) -> str:
         label = f"test {(case.name or '')[:80]!r}"
         problems.append(_number_problem(f"{label}: time", lambda case=case: case.time))
         problems += [
-            _number_problem(f"{label}: property {n}", lambda n=n: case_props.get(n))
+            _number_problem(f"{label}: property {n}", lambda n=n, p=case_props: p.get(n))
             for n in _CASE_NUMBERS
         ]
     return next((p for p in problems if p), "")

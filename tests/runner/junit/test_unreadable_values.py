@@ -17,7 +17,7 @@ from streammatrix.plugin import outcomes as o
 from streammatrix.report.build import write_reports
 
 CELL = "redis-6.2--redis-5.0--py3.11"
-SUITE = f'<testsuite name="{CELL}"'
+CASE = 'name="test_xtrim_maxlen"'
 
 
 def _prop(name: str, value: str) -> tuple[str, str]:
@@ -28,8 +28,8 @@ def _prop(name: str, value: str) -> tuple[str, str]:
 BAD = {
     "suite time abc": ('tests="10" time="3.2"', 'tests="10" time="abc"'),
     "suite time nan": ('tests="10" time="3.2"', 'tests="10" time="nan"'),
-    "case time negative": ('name="test_xtrim_maxlen" time="0.012"', 'name="test_xtrim_maxlen" time="-1"'),
-    "case time inf": ('name="test_xtrim_maxlen" time="0.012"', 'name="test_xtrim_maxlen" time="inf"'),
+    "case time negative": (f'{CASE} time="0.012"', f'{CASE} time="-1"'),
+    "case time inf": (f'{CASE} time="0.012"', f'{CASE} time="inf"'),
     "cell.seconds": ('name="cell.seconds" value="3.2"', 'name="cell.seconds" value="NaN"'),
     "reruns seconds": ('name="cell.seconds" value="3.2" />', 'name="cell.seconds" value="3.2" />'
                        '<property name="cell.reruns.seconds" value="x" />'),
