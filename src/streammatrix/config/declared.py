@@ -24,20 +24,43 @@ def read_declared(path: str | Path) -> tuple[str, ...]:
     path = Path(path)
     if tomllib is None:
         raise ConfigError(f"--declared {path}: reading TOML needs Python 3.11 or newer")
+    if path.exists() and not path.is_file():  # a directory, /dev/zero, a pipe
+        raise ConfigError(f"--declared {path}: not a file")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_bytes().decode("utf-8-sig")  # TOML is UTF-8; an editor's BOM is fine
+        data = tomllib.loads(text)
     except OSError as exc:
         raise ConfigError(f"--declared {path}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"--declared {path}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset "
+            f"{exc.start}); a pyproject.toml is UTF-8"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"--declared {path}: not valid TOML: {exc}") from None
-    found = data.get("project", {}).get("dependencies", [])
+    except RecursionError:
+        raise ConfigError(f"--declared {path}: not valid TOML (nested too deeply)") from None
+    project = data.get("project", {})
+    if not isinstance(project, dict):
+        raise ConfigError(f"--declared {path}: project is {_shown(project)}, not a [project] table")
+    found = project.get("dependencies", [])
     if not isinstance(found, list):
-        raise ConfigError(f"--declared {path}: [project] dependencies is not a list")
+        raise ConfigError(
+            f"--declared {path}: [project] dependencies is {_shown(found)}, not a list"
+        )
     out = []
-    for text in found:
+    for item in found:
+        if not isinstance(item, str):
+            raise ConfigError(f"--declared {path}: {_shown(item)} is not a requirement string")
         try:
-            Requirement(str(text))
+            Requirement(item)
         except InvalidRequirement:
-            raise ConfigError(f"--declared {path}: {text!r} is not a requirement") from None
-        out.append(str(text))
+            raise ConfigError(f"--declared {path}: {_shown(item)} is not a requirement") from None
+        out.append(item)
     return tuple(out)
+
+
+def _shown(value: object) -> str:
+    """A value for a one-line message: its repr, cut short."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

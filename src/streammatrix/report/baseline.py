@@ -121,6 +121,8 @@ class BaselineError(ConfigError):
 def load_baseline(path: str | Path) -> dict[str, Any]:
     """Read an earlier report.json; a clear :class:`BaselineError` if it is not one."""
     path = Path(path)
+    if path.exists() and not path.is_file():  # a directory, /dev/zero, a pipe
+        raise BaselineError(f"baseline {path}: not a file")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:

@@ -20,10 +20,6 @@ CELL = "redis-6.2--redis-5.0--py3.11"
 CASE = 'name="test_xtrim_maxlen"'
 
 
-def _prop(name: str, value: str) -> tuple[str, str]:
-    return "<properties>\n", f'<properties>\n<property name="{name}" value="{value}" />\n'
-
-
 # (what to replace, with what) in the cell file, once
 BAD = {
     "suite time abc": ('tests="10" time="3.2"', 'tests="10" time="abc"'),

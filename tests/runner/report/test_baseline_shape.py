@@ -115,3 +115,9 @@ def test_run_refuses_a_bad_baseline_before_anything_starts(tmp_path):
     missing = "'tests' is missing (a truncated file?)"
     assert done.stdout.strip() == f"error: baseline {baseline}: {missing}"
     assert not (tmp_path / "report").exists() and not (tmp_path / "envs").exists()
+
+
+def test_a_baseline_that_is_not_a_file_is_refused_without_reading_it(tmp_path):
+    for path in (tmp_path, "/dev/zero"):  # /dev/zero would be read forever
+        with pytest.raises(BaselineError, match="not a file"):
+            load_baseline(path)
