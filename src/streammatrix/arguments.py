@@ -11,6 +11,8 @@ import os
 from pathlib import Path
 
 from streammatrix.bench.command import add_arguments as bench_arguments
+from streammatrix.config.model import MAX_TIMEOUT
+from streammatrix.config.values import TIMEOUT_RANGE
 from streammatrix.run.bisect import DEFAULT_BUDGET
 
 # the first line of streammatrix.cli's docstring
@@ -22,7 +24,7 @@ CONFIG_VARIABLE = "STREAMMATRIX_CONFIG"
 DEFAULT_CONFIG = os.environ.get(CONFIG_VARIABLE, "matrix.yaml")
 
 
-def _positive(kind: type) -> object:
+def _positive(kind: type, at_most: float | None = None, more: str = "") -> object:
     def parse(text: str) -> object:
         try:
             value = kind(text)
@@ -30,6 +32,8 @@ def _positive(kind: type) -> object:
             raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
         if not math.isfinite(value) or value <= 0:  # nan and inf parse as floats
             raise argparse.ArgumentTypeError(f"{text!r} must be a finite number greater than 0")
+        if at_most is not None and value > at_most:
+            raise argparse.ArgumentTypeError(f"{text!r} must be {more or f'at most {at_most}'}")
         return value
 
     return parse
@@ -77,7 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--refresh", action="store_true", help="recreate client environments")
     run.add_argument("--keep", action="store_true", help="keep earlier cell files in report dir")
     run.add_argument(
-        "--timeout", type=_positive(float), help="seconds per cell (overrides matrix.yaml)"
+        "--timeout",
+        type=_positive(float, MAX_TIMEOUT, f"above 0 {TIMEOUT_RANGE}"),
+        help="seconds per cell (overrides matrix.yaml)",
     )
     run.add_argument("--baseline", type=Path, help="an earlier report.json to compare with")
     run.add_argument("--history", type=_positive(int), help=HISTORY_HELP)

@@ -20,6 +20,7 @@ PROVIDERS = ("auto", "docker", "binary")
 STARTS = ("fork", "spawn")  # how a cell's pytest starts (outcomes.START_METHODS)
 DEFAULT_SUITE = "tests/streams"
 DEFAULT_TIMEOUT = 900.0
+MAX_TIMEOUT = 7 * 24 * 3600  # seconds per cell: a week is more than any cell; 1e10 is a typo
 DEFAULT_RERUNS = 2  # a failed test is run again up to this many times in its cell
 DEFAULT_HISTORY = 14  # runs of history report.json keeps per feature and cell
 # What "supported" means when matrix.yaml has no `required:`: every feature the suite has.

@@ -12,7 +12,7 @@ import jsonschema
 import yaml
 
 from streammatrix import names
-from streammatrix.config.model import EXPANSIONS, PROTOCOLS, PROVIDERS, STARTS
+from streammatrix.config.model import EXPANSIONS, MAX_TIMEOUT, PROTOCOLS, PROVIDERS, STARTS
 from streammatrix.errors import ConfigError
 from streammatrix.plugin import outcomes
 
@@ -51,7 +51,7 @@ SCHEMA: dict[str, Any] = {
     "properties": {
         "suite": _TEXT,
         "provider": {"enum": list(PROVIDERS)},
-        "timeout": {"type": "number", "exclusiveMinimum": 0},
+        "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_TIMEOUT},
         "reruns": {"type": "integer", "minimum": 0, "maximum": 10},
         "history": {"type": "integer", "minimum": 1, "maximum": 366},
         "start": {"enum": list(STARTS)},
@@ -225,6 +225,8 @@ class Checker:
         if kind == "type":
             expected = error.validator_value
             hint = " (quote it)" if expected == "string" and isinstance(value, (int, float)) else ""
+            if expected in ("number", "integer") and isinstance(value, str) and _number(value):
+                hint = f" (YAML reads {value} as text: write 1.0e+3 or 1000)"
             return self.fail(keys, f"expected a {expected}, got {value!r}{hint}")
         if kind == "enum":
             options = ", ".join(map(str, error.validator_value))
@@ -259,6 +261,14 @@ _FORMS = {
     "module": "a Python module name",
     "package": "a distribution name",
 }
+
+
+def _number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _keypath(keys: list[Any]) -> str:

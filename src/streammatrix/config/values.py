@@ -10,16 +10,20 @@ from collections.abc import Callable
 from typing import Any
 
 from streammatrix import names
+from streammatrix.config.model import MAX_TIMEOUT
 from streammatrix.errors import ConfigError
+
+TIMEOUT_RANGE = f"and at most {MAX_TIMEOUT} ({MAX_TIMEOUT // 86400} days)"
 
 Fail = Callable[[list[Any], str], ConfigError]
 
 
 def timeout(fail: Fail, value: float) -> float:
-    """Seconds per cell: a finite number above 0 (YAML's .nan and .inf are numbers too)."""
+    """Seconds per cell: a finite number above 0 (YAML's .nan and .inf are numbers too), at
+    most MAX_TIMEOUT."""
     seconds = float(value)
-    if not math.isfinite(seconds) or seconds <= 0:
-        raise fail(["timeout"], f"{value!r} is not a number of seconds above 0")
+    if not math.isfinite(seconds) or seconds <= 0 or seconds > MAX_TIMEOUT:
+        raise fail(["timeout"], f"{value!r} is not a number of seconds above 0 {TIMEOUT_RANGE}")
     return seconds
 
 

@@ -49,7 +49,7 @@ import time
 from streammatrix import processes
 from streammatrix.errors import StreamMatrixError
 from streammatrix.run import forkserver_serve
-from streammatrix.run.forkserver_serve import Channel
+from streammatrix.run.forkserver_serve import Channel, longest
 
 # How the client's interpreter runs the server's file: as a script, but without its folder (or
 # the working directory) on sys.path, where the runner's modules would shadow others.
@@ -198,7 +198,7 @@ class ForkServer:
                 if left == 0.0:
                     return None
                 if self._reading:
-                    self._cond.wait(left)
+                    self._cond.wait(longest(left))
                     continue
                 self._reading = True
                 self._cond.release()

@@ -26,6 +26,13 @@ import time
 
 CHILD_FAILED = 3  # the child could not start pytest (pytest's own "internal error" code)
 PROG = "python -m pytest"  # the name pytest gives itself when run as ``python -m pytest``
+LONGEST_WAIT = 3600.0  # the longest single wait (select, Condition.wait); longer ones loop
+
+
+def longest(left: float | None) -> float | None:
+    """``left`` seconds as one wait may take them: at most LONGEST_WAIT, None is forever."""
+    return None if left is None else min(left, LONGEST_WAIT)
+
 
 # pytest's first step, done once here for every child: get_config (a plugin manager with
 # pytest's own plugins registered and the options they add) depends only on the "-p no:NAME"
@@ -54,9 +61,12 @@ class Channel:
         deadline = None if timeout is None else time.monotonic() + timeout
         while not self.ready():
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
-            data = os.read(self.fd, 65536) if select.select([self.fd], [], [], left)[0] else None
-            if data is None:
-                return None
+            # select raises OverflowError beyond ~9.2e9 s: a longer timeout waits in slices
+            if not select.select([self.fd], [], [], longest(left))[0]:
+                if left is not None and left <= LONGEST_WAIT:
+                    return None
+                continue
+            data = os.read(self.fd, 65536)
             if not data:
                 raise EOFError(self.buffer.decode(errors="replace")[-2000:])
             self.buffer += data
