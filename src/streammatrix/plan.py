@@ -8,6 +8,7 @@ each line bisection compares whole (:mod:`streammatrix.shards`).
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -16,6 +17,9 @@ from streammatrix.config.model import ClientSpec, Matrix, ServerSpec
 from streammatrix.errors import ConfigError
 from streammatrix.junit.format import CELL_ID as CELL_ID  # re-exported: a cell id's pattern
 from streammatrix.versions import pinned_version
+
+# I/N in ASCII digits (int() would also read "+1", "1_0" and other scripts' digits)
+_SHARD = re.compile(r"([0-9]{1,30})/([0-9]{1,30})")
 
 
 def protocol_suffix(protocol: str | None) -> str:
@@ -50,12 +54,14 @@ class Cell:
 
 def parse_shard(text: str) -> tuple[int, int]:
     """'2/4' -> (2, 4); the index is 1-based, as CI matrices count."""
-    try:
-        index, total = (int(part) for part in text.split("/"))
-    except ValueError:
-        raise ConfigError(f"--shard {text!r}: expected I/N, e.g. 1/4") from None
+    match = _SHARD.fullmatch(text)
+    if match is None:
+        raise ConfigError(f"--shard {text[:40]!r}: expected I/N, e.g. 1/4")
+    index, total = int(match[1]), int(match[2])
     if not 1 <= index <= total:
         raise ConfigError(f"--shard {text!r}: I must be between 1 and N")
+    if total > shards.MAX_SHARDS:
+        raise ConfigError(f"--shard {text!r}: N must be at most {shards.MAX_SHARDS}")
     return index, total
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import TypeVar
 
 T = TypeVar("T")
+MAX_SHARDS = 1000  # CI systems run far fewer jobs per matrix (GitHub Actions: 256)
 
 
 def units(items: Sequence[T], keys: Callable[[T], Iterable[Hashable]]) -> list[list[T]]:
@@ -43,13 +44,18 @@ def units(items: Sequence[T], keys: Callable[[T], Iterable[Hashable]]) -> list[l
 def split(
     items: Sequence[T], index: int, total: int, keys: Callable[[T], Iterable[Hashable]]
 ) -> list[T]:
-    """Part ``index`` (1-based) of ``total``: consecutive units of about len/total items."""
-    parts: list[list[T]] = [[] for _ in range(total)]
-    done = part = 0
+    """Part ``index`` (1-based) of ``total``: consecutive units of about len/total items.
+
+    Only that part is built: ``total`` costs nothing (a huge one is refused at input anyway)."""
+    count, part, done = len(items), 0, 0
+    found: list[T] = []
     for unit in units(items, keys):
-        # move on once this part has its share (as plain slicing would cut, without units)
-        while part < total - 1 and done >= (part + 1) * len(items) // total:
-            part += 1
-        parts[part].extend(unit)
+        # The part a unit starting at item ``done`` falls in, as plain slicing would cut
+        # (without units): the first whose share, (part + 1) * count // total, exceeds done.
+        part = max(part, min(total - 1, -(-(done + 1) * total // count) - 1))
+        if part > index - 1:
+            break
+        if part == index - 1:
+            found.extend(unit)
         done += len(unit)
-    return parts[index - 1]
+    return found
