@@ -57,6 +57,19 @@ def matches_claim(claimed: str, actual: str) -> bool:
     return bool(claimed.strip()) and have[: len(want)] == want
 
 
+def claim_problem(text: str) -> str:
+    """Why INFO server could never report ``text`` as written ("" when it could): a server
+    says 7.2.4, never 07.2.4 or 7.2.4.0 (a claim is checked with :func:`matches_claim`)."""
+    version = parse(text)
+    if version is None or not text.isascii():
+        return "not a version"
+    if str(version) != text:
+        return f"write it as the server reports it ({version})"
+    if len(version.release) > 3:
+        return f"a server reports at most three numbers ({'.'.join(text.split('.')[:3])})"
+    return ""
+
+
 def server_family(*names: str | None) -> str:
     """The family a server entry belongs to, from its name, image or binary source."""
     text = " ".join(n for n in names if n).lower()

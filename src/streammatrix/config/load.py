@@ -6,6 +6,7 @@ The YAML is composed once to keep each node's line, so an error points at the li
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ import yaml
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
-from streammatrix import names
+from streammatrix import names, versions
 from streammatrix.config import server_rows, values
 from streammatrix.config.model import (
     ALL_FEATURES,
@@ -112,6 +113,9 @@ def _build(path: Path, data: dict[str, Any], check: Checker) -> Matrix:
             default=raw.get("default", True),
             args=tuple(raw.get("args", ())),
         )
+        problem = versions.claim_problem(row.version) if row.version else ""
+        if problem and "releases" not in raw:
+            raise check.fail(["servers", i, "version"], f"{row.version}: {problem}")
         if "releases" in raw:
             if row.name in {s.name for s in servers} | rows:
                 raise check.fail(["servers", i, "name"], f"duplicate server name {row.name!r}")
@@ -161,6 +165,7 @@ def _build(path: Path, data: dict[str, Any], check: Checker) -> Matrix:
         )
         for i, raw in enumerate(data.get("exclude") or ())
     )
+    protocols = _protocols(check, data.get("protocols"))
     expected = tuple(
         Expectation(
             feature=raw.get("feature", "*"),
@@ -168,7 +173,7 @@ def _build(path: Path, data: dict[str, Any], check: Checker) -> Matrix:
             client=_selector(check, ["expected", i, "client"], raw.get("client", "*")),
             outcome=raw["outcome"],
             reason=raw.get("reason", ""),
-            protocol=str(raw.get("protocol", "*")),
+            protocol=_expected_protocol(check, ["expected", i], raw, protocols),
         )
         for i, raw in enumerate(data.get("expected") or ())
     )
@@ -189,7 +194,7 @@ def _build(path: Path, data: dict[str, Any], check: Checker) -> Matrix:
         timeout=values.timeout(check.fail, data.get("timeout", DEFAULT_TIMEOUT)),
         reruns=int(data.get("reruns", DEFAULT_RERUNS)),
         history=int(data.get("history", DEFAULT_HISTORY)),
-        protocols=_protocols(check, data.get("protocols")),
+        protocols=protocols,
         bisect=data.get("bisect", False),
         declared=tuple(_declared(check, data.get("declared") or ())),
         start=data.get("start", "fork"),
@@ -205,6 +210,23 @@ def _protocols(check: Checker, raw: list[Any] | None) -> tuple[str | None, ...]:
         if found.index(value) != i:
             raise check.fail(["protocols", i], f"lists protocol {value} twice")
     return tuple(found)
+
+
+def _expected_protocol(
+    check: Checker, keys: list[Any], raw: dict[str, Any], protocols: tuple[str | None, ...]
+) -> str:
+    """An expectation's ``protocol:`` (a glob), which must match a protocol the matrix runs:
+    one that matches none (``resp3``, ``4``, ``3`` without ``protocols:``) would expect nothing."""
+    pattern = str(raw.get("protocol", "*"))
+    claimed = [p for p in protocols if p]
+    if pattern == "*" or fnmatch.filter(claimed, pattern):
+        return pattern
+    allowed = ", ".join(["*", *claimed])
+    why = "" if claimed else "; the matrix has no protocols:, so its cells claim none"
+    raise check.fail(
+        [*keys, "protocol"],
+        f"{pattern!r} matches none of the protocols the matrix runs (allowed: {allowed}){why}",
+    )
 
 
 def _declared(check: Checker, texts: Any) -> list[str]:

@@ -62,6 +62,9 @@ def expand_row(
         if first != j:
             same = "" if texts[first] == text else f" (as {texts[first]} and {text})"
             raise fail([*keys, "releases", j], f"lists release {texts[first]} twice{same}")
+        problem = versions.claim_problem(text)  # nor 5.0.10.0
+        if problem:
+            raise fail([*keys, "releases", j], f"release {text}: {problem}")
         if row.version and not versions.matches_claim(row.version, text):
             raise fail(
                 [*keys, "releases", j],
