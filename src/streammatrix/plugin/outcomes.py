@@ -86,3 +86,6 @@ ENV_PREFIX = "TEST_STREAM_PREFIX"
 ENV_CLIENT_MODULE = "TEST_REDIS_CLIENT"  # import name of the client module: "redis" or "valkey"
 ENV_CELL = "STREAMMATRIX_CELL"  # JSON object: {"id", "server", "client", "python"[, "protocol"]}
 ENV_PROTOCOL = "TEST_REDIS_PROTOCOL"  # "2", "3" or "3-unified"; read by the suite and the plugin
+# A file the plugin keeps the running test's node id in (empty between tests): a cell that
+# times out names the test that hung.
+ENV_CURRENT_TEST = "STREAMMATRIX_CURRENT_TEST"

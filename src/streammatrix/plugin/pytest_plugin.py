@@ -34,6 +34,12 @@ from streammatrix.plugin.classify import (
     classify_failure,
 )
 
+# The test running now, which a cell's timeout names: see current.py.
+from streammatrix.plugin.current import (  # noqa: F401  (hooks of this plugin)
+    pytest_runtest_logfinish,
+    pytest_runtest_logstart,
+)
+
 # The cell's testsuite properties (a session fixture of this plugin): see properties.py.
 from streammatrix.plugin.properties import (  # noqa: F401  (a fixture of this plugin)
     _enabled,

@@ -34,7 +34,7 @@ from streammatrix.servers.base import RunningServer
 # independence from the rest is a contract in pyproject.toml).
 PLUGIN_FILES = ("__init__.py", "plugin/__init__.py", "plugin/outcomes.py", "plugin/resp.py",
                 "plugin/pytest_plugin.py", "plugin/protocol.py", "plugin/classify.py",
-                "plugin/properties.py")  # fmt: skip
+                "plugin/properties.py", "plugin/current.py")  # fmt: skip
 
 
 @dataclass
@@ -105,6 +105,7 @@ def run_cell(
             o.ENV_PREFIX: f"sm:{cell.id}:",
             o.ENV_CLIENT_MODULE: cell.client.module,
             o.ENV_CELL: json.dumps(cell.coordinates()),
+            o.ENV_CURRENT_TEST: str(paths.running_file(cell)),
             **({o.ENV_PROTOCOL: cell.protocol} if cell.protocol else {}),
         }
     )
@@ -153,17 +154,19 @@ def run_cell(
 
     launched = launch(cmd[3:], timeout)
     code = launched.code
+    hung = _running_test(paths.running_file(cell))  # the test a timeout interrupted, if any
     if code == 1 and xml.exists() and server.alive() and reruns > 0:
         found = rerun_failed(
             xml, lambda ids, junit, left: launch(command(ids, junit)[3:], left), log=log,
             reruns=reruns, deadline=started + timeout,
         )  # fmt: skip
         props[o.SUITE_CELL_RERUN_SECONDS] = f"{found.tests_seconds:.3f}"
+        _running_test(paths.running_file(cell))
     seconds = time.monotonic() - started
     props[o.SUITE_CELL_SECONDS] = f"{seconds:.3f}"
     props[o.SUITE_CELL_START] = launched.start
     if code is None and not launched.error:
-        reason = f"timed out after {timeout:g}s"
+        reason = f"timed out after {timeout:g}s" + (f" in test {hung}" if hung else "")
     if not reason and processes.interrupted():
         reason = "interrupted: the run was stopped while this cell ran"
     if not reason and launched.error:
@@ -216,6 +219,17 @@ def _open_log(path: Path, header: str, mode: str = "w") -> IO[str]:
         out.close()
         raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from None
     return out
+
+
+def _running_test(path: Path) -> str:
+    """The node id the plugin left in ``path`` (the test that did not finish), and the file
+    removed; "" if none."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    path.unlink(missing_ok=True)
+    return " ".join(text.split())[:500]  # one line, whatever a test id holds
 
 
 def _tail(path: Path, lines: int = 30) -> str:

@@ -9,6 +9,8 @@ from pathlib import Path
 from streammatrix.errors import OutputError
 from streammatrix.plan import CELL_ID, Cell
 
+RUNNING = ".running"  # a cell's running-test file, beside its log
+
 
 @dataclass
 class ReportPaths:
@@ -30,7 +32,10 @@ class ReportPaths:
         user's and stays.
         """
         try:
-            for folder, suffixes in ((self.cells, (".xml", ".xml.tmp")), (self.logs, (".log",))):
+            for folder, suffixes in (
+                (self.cells, (".xml", ".xml.tmp")),
+                (self.logs, (".log", RUNNING)),
+            ):
                 if folder.exists() and not folder.is_dir():
                     raise OutputError(f"{folder}: exists and is not a directory")
                 folder.mkdir(parents=True, exist_ok=True)
@@ -56,6 +61,10 @@ class ReportPaths:
 
     def log_file(self, cell: Cell) -> Path:
         return self.logs / f"{cell.id}.log"
+
+    def running_file(self, cell: Cell) -> Path:
+        """Where the cell's plugin keeps the test running now (see plugin/current.py)."""
+        return self.logs / f"{cell.id}{RUNNING}"
 
 
 def _files(folder: Path) -> list[Path]:
