@@ -74,7 +74,7 @@ def _cells(args: argparse.Namespace, matrix: Matrix) -> list[Cell]:
         servers=_names(args.servers),
         clients=_names(args.clients),
         pythons=_names(args.python),
-        shard=parse_shard(args.shard) if args.shard else None,
+        shard=parse_shard(args.shard) if args.shard is not None else None,
         protocols=_names(args.protocols),
     )
 

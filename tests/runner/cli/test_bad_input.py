@@ -41,3 +41,12 @@ def test_report_with_a_named_config_that_is_missing_exits_2(tmp_path):
         "report", str(DATA / "cells"), "--report-dir", str(tmp_path / "out"), cwd=tmp_path
     )
     assert done.returncode == 1 and (tmp_path / "out" / "report.json").is_file(), done.stdout
+
+
+def test_an_empty_shard_option_is_refused_not_read_as_no_shard(tmp_path):
+    (tmp_path / "tests" / "streams").mkdir(parents=True)
+    config = tmp_path / "matrix.yaml"
+    config.write_text("servers: [{name: r, image: 'redis:7.0'}]\nclients: [{version: latest}]\n")
+    done = streammatrix("list", "--config", str(config), "--shard", "", cwd=tmp_path)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stdout.strip() == "error: --shard '': expected I/N, e.g. 1/4"
