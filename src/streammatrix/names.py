@@ -15,6 +15,9 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 # A server or client name (cell ids and file names are made of these) and a module name.
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+# What joins the parts of a cell id (server--client--pyX.Y): never inside a name, so that two
+# cells of different names can never share an id.
+ID_SEPARATOR = "--"
 MODULE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Debian Policy 5.6.1 (a package name has two characters at least) and a suite such as
 # bookworm-backports.
@@ -22,6 +25,16 @@ DEBIAN_PACKAGE = re.compile(r"[a-z0-9][a-z0-9+.-]+")
 DEBIAN_SUITE = re.compile(r"[a-z0-9-]+")
 # PEP 508's name: letters and digits, with '.', '_' and '-' inside.
 DISTRIBUTION = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")
+
+
+def id_part_problem(text: str) -> str | None:
+    """Why ``text`` cannot be a part of a cell id (it holds the separator), or None."""
+    if ID_SEPARATOR in text:
+        return (
+            f"{text!r} contains {ID_SEPARATOR!r}, which separates the parts of a cell id "
+            f"(server{ID_SEPARATOR}client{ID_SEPARATOR}pyX.Y): write a single '-'"
+        )
+    return None
 
 
 def debian_problem(text: str) -> str | None:

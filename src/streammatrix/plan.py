@@ -16,6 +16,7 @@ from streammatrix import shards
 from streammatrix.config.model import ClientSpec, Matrix, ServerSpec
 from streammatrix.errors import ConfigError
 from streammatrix.junit.format import CELL_ID as CELL_ID  # re-exported: a cell id's pattern
+from streammatrix.names import ID_SEPARATOR
 from streammatrix.versions import pinned_version
 
 # I/N in ASCII digits (int() would also read "+1", "1_0" and other scripts' digits)
@@ -24,7 +25,7 @@ _SHARD = re.compile(r"([0-9]{1,30})/([0-9]{1,30})")
 
 def protocol_suffix(protocol: str | None) -> str:
     """The cell id's suffix: "3" -> "--resp3", "3-unified" -> "--resp3-unified", None -> ""."""
-    return f"--resp{protocol}" if protocol else ""
+    return f"{ID_SEPARATOR}resp{protocol}" if protocol else ""
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class Cell:
 
     @property
     def id(self) -> str:
-        base = f"{self.server.name}--{self.client.name}--py{self.python}"
+        base = ID_SEPARATOR.join((self.server.name, self.client.name, f"py{self.python}"))
         return base + protocol_suffix(self.protocol)
 
     def coordinates(self) -> dict[str, str]:
@@ -140,9 +141,24 @@ def plan(
         for server in matrix.servers
         if server.name in server_names
     ]
+    _one_cell_per_id(cells)
     if shard is not None:
         cells = shards.split(cells, *shard, keys=line_keys)
     return cells
+
+
+def _one_cell_per_id(cells: Sequence[Cell]) -> None:
+    """A cell id names one cell: its file, its log and its column. matrix.yaml is checked so
+    that names cannot collide (config/load.py); this is the last word, should one still."""
+    seen: dict[str, Cell] = {}
+    for cell in cells:
+        other = seen.setdefault(cell.id, cell)
+        if other is not cell:
+            raise ConfigError(
+                f"{cell.id}: two cells would share this id (servers {other.server.name!r} and "
+                f"{cell.server.name!r}, clients {other.client.name!r} and {cell.client.name!r}), "
+                "and one would overwrite the other's results: rename one of the rows"
+            )
 
 
 Line = tuple[str, str, str, str, str]  # axis, its row, the other axis's entry, python, protocol

@@ -134,6 +134,18 @@ def release_client(row: ClientSpec, release: Release, every: Sequence[Release]) 
     )
 
 
+def _unique(matrix: Matrix, client: ClientSpec, clients: Sequence[ClientSpec]) -> None:
+    """A release and a row of one name would be one cell id twice. config/load.py refuses such
+    a matrix.yaml, naming both rows; this refuses a Matrix made another way."""
+    for other in clients:
+        if other.name == client.name:
+            row = client.row or other.row
+            raise ConfigError(
+                f"{matrix.path}: client {client.name!r} is both a row and a release of the "
+                f"range row {row!r}: both would be the same cell; rename the row"
+            )
+
+
 @dataclass(frozen=True)
 class Row:
     """A range row and every release in it (what bisection may run between two cells)."""
@@ -152,6 +164,7 @@ def expand(matrix: Matrix, lister: Lister = list_releases) -> tuple[Matrix, dict
     rows: dict[str, Row] = {}
     for client in matrix.clients:
         if not client.expand:
+            _unique(matrix, client, clients)
             clients.append(client)
             continue
         every = in_range(client, lister(client.package))
@@ -161,9 +174,13 @@ def expand(matrix: Matrix, lister: Lister = list_releases) -> tuple[Matrix, dict
                 f"matches {client.version!r} on {index_url()}"
             )
         rows[client.name] = Row(client, tuple(every))
-        names = {c.name for c in clients}
+        taken = {c.name: c for c in clients}
         for release in chosen(client.expand, every):
             one = release_client(client, release, every)
-            if one.name not in names:  # two rows may share a release; it runs once
+            other = taken.get(one.name)
+            if other is None:
                 clients.append(one)
+            elif not other.row:
+                _unique(matrix, one, [other])
+            # else: two range rows share a release; it runs once, as the first row's
     return replace(matrix, clients=tuple(clients)), rows

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
 
 from streammatrix import names, versions
 from streammatrix.config import server_rows, values
@@ -103,6 +104,9 @@ def _build(path: Path, data: dict[str, Any], check: Checker) -> Matrix:
     servers: list[ServerSpec] = []
     rows: set[str] = set()
     for i, raw in enumerate(data["servers"]):
+        problem = names.id_part_problem(raw["name"])
+        if problem:
+            raise check.fail(["servers", i, "name"], problem)
         row = ServerSpec(
             name=raw["name"],
             image=raw.get("image"),
@@ -152,9 +156,14 @@ def _build(path: Path, data: dict[str, Any], check: Checker) -> Matrix:
             prereleases=raw.get("prereleases", False),
             pythons=tuple(raw.get("python", ())),
         )
+        named = ["clients", i, "name" if raw.get("name") else "package"]
+        problem = names.id_part_problem(client.name)
+        if problem:
+            raise check.fail(named, problem)
         if any(c.name == client.name for c in clients):
             raise check.fail(["clients", i], f"duplicate client name {client.name!r}")
         clients.append(client)
+    _no_release_names(check, clients, data["clients"])
 
     excludes = tuple(
         Exclude(
@@ -199,6 +208,36 @@ def _build(path: Path, data: dict[str, Any], check: Checker) -> Matrix:
         declared=tuple(_declared(check, data.get("declared") or ())),
         start=data.get("start", "fork"),
     )
+
+
+def _no_release_names(check: Checker, clients: list[ClientSpec], raw: list[Any]) -> None:
+    """A range row's releases are clients named ``<package>-<version>``; another row of that
+    name would make the same cell id twice (one cell's results lost), so it is refused here,
+    naming both rows, before the index is asked which releases exist."""
+    for r, row in enumerate(clients):
+        if not row.expand:
+            continue
+        prefix = f"{row.package}-"
+        for i, other in enumerate(clients):
+            if other.expand or not other.name.startswith(prefix):
+                continue
+            try:
+                version = Version(other.name[len(prefix) :])
+            except InvalidVersion:
+                continue
+            if SpecifierSet(row.version).contains(version, prereleases=True):
+                line = check.line(["clients", r])
+                named = raw[i].get("name")
+                raise check.fail(
+                    ["clients", i, "name" if named else "version"],
+                    f"this row's name {other.name!r}"
+                    + ("" if named else " (made of its package and version)")
+                    + f" is also the name of release {version} of the range row "
+                    f"clients[{r}] ({row.name!r}, {row.version!r}"
+                    + (f", line {line}" if line else "")
+                    + "): both would be the same cell; drop this row (the range runs that "
+                    "release) or give it another name",
+                )
 
 
 def _protocols(check: Checker, raw: list[Any] | None) -> tuple[str | None, ...]:
