@@ -19,6 +19,7 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
+from streammatrix import processes
 from streammatrix.arguments import CONFIG_VARIABLE, DEFAULT_CONFIG, build_parser
 from streammatrix.config.declared import read_declared
 from streammatrix.config.load import load
@@ -112,13 +113,56 @@ def cmd_run(args: argparse.Namespace, observers: Sequence[Observer] = ()) -> int
         provider=args.provider or matrix.provider,
         start="spawn" if args.no_fork else None,
     )
-    try:
-        results = run_matrix(matrix, cells, options, events)
-    except KeyboardInterrupt:
-        _error("interrupted: servers and cell processes were stopped")
-        _say("the cells that finished are kept; writing a partial report")
-        _report([options.report_dir / "cells"], options.report_dir, matrix, None, events)
-        return EXIT_INTERRUPTED
+    return _run(args, matrix, rows, cells, options, events, started, baseline)
+
+
+def _run(
+    args: argparse.Namespace,
+    matrix: Matrix,
+    rows: dict[str, Row],
+    cells: list[Cell],
+    options: RunOptions,
+    events: Events,
+    started: float,
+    baseline: dict[str, Any] | None,
+) -> int:
+    """The grid, the bisection, then the report. A signal at any point of the grid or the
+    bisection stops what runs and still reports every cell that finished (exit 130); one
+    while the report is written lets it finish first."""
+    interrupted = False
+    with processes.signals_noted() as noted:
+        try:
+            with processes.stop_on_signals():
+                if noted.is_set():  # came before the handlers above were in place
+                    raise KeyboardInterrupt
+                _grid_and_bisection(args, matrix, rows, cells, options, events, started)
+        except KeyboardInterrupt:
+            interrupted = True
+            _error("interrupted: servers and cell processes were stopped")
+            _say("the cells that finished are kept; writing a partial report")
+        code = _report(
+            [options.report_dir / "cells"],
+            options.report_dir,
+            matrix,
+            None if interrupted else baseline,  # a partial run is no night of history
+            events,
+            history=args.history,
+        )
+    if noted.is_set() and not interrupted:
+        _error("interrupted while the report was written; it was written whole")
+    return EXIT_INTERRUPTED if interrupted or noted.is_set() else code
+
+
+def _grid_and_bisection(
+    args: argparse.Namespace,
+    matrix: Matrix,
+    rows: dict[str, Row],
+    cells: list[Cell],
+    options: RunOptions,
+    events: Events,
+    started: float,
+) -> None:
+    results = run_matrix(matrix, cells, options, events)
     counts = summarize(results)
     statuses = {r.status for r in results}
     _say(
@@ -140,14 +184,6 @@ def cmd_run(args: argparse.Namespace, observers: Sequence[Observer] = ()) -> int
             + (f", {len(found.open)} left open (budget {args.bisect_budget})" if found.open else "")
             + (f", {len(found.unrun)} open where releases could not run" if found.unrun else "")
         )
-    return _report(
-        [options.report_dir / "cells"],
-        options.report_dir,
-        matrix,
-        baseline,
-        events,
-        history=args.history,
-    )
 
 
 def _report_matrix(config: Path | None) -> Matrix | None:

@@ -40,6 +40,7 @@ _lock = threading.Lock()
 _servers: dict[int, Stoppable] = {}
 _processes: set[subprocess.Popen[bytes]] = set()
 _interrupted = threading.Event()
+_signalled = threading.Event()  # a signal has interrupted this run: later ones are ignored
 
 
 def _child_setup(parent: int) -> Callable[[], None]:
@@ -158,6 +159,7 @@ def interrupted() -> bool:
 def arm() -> None:
     """A new run starts: an earlier interruption no longer applies."""
     _interrupted.clear()
+    _signalled.clear()
 
 
 def interrupt() -> None:
@@ -213,16 +215,14 @@ def stop_on_signals() -> Iterator[None]:
     fired = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:
-        if fired.is_set():
+        if fired.is_set() or _signalled.is_set():  # one signal ends the run, once
             return
         fired.set()
+        _signalled.set()
         _interrupted.set()
         raise KeyboardInterrupt(f"signal {signum}")
 
-    previous = {}
-    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
-        with contextlib.suppress(ValueError):  # not the main thread
-            previous[sig] = signal.signal(sig, on_signal)
+    previous = _install(on_signal)
     try:
         yield
     except BaseException:
@@ -234,5 +234,37 @@ def stop_on_signals() -> Iterator[None]:
         try:
             stop_everything()
         finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
+            _restore(previous)
+
+
+@contextlib.contextmanager
+def signals_noted() -> Iterator[threading.Event]:
+    """For a block that must finish once begun (writing the report): SIGINT/SIGTERM/SIGHUP
+    only set the event yielded, and the block goes on; the caller then says it was
+    interrupted. A :func:`stop_on_signals` block inside it still stops at a signal."""
+    noted = threading.Event()
+
+    def on_signal(_signum: int, _frame: object) -> None:
+        noted.set()
+
+    previous = _install(on_signal)
+    try:
+        yield noted
+    finally:
+        _restore(previous)
+
+
+_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+
+
+def _install(handler: Callable[[int, object], None]) -> dict[int, object]:
+    previous = {}
+    for sig in _SIGNALS:
+        with contextlib.suppress(ValueError):  # not the main thread
+            previous[sig] = signal.signal(sig, handler)
+    return previous
+
+
+def _restore(previous: dict[int, object]) -> None:
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)  # type: ignore[arg-type]

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from streammatrix import processes
 from streammatrix.config.model import Matrix
 from streammatrix.errors import ServerStartError
 from streammatrix.plan import Cell
@@ -107,5 +108,13 @@ class BisectRunner:
             )  # fmt: skip
             return res, features
 
-        with ThreadPoolExecutor(max(1, options.workers)) as executor:
+        executor = ThreadPoolExecutor(max(1, options.workers), thread_name_prefix="bisect")
+        try:
             return list(executor.map(one, cells))
+        except BaseException:
+            # stop the running cells now: waiting for them would keep an interrupted run
+            # going until they end; each writes its file as interrupted, those not begun none
+            processes.interrupt()
+            raise
+        finally:
+            executor.shutdown(wait=True, cancel_futures=True)

@@ -14,7 +14,7 @@ import pytest
 from junitparser import JUnitXml
 from support import PY, ROOT
 from support.matrix import write_matrix
-from support.servers import eventually, gone
+from support.servers import eventually, runner_pids, server_port
 
 from streammatrix.plugin import resp
 
@@ -50,35 +50,12 @@ def start_runner(tmp_path: Path, provider: str) -> tuple[subprocess.Popen[str], 
 
 
 def cell_pids(tmp_path: Path) -> list[int]:
-    """This test's cells and fork servers: processes whose command line names its report dir
-    (a spawned cell's pytest), or that run the fork server's file with its client
-    environments (a fork server, and each cell it forked, which keeps the server's command
-    line and environment)."""
-    marker = str(tmp_path / "report").encode()
-    envs = str(tmp_path / "envs").encode()
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmdline = (entry / "cmdline").read_bytes()
-                forked = b"forkserver_serve.py" in cmdline
-                if forked and envs not in (entry / "environ").read_bytes():
-                    continue
-                if (marker in cmdline or forked) and not gone(int(entry.name)):
-                    pids.append(int(entry.name))
-            except OSError:
-                continue
-    return pids
+    return runner_pids(tmp_path / "report", tmp_path / "envs")
 
 
 def slow_cell(tmp_path: Path) -> int:
     """The pid of the slow cell's pytest, as its test wrote it."""
     return int((tmp_path / "slow-test-started").read_text())
-
-
-def server_port(log: Path) -> int:
-    line = next(x for x in log.read_text().splitlines() if "ready at redis://" in x)
-    return int(line.split("redis://127.0.0.1:")[1].split("/")[0])
 
 
 def status(tmp_path: Path, cell: str) -> dict[str, str]:

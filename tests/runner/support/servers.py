@@ -97,3 +97,31 @@ def python(code: str, **kwargs: object) -> subprocess.Popen[str]:
     return subprocess.Popen(  # type: ignore[call-overload]
         [sys.executable, "-c", code], env=env, text=True, **kwargs
     )
+
+
+def runner_pids(report: Path, envs: Path) -> list[int]:
+    """A run's cells and fork servers: processes whose command line names its report dir
+    (a spawned cell's pytest), or that run the fork server's file with its client
+    environments (a fork server, and each cell it forked, which keeps the server's command
+    line and environment)."""
+    marker = str(report).encode()
+    envs_marker = str(envs).encode()
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+                forked = b"forkserver_serve.py" in cmdline
+                if forked and envs_marker not in (entry / "environ").read_bytes():
+                    continue
+                if (marker in cmdline or forked) and not gone(int(entry.name)):
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+def server_port(log: Path) -> int:
+    """The port of the server a run's console log says is ready."""
+    line = next(x for x in log.read_text().splitlines() if "ready at redis://" in x)
+    return int(line.split("redis://127.0.0.1:")[1].split("/")[0])
