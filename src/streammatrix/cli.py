@@ -36,6 +36,7 @@ from streammatrix.report.baseline import load_baseline
 from streammatrix.report.build import write_reports
 from streammatrix.run.bisect import bisect
 from streammatrix.run.events import Events, Observer, ReportWritten
+from streammatrix.run.lock import report_dir_lock
 from streammatrix.run.matrix import RunOptions, run_matrix, summarize
 from streammatrix.run.progress import printer
 
@@ -113,7 +114,8 @@ def cmd_run(args: argparse.Namespace, observers: Sequence[Observer] = ()) -> int
         provider=args.provider or matrix.provider,
         start="spawn" if args.no_fork else None,
     )
-    return _run(args, matrix, rows, cells, options, events, started, baseline)
+    with report_dir_lock(options.report_dir):  # one run per report dir
+        return _run(args, matrix, rows, cells, options, events, started, baseline)
 
 
 def _run(

@@ -1,0 +1,60 @@
+"""One run per report directory: two runs writing into one would clear and mix each other's
+cell files, and each would report cells of the other.
+
+A run holds an exclusive kernel lock (``flock``) on ``<report dir>/.streammatrix-run.lock``
+from before it clears the folder until its report is written. The kernel drops the lock when
+the process ends, however it ends (SIGKILL included), so the file left behind never blocks the
+next run; it only says who held the lock last. A second run into the same directory does not
+wait: it stops at once, naming the directory and the run that holds it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import socket
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from streammatrix.errors import OutputError, StreamMatrixError
+
+LOCK_NAME = ".streammatrix-run.lock"
+
+
+class ReportDirInUse(StreamMatrixError):
+    """Another run writes into the same report directory (exit 2: unusable options)."""
+
+
+def _owner() -> str:
+    started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+    command = " ".join(["streammatrix", *sys.argv[1:]])
+    return f"pid {os.getpid()} on {socket.gethostname()}, since {started}: {command}"
+
+
+@contextlib.contextmanager
+def report_dir_lock(root: Path) -> Iterator[None]:
+    """Hold the report directory ``root`` for the block; ReportDirInUse if another run does."""
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        # no O_TRUNC: a run that does not get the lock must not erase the holder's name
+        fd = os.open(root / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        why = "exists and is not a directory" if root.exists() and not root.is_dir() else exc
+        raise OutputError(f"{root}: cannot write the run's files: {why}") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 4096).decode("utf-8", "replace").strip() or "a run"
+            raise ReportDirInUse(
+                f"{root}: another run is writing its report here ({holder}); wait for it to "
+                "end, or give this run another --report-dir"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, (_owner() + "\n").encode())
+        yield
+    finally:
+        os.close(fd)  # closing the only descriptor releases the lock
