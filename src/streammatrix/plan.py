@@ -149,13 +149,15 @@ def plan(
 
 def _one_cell_per_id(cells: Sequence[Cell]) -> None:
     """A cell id names one cell: its file, its log and its column. matrix.yaml is checked so
-    that names cannot collide (config/load.py); this is the last word, should one still."""
+    that names cannot collide (config/load.py); this is the last word, should one still. Ids
+    that differ only in case are one file name on macOS and Windows, so they collide too."""
     seen: dict[str, Cell] = {}
     for cell in cells:
-        other = seen.setdefault(cell.id, cell)
+        other = seen.setdefault(cell.id.casefold(), cell)
         if other is not cell:
             raise ConfigError(
-                f"{cell.id}: two cells would share this id (servers {other.server.name!r} and "
+                f"{cell.id}: two cells would share this id, as a file name at least "
+                f"(servers {other.server.name!r} and "
                 f"{cell.server.name!r}, clients {other.client.name!r} and {cell.client.name!r}), "
                 "and one would overwrite the other's results: rename one of the rows"
             )

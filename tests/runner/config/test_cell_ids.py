@@ -173,3 +173,14 @@ def test_a_run_with_colliding_rows_exits_2_before_anything_is_made(tmp_path):
     assert done.returncode == 2, done.stdout + done.stderr
     assert f"{path}:6: clients[1].version:" in done.stdout + done.stderr
     assert not (tmp_path / "report").exists() and not (tmp_path / "envs").exists()
+
+
+def test_names_that_differ_only_in_case_are_refused_before_anything_runs(tmp_path):
+    """One file name on a case-insensitive file system (macOS, Windows): one result lost."""
+    path = write(
+        tmp_path,
+        "servers:\n  - {name: r, image: x}\n  - {name: R, image: x}\n"
+        "clients: [{name: c, version: '5.0.*'}]\n",
+    )
+    with pytest.raises(ConfigError, match=re.escape("R--c--py3.11: two cells would share")):
+        plan(load(path))
