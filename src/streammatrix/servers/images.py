@@ -10,7 +10,9 @@ loads::
     /data                            the work directory
 
 It is built ``FROM scratch`` through the Docker SDK with a tar context, so no base image is
-needed either. Images already present are left alone unless ``force`` is given.
+needed either. Images already present are left alone unless ``force`` is given. Each tag is
+built under a lock in the cache (``images/<tag>.lock``), so processes that want one image at
+once (two ``nox -s images``, test sessions side by side) build it once and the others find it.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import io
 import json
 import logging
 import os
+import re
 import tarfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -28,10 +31,12 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 from docker.errors import DockerException, ImageNotFound
+from filelock import FileLock
 
 from streammatrix.errors import StreamMatrixError
 from streammatrix.servers.base import LABEL_PREFIX
 from streammatrix.servers.binary import sources
+from streammatrix.servers.binary.cache import cache_root
 from streammatrix.servers.docker.engine import connect
 from streammatrix.servers.docker.reaping import RUNNER, RUNNER_LABEL, SERVER_LABEL
 from streammatrix.servers.elf import elf_interpreter, elf_soname
@@ -93,9 +98,12 @@ def build_images(
             return sources.fetch(spec, cache_dir=cache_dir)
 
     results = []
+    locks = cache_root(cache_dir) / "images"
     for spec in specs:
         try:
-            result = build_image(spec, client, fetch=fetch, force=force, progress=say)
+            result = build_image(
+                spec, client, fetch=fetch, force=force, progress=say, lock_dir=locks
+            )
         except ImageBuildError as exc:
             result = BuildResult(spec.name, spec.image, "failed", error=str(exc))
         say(_summary(result))
@@ -110,11 +118,32 @@ def build_image(
     fetch: Fetch,
     force: bool = False,
     progress: Callable[[str], None] = log.info,
+    lock_dir: Path | None = None,
 ) -> BuildResult:
-    """Build one spec's image (tagged ``spec.image``); ImageBuildError names the server."""
+    """Build one spec's image (tagged ``spec.image``); ImageBuildError names the server.
+
+    Under the tag's lock in ``lock_dir`` (default: the cache's ``images/``): a process that
+    waited for another's build of the tag finds the image present."""
     if spec.binary is None or not spec.image:
         missing = "`binary:` source" if spec.binary is None else "`image:` name"
         return BuildResult(spec.name, spec.image, "skipped", note=f"no {missing}")
+    locks = lock_dir if lock_dir is not None else cache_root() / "images"
+    try:
+        locks.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ImageBuildError(f"server {spec.name!r}: cannot make {locks}: {exc}") from None
+    with FileLock(str(locks / f"{re.sub(r'[^A-Za-z0-9._-]', '_', spec.image)}.lock")):
+        return _build_image(spec, client, fetch=fetch, force=force, progress=progress)
+
+
+def _build_image(
+    spec: ServerSpec,
+    client: docker.DockerClient,
+    *,
+    fetch: Fetch,
+    force: bool,
+    progress: Callable[[str], None],
+) -> BuildResult:
     try:
         previous = client.images.get(spec.image)
     except ImageNotFound:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import socket
 import subprocess
@@ -16,7 +17,7 @@ from streammatrix.errors import ProviderError
 from streammatrix.servers.docker.engine import connect
 from streammatrix.servers.docker.reaping import RUN_ID_LABEL, RUNNER, RUNNER_LABEL
 from streammatrix.servers.images import BuildResult, build_images
-from support import ROOT
+from support import ROOT, image_tag
 
 ABSENT_IMAGE = "streammatrix-test/absent:0"  # never built, never pullable
 
@@ -30,8 +31,12 @@ def engine() -> docker.DockerClient:
 
 
 def catalogue() -> list[ServerSpec]:
-    """Every server of matrix.yaml that has a ``binary:`` source (and so a buildable image)."""
-    return [s for s in load(ROOT / "matrix.yaml").servers if s.binary and s.image]
+    """Every server of matrix.yaml that has a ``binary:`` source (and so a buildable image),
+    with the tests' tag (:func:`support.image_tag`)."""
+    servers = load(ROOT / "matrix.yaml").servers
+    return [
+        dataclasses.replace(s, image=image_tag(s.image)) for s in servers if s.binary and s.image
+    ]
 
 
 def by_name(name: str) -> ServerSpec:
@@ -44,11 +49,15 @@ def catalogue_images() -> dict[str, BuildResult]:
     return {r.server: r for r in build_images(catalogue(), engine())}
 
 
+@functools.cache
 def image_for(name: str) -> ServerSpec:
-    """The catalogue entry ``name``, its image built (or the test fails naming why)."""
-    result = catalogue_images()[name]
-    assert result.ok, result.error
-    return by_name(name)
+    """The catalogue entry ``name``, its image there: built offline from its binary as
+    `nox -s images` does, unless present (a test that needs an image makes it, whatever ran
+    before; processes side by side build a tag once). The test fails naming why it could not."""
+    spec = by_name(name)
+    [result] = build_images([spec], engine())
+    assert result.ok, f"the image {spec.image} of {name} could not be built: {result.error}"
+    return spec
 
 
 def ours(client: docker.DockerClient, run_id: str | None = None) -> list:

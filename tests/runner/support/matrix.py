@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from support import PY, ROOT
+from support import PY, ROOT, image_tag
 
 
 def catalogue_servers(*names: str) -> list[dict[str, Any]]:
@@ -17,7 +17,7 @@ def catalogue_servers(*names: str) -> list[dict[str, Any]]:
     rows = yaml.safe_load((ROOT / "matrix.yaml").read_text())["servers"]
     found = [row for row in rows if row["name"] in names]
     assert len(found) == len(names), f"not in matrix.yaml: {names}"
-    return found
+    return [{**row, "image": image_tag(row["image"])} if "image" in row else row for row in found]
 
 
 def copy_suite(target: Path) -> Path:
