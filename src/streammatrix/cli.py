@@ -31,7 +31,7 @@ from streammatrix.errors import (
     StreamMatrixError,
 )
 from streammatrix.plan import Cell, parse_shard, plan, servers_needed
-from streammatrix.releases import Row, expand
+from streammatrix.releases import Row, expand, shared
 from streammatrix.report.baseline import load_baseline
 from streammatrix.report.build import write_reports
 from streammatrix.run.bisect import bisect
@@ -94,6 +94,8 @@ def cmd_run(args: argparse.Namespace, observers: Sequence[Observer] = ()) -> int
     cells = _cells(args, matrix)
     if args.list:
         return cmd_list(args)
+    for note in shared(matrix, rows):
+        _say(f"note: {note}")
     if not cells:  # only a shard can be empty: a selection that matches nothing is an error
         _say(
             f"shard {args.shard} has no cells (fewer lines of cells than shards: a shard keeps "

@@ -37,6 +37,17 @@ def id_part_problem(text: str) -> str | None:
     return None
 
 
+def release_name(package: str, version: object) -> str:
+    """The client name of one release of a range row (``redis-4.3.6``)."""
+    return f"{package}-{version}"
+
+
+def release_named(name: str, package: str) -> str | None:
+    """The version whose release of ``package`` is called ``name`` (its text), or None."""
+    prefix = release_name(package, "")
+    return name[len(prefix) :] if name.startswith(prefix) else None
+
+
 def debian_problem(text: str) -> str | None:
     """Why ``text`` is not ``NAME/SUITE`` of plain Debian names, or None if it is."""
     name, slash, suite = text.partition("/")

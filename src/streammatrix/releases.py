@@ -25,6 +25,7 @@ from packaging.version import InvalidVersion, Version
 from streammatrix import versions
 from streammatrix.config.model import ClientSpec, Matrix
 from streammatrix.errors import ConfigError
+from streammatrix.names import release_name
 
 DEFAULT_INDEX = "https://pypi.org/simple"
 ACCEPT = "application/vnd.pypi.simple.v1+json"
@@ -125,7 +126,7 @@ def release_client(row: ClientSpec, release: Release, every: Sequence[Release]) 
     """The client of one release of ``row``: named ``<package>-<version>``, pinned exactly."""
     return replace(
         row,
-        name=f"{row.package}-{release.version}",
+        name=release_name(row.package, release.version),
         version=f"=={release.version}",
         expand="",
         row=row.name,
@@ -184,3 +185,22 @@ def expand(matrix: Matrix, lister: Lister = list_releases) -> tuple[Matrix, dict
                 _unique(matrix, one, [other])
             # else: two range rows share a release; it runs once, as the first row's
     return replace(matrix, clients=tuple(clients)), rows
+
+
+def shared(matrix: Matrix, rows: dict[str, Row]) -> list[str]:
+    """One line per range row some of whose grid releases run as another row's (two ranges
+    that overlap): each such release runs once, as a release of the row listed first."""
+    owner = {c.name: c.row for c in matrix.clients if c.row}
+    notes = []
+    for name, row in rows.items():
+        elsewhere: dict[str, list[str]] = {}
+        for release in chosen(row.spec.expand, row.releases):
+            first = owner.get(release_name(row.spec.package, release.version))
+            if first and first != name:
+                elsewhere.setdefault(first, []).append(str(release.version))
+        for first, taken in elsewhere.items():
+            notes.append(
+                f"client rows {first!r} and {name!r} share {', '.join(taken)}: each runs "
+                f"once, as a release of {first!r}"
+            )
+    return notes

@@ -217,12 +217,12 @@ def _no_release_names(check: Checker, clients: list[ClientSpec], raw: list[Any])
     for r, row in enumerate(clients):
         if not row.expand:
             continue
-        prefix = f"{row.package}-"
         for i, other in enumerate(clients):
-            if other.expand or not other.name.startswith(prefix):
+            text = names.release_named(other.name, row.package)
+            if other.expand or text is None:
                 continue
             try:
-                version = Version(other.name[len(prefix) :])
+                version = Version(text)
             except InvalidVersion:
                 continue
             if SpecifierSet(row.version).contains(version, prereleases=True):

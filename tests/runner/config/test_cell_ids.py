@@ -19,7 +19,7 @@ from streammatrix.config.load import load
 from streammatrix.config.model import ClientSpec, Matrix, ServerSpec
 from streammatrix.errors import ConfigError
 from streammatrix.plan import plan
-from streammatrix.releases import Release, expand
+from streammatrix.releases import Release, expand, shared
 
 
 def write(tmp_path: Path, body: str) -> Path:
@@ -117,13 +117,16 @@ def test_two_range_rows_sharing_a_release_run_it_once_as_the_first_rows(tmp_path
         "  - {name: b, version: '>=4.3.5,<4.5', expand: all}\n",
     )
     listed = [Release(Version(v)) for v in ("4.3.4", "4.3.5", "4.3.6", "4.4.0")]
-    matrix, _ = expand(load(path), lister=lambda _: listed)
+    matrix, rows = expand(load(path), lister=lambda _: listed)
     names = [(c.name, c.row) for c in matrix.clients]
     assert names == [
         ("redis-4.3.4", "a"), ("redis-4.3.5", "a"), ("redis-4.3.6", "a"), ("redis-4.4.0", "b")
     ]  # fmt: skip
     ids = [c.id for c in plan(matrix)]
     assert len(ids) == len(set(ids)) == 4
+    assert shared(matrix, rows) == [
+        "client rows 'a' and 'b' share 4.3.5, 4.3.6: each runs once, as a release of 'a'"
+    ]
 
 
 def test_a_matrix_made_in_code_with_colliding_names_is_refused_by_the_plan():
