@@ -31,7 +31,8 @@ class ReportDirInUse(StreamMatrixError):
 def _owner() -> str:
     started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
     command = " ".join(["streammatrix", *sys.argv[1:]])
-    return f"pid {os.getpid()} on {socket.gethostname()}, since {started}: {command}"
+    owner = f"pid {os.getpid()} on {socket.gethostname()}, since {started}: {command}"
+    return "".join(c if c.isprintable() else "?" for c in owner)[:1000]  # one line, read back
 
 
 @contextlib.contextmanager
