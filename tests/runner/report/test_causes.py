@@ -11,7 +11,7 @@ from pathlib import Path
 from streammatrix.junit.records import CellRecord, TestRecord
 from streammatrix.junit.write import write_junit
 from streammatrix.plugin import outcomes as o
-from streammatrix.report import render
+from streammatrix.report.views import render
 from streammatrix.report.build import build_report, write_reports
 
 START_ERROR = "exited before answering PING\nlast lines of the log:\nFatal: bad config"

@@ -12,10 +12,10 @@ from support import DATA, ROOT
 from streammatrix.config.load import load
 from streammatrix.junit.read import load_cells
 from streammatrix.plugin import outcomes as o
-from streammatrix.report.as_json import json_schema, to_dict
+from streammatrix.report.views.json_view import json_schema, to_dict
 from streammatrix.report.build import build_report, write_reports
-from streammatrix.report.render import render_html, render_markdown
-from streammatrix.report.vocabulary import KIND_NEVER_PASSES
+from streammatrix.report.views.render import render_html, render_markdown
+from streammatrix.report.analysis.vocabulary import KIND_NEVER_PASSES
 
 PROTOCOLS = DATA / "protocols"  # real cell files
 FIVE = "redis-7.0--redis-5.0--py3.11--resp{}"

@@ -16,10 +16,10 @@ from support import DATA
 
 from streammatrix.config.load import load
 from streammatrix.junit.read import load_cells
-from streammatrix.report.as_json import json_schema
+from streammatrix.report.views.json_view import json_schema
 from streammatrix.report.build import build_report, write_reports
-from streammatrix.report.supported import specifier
-from streammatrix.report.vocabulary import KIND_DECLARED
+from streammatrix.report.analysis.supported import specifier
+from streammatrix.report.analysis.vocabulary import KIND_DECLARED
 
 CELLS = DATA / "ranges" / "cells"
 REQUIREMENT = "redis>=4.1.4,!=4.2.*,!=4.3.0,!=4.3.1"

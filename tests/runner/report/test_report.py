@@ -24,10 +24,10 @@ from streammatrix.config.model import (
 from streammatrix.junit.read import CellRecord, TestRecord, load_cells
 from streammatrix.junit.records import worst
 from streammatrix.plugin import outcomes as o
-from streammatrix.report import minimums as report_versions
-from streammatrix.report import render as report_render
-from streammatrix.report.as_json import SCHEMA, json_schema, to_dict
-from streammatrix.report.baseline import BaselineError, load_baseline
+from streammatrix.report.analysis import minimums as report_versions
+from streammatrix.report.views import render as report_render
+from streammatrix.report.views.json_view import SCHEMA, json_schema, to_dict
+from streammatrix.report.analysis.baseline import BaselineError, load_baseline
 from streammatrix.report.build import build_report, write_reports
 
 CELLS = DATA / "cells"

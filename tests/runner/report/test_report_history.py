@@ -17,7 +17,7 @@ from streammatrix.config.model import Matrix
 from streammatrix.junit.read import load_cells
 from streammatrix.plugin import outcomes as o
 from streammatrix.report.build import build_report
-from streammatrix.report.history import flips, trail
+from streammatrix.report.analysis.history import flips, trail
 
 REQUIRED = load(ROOT / "matrix.yaml").required
 MATRIX = Matrix(Path("matrix.yaml"), (), (), ("3.11",), required=REQUIRED)

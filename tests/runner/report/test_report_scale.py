@@ -16,8 +16,8 @@ from streammatrix.config.model import Matrix
 from streammatrix.junit.read import load_cells
 from streammatrix.plugin import outcomes as o
 from streammatrix.report.build import build_report, write_reports
-from streammatrix.report.render import MARKDOWN_BUDGET, render_markdown
-from streammatrix.report.summary import overview
+from streammatrix.report.views.render import MARKDOWN_BUDGET, render_markdown
+from streammatrix.report.views.summary import overview
 
 REQUIRED = load(ROOT / "matrix.yaml").required
 SERVERS = [

@@ -19,7 +19,7 @@ import yaml
 from support import ROOT
 from support.matrix import catalogue_servers, copy_suite, write_matrix
 
-from streammatrix.report.as_json import json_schema
+from streammatrix.report.views.json_view import json_schema
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow]
 

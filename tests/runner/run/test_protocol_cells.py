@@ -17,7 +17,7 @@ from support.matrix import copy_suite, write_matrix
 
 from streammatrix.junit.format import properties
 from streammatrix.plugin import outcomes as o
-from streammatrix.report.vocabulary import KIND_CELL_ERROR
+from streammatrix.report.analysis.vocabulary import KIND_CELL_ERROR
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow]
 

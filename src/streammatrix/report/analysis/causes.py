@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from itertools import groupby
 
-from streammatrix.report.model import Cause, Cell, Unexpected
+from streammatrix.report.analysis.model import Cause, Cell, Unexpected
 
 __all__ = ["group"]
 

@@ -17,9 +17,9 @@ from packaging.version import Version
 from streammatrix.config.model import Expectation, Matrix
 from streammatrix.junit.records import CellRecord, TestRecord, worst
 from streammatrix.plugin import outcomes as o
-from streammatrix.report import expectations as expect
-from streammatrix.report.model import Cell, Coordinates, Entry, FeatureRow, Group, Latency
-from streammatrix.report.vocabulary import NO_RESULT
+from streammatrix.report.analysis import expectations as expect
+from streammatrix.report.analysis.model import Cell, Coordinates, Entry, FeatureRow, Group, Latency
+from streammatrix.report.analysis.vocabulary import NO_RESULT
 from streammatrix.versions import family_rank, guess, parse
 
 _FIRST_STREAMS = Version("5.0")  # streams arrived in Redis 5.0: later `since` gets a group

@@ -32,8 +32,8 @@ from packaging.version import Version
 from streammatrix.config.model import Exclude, Expectation, Matrix, Selector
 from streammatrix.junit.records import TestRecord
 from streammatrix.plugin import outcomes as o
-from streammatrix.report.model import Cell, FeatureRow, Report, Unexpected
-from streammatrix.report.vocabulary import (
+from streammatrix.report.analysis.model import Cell, FeatureRow, Report, Unexpected
+from streammatrix.report.analysis.vocabulary import (
     KIND_BELOW_MINIMUM,
     KIND_BREAK,
     KIND_CELL_ERROR,

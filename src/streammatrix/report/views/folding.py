@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from streammatrix.plugin import outcomes as o
-from streammatrix.report.model import FeatureRow, Group, Report
-from streammatrix.report.vocabulary import LABELS
+from streammatrix.report.analysis.model import FeatureRow, Group, Report
+from streammatrix.report.analysis.vocabulary import LABELS
 
 PHRASES = {
     "pass": "pass in every cell",

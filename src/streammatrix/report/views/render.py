@@ -17,10 +17,11 @@ import jinja2
 
 from streammatrix import files
 from streammatrix.plugin import outcomes as o
-from streammatrix.report import markdown, views
-from streammatrix.report.minimums import DEFINITION
-from streammatrix.report.model import Cell, Entry, Report
-from streammatrix.report.vocabulary import DESCRIPTIONS, GRID_OUTCOMES, LABELS
+from streammatrix.report.views import markdown
+from streammatrix.report.views import budget as page
+from streammatrix.report.analysis.minimums import DEFINITION
+from streammatrix.report.analysis.model import Cell, Entry, Report
+from streammatrix.report.analysis.vocabulary import DESCRIPTIONS, GRID_OUTCOMES, LABELS
 from streammatrix.versions import CLIENT_LABELS, SERVER_LABELS
 
 MARKDOWN_GRID_LIMIT = 40_000  # characters; a PR comment holds 65,536 in all
@@ -123,14 +124,14 @@ def _ms(value: float | None) -> str:
 
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("streammatrix.report", "templates"),
+        loader=jinja2.PackageLoader("streammatrix.report.views", "templates"),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html", "j2.html")),
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
         undefined=jinja2.StrictUndefined,
     )
-    # report.md: untrusted text never becomes markup (see streammatrix.report.markdown)
+    # report.md: untrusted text never becomes markup (see streammatrix.report.views.markdown)
     env.filters["md"] = markdown.text
     env.filters["code"] = markdown.code
     env.filters["code_cell"] = markdown.code_cell
@@ -160,7 +161,7 @@ def context(report: Report) -> dict[str, Any]:
         "latency_cells": [
             c for c in report.cells if any(c.id in lat.values for lat in report.latencies)
         ],
-        **views.context(report),
+        **page.context(report),
     }
 
 
@@ -171,7 +172,7 @@ def render_markdown(report: Report, budget: int = MARKDOWN_BUDGET) -> str:
     ctx["grid"] = grid if len(grid) <= MARKDOWN_GRID_LIMIT else ""
     ctx["failure_limit"] = MARKDOWN_FAILURE_LIMIT
     template = env.get_template("report.md.j2")
-    return views.fit(lambda extra: template.render({**ctx, **extra}), budget)
+    return page.fit(lambda extra: template.render({**ctx, **extra}), budget)
 
 
 def render_html(report: Report) -> str:

@@ -20,7 +20,7 @@ from packaging.version import InvalidVersion, Version
 
 from streammatrix import versions
 from streammatrix.plugin import outcomes as o
-from streammatrix.report.model import Cell
+from streammatrix.report.analysis.model import Cell
 
 OPEN = "open"  # not measured, between two releases that disagree
 NOT_INSTALLABLE = "not-installable"

@@ -60,3 +60,27 @@ KIND_NO_CELLS = "no cells"
 KIND_DECLARED = "declared range admits a failing release"  # a promise the releases break
 # Not unexpected: a fail below the feature's measured minimum is the fact that defines it.
 KIND_BELOW_MINIMUM = "below minimum"
+
+# One character per outcome, for report.json's compact tables (each cell's test outcomes and each
+# feature's grid are one string); " " = no entry.
+OUTCOME_CODES = {
+    o.PASS: "P",
+    o.FAIL: "F",
+    o.UNSUPPORTED_SERVER: "S",
+    o.UNSUPPORTED_CLIENT: "C",
+    o.ERROR: "E",
+    o.SKIPPED: "K",
+    o.EXCLUDED: "X",
+    o.EXPECTED_FAILURE: "x",
+    o.FLAKY: "Y",
+    NO_RESULT: "N",
+}
+
+# What bounds a feature's minimum: the minimum is the lowest version that ran at all, or there
+# is none because every measured cell lacks it on one side (or fails it).
+BOUND_LOWEST_TESTED = "lowest tested"  # nothing older ran: the true minimum may be lower
+BOUND_CLIENT_LACKS = "client lacks it"
+BOUND_SERVER_LACKS = "server lacks it"
+BOUND_BOTH_LACK = "server or client lacks it"
+BOUND_FAILS = "fails everywhere"
+BOUND_NOT_MEASURED = "not measured"

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from streammatrix.plugin import outcomes as o
-from streammatrix.report.model import Cell, FeatureRow, Report
+from streammatrix.report.analysis.model import Cell, FeatureRow, Report
 
 
 @dataclass

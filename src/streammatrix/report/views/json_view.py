@@ -13,12 +13,13 @@ from typing import Any
 
 import streammatrix
 from streammatrix import files
-from streammatrix.report import ranges_json as report_ranges
-from streammatrix.report.badge import badge
-from streammatrix.report.grid import group_of
-from streammatrix.report.minimums import DEFINITION
-from streammatrix.report.model import Cause, Cell, Report
-from streammatrix.report.summary import overview
+from streammatrix.report.views import ranges_json as report_ranges
+from streammatrix.report.views import headline
+from streammatrix.report.views.badge import badge
+from streammatrix.report.analysis.grid import group_of
+from streammatrix.report.analysis.minimums import DEFINITION
+from streammatrix.report.analysis.model import Cause, Cell, Report
+from streammatrix.report.views.summary import overview
 
 # /2: facts, overview, history, badge and flaky outcomes; "ranges" (release ranges,
 # requirements, bisection steps); bisection cells are not in "cells"/"tests" but in
@@ -29,7 +30,7 @@ SCHEMA = "streammatrix-report/2"
 def json_schema() -> dict[str, Any]:
     """The JSON Schema that every report.json of this version validates against."""
     text = (
-        resources.files("streammatrix.report").joinpath("templates/report.schema.json").read_text()
+        resources.files("streammatrix.report.views").joinpath("templates/report.schema.json").read_text()
     )
     return json.loads(text)
 
@@ -131,7 +132,7 @@ def to_dict(report: Report) -> dict[str, Any]:
         "generated": report.generated.isoformat() if report.generated else None,
         "matrix": report.matrix_path or None,
         "required": list(report.required),
-        "summary": report.headline,
+        "summary": headline.text(report),
         "definition": DEFINITION,
         "minimum": [
             {

@@ -18,7 +18,7 @@ from streammatrix import versions
 from streammatrix.config.model import Expectation
 from streammatrix.junit.records import CellRecord, TestRecord
 from streammatrix.plugin import outcomes as o
-from streammatrix.report.vocabulary import LABELS
+from streammatrix.report.analysis.vocabulary import LABELS
 
 
 @dataclass(frozen=True)
@@ -125,6 +125,9 @@ class FeatureRow:
     min_server_at: dict[tuple[str, str], str | None] = field(default_factory=dict)
     min_client_at: dict[tuple[str, str], str | None] = field(default_factory=dict)
     breaks: list[Break] = field(default_factory=list)
+    # what bounds each minimum, per (side, family, protocol claim): one of the BOUND_* words of
+    # report/vocabulary.py ("lowest tested", "client lacks it", ...), "" when a cell below failed
+    bounds: dict[tuple[str, str, str], str] = field(default_factory=dict)
 
     @property
     def key(self) -> str:
@@ -157,6 +160,24 @@ class Minimum:
     alternatives: list[tuple[str, str]] = field(default_factory=list)
     not_counted: list[str] = field(default_factory=list)  # cells that could not run
     protocol: str = ""  # the cells' claimed protocol; "" when the matrix has no `protocols:`
+    # the minimum is the lowest version that ran at all: an older one may pass too
+    server_lowest_tested: bool = False
+    client_lowest_tested: bool = False
+    blocker: Blocker | None = None  # with no minimum: what stands in the way
+
+
+@dataclass
+class Blocker:
+    """Why no version of a family pair passes the required features: the features that fail
+    (or are unsupported), their most common message, and the client releases they fail on."""
+
+    features: list[str]  # most failing cells first
+    outcome: str  # fail / error, or unsupported-client / unsupported-server when none fails
+    message: str  # the first line most of the failing tests share ("" when they differ)
+    client_from: str | None  # the lowest client release where they fail
+    client_to: str | None  # the highest
+    every: bool  # every cell with a client from client_from on fails one of them
+    other_protocols: list[str] = field(default_factory=list)  # protocols where they pass
 
     @property
     def sentence(self) -> str:
@@ -262,7 +283,9 @@ class BaselineDiff:
     new_failures: list[Change] = field(default_factory=list)
     new_passes: list[Change] = field(default_factory=list)
     new_cells: list[str] = field(default_factory=list)
-    gone_cells: list[str] = field(default_factory=list)
+    gone_cells: list[str] = field(default_factory=list)  # in the baseline, not run tonight
+    # what tonight could not compare, in words: "server redis-7.2: 12 cell(s)", "minimum ..."
+    not_compared: list[str] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
@@ -297,14 +320,3 @@ class Report:
 
     def cell(self, cell_id: str) -> Cell:
         return next(c for c in self.cells if c.id == cell_id)
-
-    @property
-    def headline(self) -> str:
-        """The minimum supported versions in one sentence."""
-        if not self.minimums:
-            return "No cell ran to the end, so no minimum supported version can be stated."
-        parts = "; ".join(m.sentence for m in self.minimums)
-        text = f"Minimum supported versions for the required features: {parts}."
-        if self.boundaries is not None and self.boundaries.sentence:
-            text += f" By release: {self.boundaries.sentence}."
-        return text

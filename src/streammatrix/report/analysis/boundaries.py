@@ -14,10 +14,10 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from streammatrix.plugin import outcomes as o
-from streammatrix.report import ranges as r
-from streammatrix.report.model import Cell, Unexpected
-from streammatrix.report.supported import Supported, supported
-from streammatrix.report.vocabulary import KIND_DECLARED
+from streammatrix.report.analysis import ranges as r
+from streammatrix.report.analysis.model import Cell, Unexpected
+from streammatrix.report.analysis.supported import Supported, supported
+from streammatrix.report.analysis.vocabulary import KIND_DECLARED
 
 
 @dataclass

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from streammatrix.report.boundaries import Boundaries
-from streammatrix.report.ranges import Line
+from streammatrix.report.analysis.boundaries import Boundaries
+from streammatrix.report.analysis.ranges import Line
 
 
 def _line(line: Line) -> dict[str, Any]:

@@ -4,10 +4,13 @@ facts per feature, the history tables, and the Markdown size budget.
 report.md stays under its budget whatever the matrix size: when the whole page is too long it
 leaves out detail in a stated order, and says what it left out, pointing at report.html:
 
-1. the failure details,
+1. the grid,
 2. the per-cell rows (the cells and latency tables),
-3. the grid,
-4. the per-feature table, and long lists are cut shorter (facts, history).
+3. the failure details,
+4. the longer lists are cut shorter (facts, history, protocol dependences, breaks).
+
+The headline, the glance, the per-feature minimum table, the requirement and the release
+ranges always stay: they are the answer.
 """
 
 from __future__ import annotations
@@ -16,20 +19,21 @@ from collections.abc import Callable
 from typing import Any
 
 from streammatrix.plugin import outcomes as o
-from streammatrix.report import history as report_history
-from streammatrix.report.folding import folded
-from streammatrix.report.model import Report, Unexpected
-from streammatrix.report.summary import overview
+from streammatrix.report.analysis import history as report_history
+from streammatrix.report.views import feature_table, headline, ranges_view
+from streammatrix.report.views.folding import folded
+from streammatrix.report.analysis.model import Report, Unexpected
+from streammatrix.report.views.summary import overview
 
 FACT_LIMIT = 8  # cells named per feature among the facts
 HISTORY_LIMIT = 20  # rows of each history table
 
 # (what is left out, the template variables that leave it out), applied one after another.
 DROP_ORDER: tuple[tuple[str, dict[str, Any]], ...] = (
-    ("the failure details", {"failures": False}),
-    ("the per-cell rows (cells, latency)", {"cells": False}),
     ("the grid", {"grid": False}),
-    ("the per-feature table and the longer lists", {"features": False, "short": True}),
+    ("the per-cell rows (cells, latency)", {"cells": False}),
+    ("the failure details", {"failures": False}),
+    ("the longer lists", {"short": True}),
 )
 
 
@@ -57,6 +61,10 @@ def context(report: Report) -> dict[str, Any]:
     groups, folds = folded(report)
     history = report.history or {}
     return {
+        "headline": headline.lines(report),
+        **ranges_view.context(report.boundaries),
+        "minimum_columns": feature_table.columns(report),
+        "minimum_entry": feature_table.entry,
         "overview": overview(report),
         "diff_groups": groups,
         "folds": folds,
@@ -82,7 +90,7 @@ def context(report: Report) -> dict[str, Any]:
         else [],
         "history_limit": HISTORY_LIMIT,
         "trail": report_history.trail,
-        "budget": {"failures": True, "cells": True, "features": True},
+        "budget": {"failures": True, "cells": True, "grid": True},
         "left_out": [],
         "budget_bytes": 0,
     }
@@ -92,7 +100,7 @@ def fit(render: Callable[[dict[str, Any]], str], budget: int) -> str:
     """The page rendered with as much detail as fits in ``budget`` bytes (UTF-8)."""
     extra: dict[str, Any] = {"budget_bytes": budget}
     text = render(extra)
-    flags = {"failures": True, "cells": True, "features": True}
+    flags = {"failures": True, "cells": True, "grid": True}
     left_out: list[str] = []
     for what, drop in DROP_ORDER:
         if len(text.encode()) < budget:

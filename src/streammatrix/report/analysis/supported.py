@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from packaging.version import Version
 
 from streammatrix.plugin import outcomes as o
-from streammatrix.report import ranges as r
+from streammatrix.report.analysis import ranges as r
 
 _OK = (o.PASS, o.SKIPPED)
 

@@ -11,8 +11,19 @@ from collections.abc import Callable, Hashable, Iterable
 from packaging.version import Version
 
 from streammatrix.plugin import outcomes as o
-from streammatrix.report.model import Break, Cell, FeatureRow, Minimum
-from streammatrix.report.vocabulary import NOT_PASSING, PASSING
+from collections import Counter
+
+from streammatrix.report.analysis.model import Blocker, Break, Cell, FeatureRow, Minimum
+from streammatrix.report.analysis.vocabulary import (
+    BOUND_BOTH_LACK,
+    BOUND_CLIENT_LACKS,
+    BOUND_FAILS,
+    BOUND_LOWEST_TESTED,
+    BOUND_NOT_MEASURED,
+    BOUND_SERVER_LACKS,
+    NOT_PASSING,
+    PASSING,
+)
 
 DEFINITION = (
     "The minimum supported versions are the pair (S, C): server version S and client version "
@@ -63,6 +74,48 @@ def feature_minimums(row: FeatureRow, cells: list[Cell]) -> None:
             continue
         if cell.at.server_key >= Version(low_server) and cell.at.client_key >= Version(low_client):
             row.breaks.append(Break(cell.id, entry.measured, entry.outcome == o.EXPECTED_FAILURE))
+    row.bounds = bounds(row, ran)
+
+
+def bounds(row: FeatureRow, ran: list[Cell]) -> dict[tuple[str, str, str], str]:
+    """What bounds each of ``row``'s minimums, per (side, family, protocol claim; "" = over
+    every protocol): the lowest version that ran at all ("lowest tested": the true minimum may
+    be older), or, where none passes, what the cells measured ("client lacks it", ...)."""
+    out: dict[tuple[str, str, str], str] = {}
+    for side, lows, lows_at in (
+        ("server", row.min_server, row.min_server_at),
+        ("client", row.min_client, row.min_client_at),
+    ):
+        family_of = (lambda c: c.at.server_family) if side == "server" else (
+            lambda c: c.at.client_family)  # fmt: skip
+        version_of = _server_key if side == "server" else _client_key
+        for key, low in [*((( f, ""), v) for f, v in lows.items()), *lows_at.items()]:
+            family, protocol = key
+            cells = [c for c in ran if family_of(c) == family
+                     and (not protocol or c.at.protocol == protocol)]  # fmt: skip
+            if low is not None:
+                lowest = min(version_of(c) for c in cells) if cells else None
+                out[(side, family, protocol)] = (
+                    BOUND_LOWEST_TESTED if lowest is not None and Version(low) == lowest else ""
+                )
+                continue
+            measured = {row.entries[c.id].measured for c in cells if c.id in row.entries}
+            measured.discard(None)
+            out[(side, family, protocol)] = _why_none(measured)
+    return out
+
+
+def _why_none(measured: set[str | None]) -> str:
+    """Why no cell passes, from what they measured."""
+    if not measured:
+        return BOUND_NOT_MEASURED
+    if measured <= {o.UNSUPPORTED_CLIENT, o.SKIPPED}:
+        return BOUND_CLIENT_LACKS
+    if measured <= {o.UNSUPPORTED_SERVER, o.SKIPPED}:
+        return BOUND_SERVER_LACKS
+    if measured <= {o.UNSUPPORTED_SERVER, o.UNSUPPORTED_CLIENT, o.SKIPPED}:
+        return BOUND_BOTH_LACK
+    return BOUND_FAILS
 
 
 def _server_key(cell: Cell) -> Version | None:
@@ -135,7 +188,7 @@ def minimum_pair(
     if not pairs:
         return Minimum(
             server_family, client_family, None, None, 0, not_counted=not_counted,
-            protocol=protocol or "",
+            protocol=protocol or "", blocker=blocker(ran, measured, cells),
         )  # fmt: skip
     (s, c, n), *others = pairs
     return Minimum(
@@ -147,7 +200,67 @@ def minimum_pair(
         alternatives=[(str(s2), str(c2)) for s2, c2, _ in others],
         not_counted=not_counted,
         protocol=protocol or "",
+        server_lowest_tested=s == servers[0],
+        client_lowest_tested=c == clients[0],
     )
+
+
+_FAILING = (o.FAIL, o.ERROR)
+_LACKING = (o.UNSUPPORTED_CLIENT, o.UNSUPPORTED_SERVER)
+
+
+def blocker(ran: list[Cell], required: list[FeatureRow], everything: list[Cell]) -> Blocker | None:
+    """What keeps every cell of ``ran`` (one family pair and protocol) from passing: the
+    required features that fail there (else those it lacks), from the data alone."""
+    if not ran:
+        return None
+    for kinds in (_FAILING, _LACKING):
+        hits = {
+            row.feature: [c for c in ran if (e := row.entries.get(c.id)) and e.measured in kinds]
+            for row in required
+        }
+        hits = {f: cells for f, cells in hits.items() if cells}
+        if hits:
+            break
+    else:
+        return None
+    features = sorted(hits, key=lambda f: (-len(hits[f]), len(f), f))
+    failing = {c.id for cells in hits.values() for c in cells}
+    outcome = Counter(
+        row.entries[cid].measured for row in required if row.feature in hits for cid in failing
+        if row.entries[cid].measured in kinds
+    ).most_common(1)[0][0]  # fmt: skip
+    lines = Counter(
+        _first_line(t.message or t.reason)
+        for row in required if row.feature in hits
+        for c in hits[row.feature] for t in row.entries[c.id].tests if t.outcome in kinds
+    )  # fmt: skip
+    message, count = lines.most_common(1)[0] if lines else ("", 0)
+    if count * 2 < sum(lines.values()):
+        message = ""  # no message most share
+    versions_failing = sorted({c.at.client_key for c in ran if c.id in failing})
+    low, high = versions_failing[0], versions_failing[-1]
+    every = all(c.id in failing for c in ran if c.at.client_key >= low)
+    protocol = ran[0].at.protocol
+    others = sorted(
+        {
+            c.at.protocol
+            for c in everything
+            if c.at.protocol != protocol
+            and c.status == o.CELL_OK
+            and c.at.client_family == ran[0].at.client_family
+            and c.at.server_family == ran[0].at.server_family
+            and all(
+                (e := row.entries.get(c.id)) is not None and e.measured in PASSING
+                for row in required if row.feature in hits
+            )
+        }
+    )  # fmt: skip
+    return Blocker(features, outcome, message, str(low), str(high), every, others)
+
+
+def _first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")
 
 
 def minimums(cells: list[Cell], required: list[FeatureRow]) -> list[Minimum]:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from streammatrix.plugin import outcomes as o
-from streammatrix.report.model import Report
+from streammatrix.report.analysis.model import Report
 from streammatrix.versions import CLIENT_LABELS, SERVER_LABELS
 
 LABEL = "Redis Streams"

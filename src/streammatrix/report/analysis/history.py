@@ -3,7 +3,7 @@
 Per feature and cell, the outcomes of the last N runs (oldest first, tonight last), so the
 report can say how often each flipped between passing and failing (``✔✔✘✔✔``), flag one that
 flips repeatedly as flaky across nights even when tonight passed, tell when each minimum
-supported version last changed, and when each feature was last verified (passed).
+supported version (per family pair and protocol) last changed, and when each feature was last verified (passed).
 
 A baseline without a history (schema ``streammatrix-report/1``) contributes its own run: its
 grid, its minimums and its date.
@@ -14,7 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 from streammatrix.plugin import outcomes as o
-from streammatrix.report.model import Report
+from streammatrix.report.analysis.baseline import Baseline, minimum_key
+from streammatrix.report.analysis.model import FeatureRow, Report
 
 DEFAULT_RUNS = 14
 FLAKY_FLIPS = 2  # flips within the kept runs that make a feature x cell flaky across nights
@@ -35,27 +36,26 @@ def flips(outcomes: list[str | None]) -> int:
     return sum(1 for a, b in zip(states, states[1:]) if a != b)
 
 
-def _previous(baseline: dict[str, Any] | None) -> dict[str, Any]:
+def _previous(baseline: Baseline | None) -> dict[str, Any]:
     """The baseline's history, or one built from a baseline that has none (schema /1)."""
-    if not baseline:
+    if baseline is None:
         return {"runs": [], "outcomes": {}, "minimums": {}, "feature_minimums": {}}
-    kept = baseline.get("history")
-    if isinstance(kept, dict) and isinstance(kept.get("runs"), list):
-        return kept
-    when = baseline.get("generated") or "?"
+    if baseline.history is not None:
+        return baseline.history
+    when = baseline.generated or "?"
     return {
         "runs": [when],
         "outcomes": {
             f["key"]: {cid: [x] for cid, x in f.get("grid", {}).items()}
-            for f in baseline.get("features", [])
+            for f in baseline.features
         },
         "minimums": {
-            f"{m['server_family']}/{m['client_family']}": {
+            minimum_key(m["server_family"], m["client_family"], m.get("protocol") or ""): {
                 "server": m.get("server"),
                 "client": m.get("client"),
                 "changed": when,
             }
-            for m in baseline.get("minimum", [])
+            for m in baseline.minimums
         },
         "feature_minimums": {
             f["key"]: {
@@ -63,7 +63,7 @@ def _previous(baseline: dict[str, Any] | None) -> dict[str, Any]:
                 "min_client": f.get("min_client", {}),
                 "changed": when,
             }
-            for f in baseline.get("features", [])
+            for f in baseline.features
         },
     }
 
@@ -75,7 +75,7 @@ def _changed(old: dict[str, Any] | None, now: dict[str, Any], when: str) -> str:
     return when
 
 
-def carry(report: Report, baseline: dict[str, Any] | None, limit: int | None) -> dict[str, Any]:
+def carry(report: Report, baseline: Baseline | None, limit: int | None) -> dict[str, Any]:
     """Tonight's history: the baseline's, tonight's run appended, at most ``limit`` runs."""
     limit = DEFAULT_RUNS if limit is None else max(1, limit)
     before = _previous(baseline)
@@ -96,13 +96,17 @@ def carry(report: Report, baseline: dict[str, Any] | None, limit: int | None) ->
                 per_cell[cid] = seq
         outcomes[row.key] = per_cell
     minimums = {}
-    for m in report.minimums:
-        key = f"{m.server_family}/{m.client_family}"
+    for m in report.minimums:  # one per family pair and protocol: RESP3 never hides RESP2
+        key = minimum_key(m.server_family, m.client_family, m.protocol)
         value = {"server": m.server, "client": m.client}
         minimums[key] = {**value, "changed": _changed(before["minimums"].get(key), value, now)}
     feature_minimums = {}
     for row in report.rows:
-        value = {"min_server": row.min_server, "min_client": row.min_client}
+        value = {
+            "min_server": row.min_server,
+            "min_client": row.min_client,
+            "by_protocol": _by_protocol(row),
+        }
         old = before["feature_minimums"].get(row.key)
         feature_minimums[row.key] = {**value, "changed": _changed(old, value, now)}
     return {
@@ -118,6 +122,18 @@ def carry(report: Report, baseline: dict[str, Any] | None, limit: int | None) ->
             if any(flips(seq) for seq in per_cell.values())
         },
     }
+
+
+def _by_protocol(row: FeatureRow) -> dict[str, dict[str, str | None]]:
+    """A feature's minimums per protocol claim (only where the cells claim one)."""
+    out: dict[str, dict[str, str | None]] = {}
+    for (family, protocol), version in row.min_server_at.items():
+        if protocol:
+            out.setdefault(f"RESP{protocol}", {})[f"server/{family}"] = version
+    for (family, protocol), version in row.min_client_at.items():
+        if protocol:
+            out.setdefault(f"RESP{protocol}", {})[f"client/{family}"] = version
+    return out
 
 
 def _last_verified(

@@ -1,0 +1,30 @@
+"""The axes of a cell beyond its server and client: Python and protocol today.
+
+Each axis is one entry: its name and the value a cell has on it. The glance folds an axis that
+changes no answer, the grid's header shows one row per axis, and report.json's cell table has
+one column per axis; a new axis (a topology, a parser) is one more entry here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from streammatrix.report.analysis.model import Cell
+
+
+@dataclass(frozen=True)
+class Axis:
+    name: str  # "python", "protocol": report.json's column, the grid's header
+    value: Callable[[Cell], str]  # the value as a reader sees it: "py3.11", "RESP3"
+
+
+AXES: tuple[Axis, ...] = (
+    Axis("python", lambda cell: f"py{cell.at.python_version}"),
+    Axis("protocol", lambda cell: cell.at.protocol_label),
+)
+
+
+def values(cell: Cell) -> tuple[str, ...]:
+    """The cell's value on every axis, in AXES order."""
+    return tuple(axis.value(cell) for axis in AXES)

@@ -1,0 +1,247 @@
+"""What changed since an earlier report.json: newly failing, newly passing, new cells, raised
+minimums, and what tonight's run could not compare.
+
+Reading a baseline lives here and only here: :func:`load_baseline` reads the file,
+:func:`read` turns any schema this version understands (``streammatrix-report/1``, ``/2`` and
+the compact ``/3``) into one :class:`Baseline`, which the diff and the history use.
+
+Results are compared per (cell id, test id) on the *measured* outcome, so adding or dropping an
+expectation in matrix.yaml is not a change. A cell that ran before and could not run now is a
+new failure too. A baseline cell that did not run tonight is not "gone": tonight's run (a
+shard, a narrower selection) could not compare it, and the diff says which lines those are.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from streammatrix.errors import ConfigError
+from streammatrix.plugin import outcomes as o
+from streammatrix.report.analysis.model import BaselineDiff, Change, Report, Unexpected
+from streammatrix.report.analysis.vocabulary import (
+    KIND_MINIMUM_RAISED,
+    KIND_NEWLY_FAILING,
+    OUTCOME_CODES,
+)
+from streammatrix.versions import CLIENT_LABELS, SERVER_LABELS, parse
+
+SCHEMA_PREFIX = "streammatrix-report/"
+_FAILING = (o.FAIL, o.ERROR)
+_BY_CODE = {code: outcome for outcome, code in OUTCOME_CODES.items()}
+
+
+class BaselineError(ConfigError):
+    """The baseline file is not a report.json this version understands (a usage error)."""
+
+
+@dataclass
+class BaselineCell:
+    status: str
+    server: str = ""  # the matrix.yaml entries, to name what could not be compared
+    client: str = ""
+
+
+@dataclass
+class Baseline:
+    """An earlier report.json, whatever its schema: what the diff and the history need."""
+
+    source: str = ""
+    generated: str | None = None
+    cells: dict[str, BaselineCell] = field(default_factory=dict)
+    tests: dict[tuple[str, str], str] = field(default_factory=dict)  # (cell, test) -> outcome
+    minimums: list[dict[str, Any]] = field(default_factory=list)  # as report.json's "minimum"
+    features: list[dict[str, Any]] = field(default_factory=list)  # key, grid, min_server, ...
+    history: dict[str, Any] | None = None
+
+
+def load_baseline(path: str | Path) -> dict[str, Any]:
+    """Read an earlier report.json; a clear :class:`BaselineError` if it is not one."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise BaselineError(f"baseline {path}: cannot be read: {exc.strerror or exc}") from exc
+    except ValueError as exc:
+        raise BaselineError(f"baseline {path}: not JSON ({exc})") from exc
+    schema = data.get("schema", "") if isinstance(data, dict) else ""
+    if not str(schema).startswith(SCHEMA_PREFIX):
+        raise BaselineError(
+            f"baseline {path}: not a streammatrix report.json (schema {schema!r}, "
+            f"expected {SCHEMA_PREFIX}N)"
+        )
+    data.setdefault("source", str(path))
+    return data
+
+
+def rows_of(table: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """A compact table (``{"columns": [...], "rows": [[...], ...]}``) as one dict per row."""
+    if not table:
+        return []
+    columns = table.get("columns", [])
+    return [dict(zip(columns, row)) for row in table.get("rows", [])]
+
+
+def read(data: dict[str, Any]) -> Baseline:
+    """Any report.json this version understands as one :class:`Baseline`."""
+    found = Baseline(source=str(data.get("source", "")), generated=data.get("generated"))
+    found.minimums = list(data.get("minimum") or [])
+    history = data.get("history")
+    if isinstance(history, dict) and isinstance(history.get("runs"), list):
+        found.history = history
+    if str(data.get("schema", "")).endswith("/3"):
+        _read_compact(data, found)
+        return found
+    for cell in data.get("cells") or []:
+        found.cells[cell["id"]] = BaselineCell(
+            cell.get("status", o.CELL_OK),
+            (cell.get("server") or {}).get("entry", ""),
+            (cell.get("client") or {}).get("entry", ""),
+        )
+    for test in data.get("tests") or []:
+        found.tests[(test["cell"], test["id"])] = test.get("outcome", "")
+    found.features = list(data.get("features") or [])
+    return found
+
+
+def _read_compact(data: dict[str, Any], found: Baseline) -> None:
+    """Schema /3: cells and tests as tables, each cell's test outcomes as one code string."""
+    cells = rows_of(data.get("cells"))
+    test_ids = [t["id"] for t in rows_of(data.get("tests"))]
+    for cell in cells:
+        found.cells[cell["id"]] = BaselineCell(
+            cell.get("status", o.CELL_OK), cell.get("server_entry", ""),
+            cell.get("client_entry", ""),
+        )  # fmt: skip
+    for cell in cells:
+        for index, code in zip(cell.get("tests") or [], cell.get("outcomes") or ""):
+            found.tests[(cell["id"], test_ids[index])] = _BY_CODE.get(code, code)
+    for feature in rows_of(data.get("features")):
+        grid = feature.get("grid") or ""
+        feature["grid"] = {
+            c["id"]: _BY_CODE.get(code, code) for c, code in zip(cells, grid) if code != " "
+        }
+        found.features.append(feature)
+
+
+def diff(report: Report, baseline: Baseline) -> BaselineDiff:
+    """Compare ``report`` with an earlier report.json's data."""
+    result = BaselineDiff(source=baseline.source)
+    before_cells = baseline.cells
+    now_cells = {c.id: c for c in report.cells}
+    result.new_cells = [cid for cid in now_cells if cid not in before_cells]
+    result.gone_cells = [cid for cid in before_cells if cid not in now_cells]
+    result.not_compared = not_compared(baseline, set(now_cells))
+    for cell in report.cells:
+        was = before_cells[cell.id].status if cell.id in before_cells else None
+        if was is None:
+            continue
+        if cell.status == o.CELL_ERROR and was == o.CELL_OK:
+            result.new_failures.append(Change(cell.id, "", "", was, o.ERROR, cell.note))
+        elif cell.status == o.CELL_OK and was == o.CELL_ERROR:
+            result.new_passes.append(Change(cell.id, "", "", was, o.CELL_OK))
+        for test in cell.record.tests:
+            before = baseline.tests.get((cell.id, test.id))
+            if before is None:
+                continue
+            change = Change(cell.id, test.id, test.feature, before, test.outcome)
+            if test.outcome in _FAILING and before not in _FAILING:
+                change.message = test.message or test.reason
+                result.new_failures.append(change)
+            elif test.outcome == o.PASS and before != o.PASS:
+                result.new_passes.append(change)
+    return result
+
+
+def not_compared(baseline: Baseline, now: set[str]) -> list[str]:
+    """The baseline's lines tonight did not run, in words: a whole server entry, a whole client
+    entry, else the cells one by one ("server redis-7.2: 12 cells")."""
+    gone = {cid: c for cid, c in baseline.cells.items() if cid not in now}
+    if not gone:
+        return []
+    out: list[str] = []
+    for side in ("server", "client"):
+        by: dict[str, list[str]] = defaultdict(list)
+        every: dict[str, int] = defaultdict(int)
+        for cid, cell in baseline.cells.items():
+            every[getattr(cell, side)] += 1
+            if cid in gone:
+                by[getattr(cell, side)].append(cid)
+        for entry, ids in sorted(by.items()):
+            if entry and len(ids) == every[entry] and all(i in gone for i in ids):
+                out.append(f"{side} {entry}: {len(ids)} cell(s)")
+                for cid in ids:
+                    gone.pop(cid, None)
+    out.extend(f"cell {cid}" for cid in gone)
+    return out
+
+
+def _raised(before: str | None, after: str | None) -> bool:
+    """A minimum moved up: a newer version, or none at all where there was one."""
+    if not before:
+        return False
+    if not after:
+        return True
+    old, new = parse(before), parse(after)
+    return old is not None and new is not None and new > old
+
+
+def minimum_key(server_family: str, client_family: str, protocol: str = "") -> str:
+    """The key of one minimum in history and baseline: ``redis/redis`` + ``/RESP3``."""
+    key = f"{server_family}/{client_family}"
+    return f"{key}/RESP{protocol}" if protocol else key
+
+
+def _key_of(m: dict[str, Any]) -> str:
+    return minimum_key(m.get("server_family", ""), m.get("client_family", ""),
+                       m.get("protocol") or "")  # fmt: skip
+
+
+def minimum_raised(report: Report, baseline: Baseline) -> list[Unexpected]:
+    """Each minimum supported version (server or client, per family pair and protocol) higher
+    than before, red with the old and the new value."""
+    before = {_key_of(m): m for m in baseline.minimums}
+    found = []
+    for m in report.minimums:
+        key = minimum_key(m.server_family, m.client_family, m.protocol)
+        old = before.get(key)
+        if old is None:
+            continue
+        for side, labels, family, now in (
+            ("server", SERVER_LABELS, m.server_family, m.server),
+            ("client", CLIENT_LABELS, m.client_family, m.client),
+        ):
+            if _raised(old.get(side), now):
+                name = labels.get(family, family)
+                found.append(
+                    Unexpected(
+                        KIND_MINIMUM_RAISED,
+                        "",
+                        o.FAIL,
+                        expected=old[side],
+                        message=f"minimum {name} {old[side]} -> {now or 'none'} "
+                        f"(with {key})",
+                    )
+                )
+    return found
+
+
+def minimums_not_compared(report: Report, baseline: Baseline) -> list[str]:
+    """The baseline's minimums (family pair and protocol) no cell of tonight's run measured."""
+    now = {minimum_key(m.server_family, m.client_family, m.protocol) for m in report.minimums}
+    return [f"minimum {k}" for k in dict.fromkeys(_key_of(m) for m in baseline.minimums)
+            if k not in now]  # fmt: skip
+
+
+def newly_failing(diff: BaselineDiff) -> list[Unexpected]:
+    """The diff's new failures as unexpected results."""
+    return [
+        Unexpected(KIND_NEWLY_FAILING, c.cell, c.after, c.feature, c.test, c.before, c.message)
+        for c in diff.new_failures
+    ]
+
+
+__all__ = ["Baseline", "BaselineError", "diff", "load_baseline", "read"]
