@@ -24,8 +24,6 @@ from streammatrix.errors import ConfigError
 from streammatrix.junit import read as merge
 from streammatrix.junit.write import write_junit
 from streammatrix.plugin import outcomes as o
-from streammatrix.report.views import json_view as report_json
-from streammatrix.report.views import badge as report_badge
 from streammatrix.report.analysis import baseline as report_baseline
 from streammatrix.report.analysis import boundaries as report_boundaries
 from streammatrix.report.analysis import causes as report_causes
@@ -34,9 +32,11 @@ from streammatrix.report.analysis import grid as report_grid
 from streammatrix.report.analysis import history as report_history
 from streammatrix.report.analysis import minimums as report_versions
 from streammatrix.report.analysis import protocols as report_protocols
-from streammatrix.report.views import headline as report_headline
-from streammatrix.report.views import render as report_render
 from streammatrix.report.analysis.model import Cell, Change, Report, Unexpected
+from streammatrix.report.views import badge as report_badge
+from streammatrix.report.views import headline as report_headline
+from streammatrix.report.views import json_view as report_json
+from streammatrix.report.views import render as report_render
 
 __all__ = ["ReportResult", "build_report", "write_reports"]
 

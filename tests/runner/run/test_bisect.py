@@ -20,8 +20,8 @@ import pytest
 from support import ROOT
 from support.matrix import write_matrix
 
-from streammatrix.report.views.json_view import json_schema
 from streammatrix.report.analysis.vocabulary import KIND_DECLARED
+from streammatrix.report.views.json_view import json_schema
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow]
 

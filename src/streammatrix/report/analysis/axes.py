@@ -20,7 +20,7 @@ class Axis:
 
 
 AXES: tuple[Axis, ...] = (
-    Axis("python", lambda cell: f"py{cell.at.python_version}"),
+    Axis("python", lambda cell: f"py{cell.record.python or cell.at.python_version}"),
     Axis("protocol", lambda cell: cell.at.protocol_label),
 )
 

@@ -21,17 +21,13 @@ from typing import Any
 
 from streammatrix.errors import ConfigError
 from streammatrix.plugin import outcomes as o
+from streammatrix.report.analysis import stored
 from streammatrix.report.analysis.model import BaselineDiff, Change, Report, Unexpected
-from streammatrix.report.analysis.vocabulary import (
-    KIND_MINIMUM_RAISED,
-    KIND_NEWLY_FAILING,
-    OUTCOME_CODES,
-)
+from streammatrix.report.analysis.vocabulary import KIND_MINIMUM_RAISED, KIND_NEWLY_FAILING
 from streammatrix.versions import CLIENT_LABELS, SERVER_LABELS, parse
 
 SCHEMA_PREFIX = "streammatrix-report/"
 _FAILING = (o.FAIL, o.ERROR)
-_BY_CODE = {code: outcome for outcome, code in OUTCOME_CODES.items()}
 
 
 class BaselineError(ConfigError):
@@ -43,6 +39,7 @@ class BaselineCell:
     status: str
     server: str = ""  # the matrix.yaml entries, to name what could not be compared
     client: str = ""
+    protocol: str = ""  # the protocol claim ("" = none)
 
 
 @dataclass
@@ -77,21 +74,13 @@ def load_baseline(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def rows_of(table: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """A compact table (``{"columns": [...], "rows": [[...], ...]}``) as one dict per row."""
-    if not table:
-        return []
-    columns = table.get("columns", [])
-    return [dict(zip(columns, row)) for row in table.get("rows", [])]
-
-
 def read(data: dict[str, Any]) -> Baseline:
     """Any report.json this version understands as one :class:`Baseline`."""
     found = Baseline(source=str(data.get("source", "")), generated=data.get("generated"))
     found.minimums = list(data.get("minimum") or [])
     history = data.get("history")
     if isinstance(history, dict) and isinstance(history.get("runs"), list):
-        found.history = history
+        found.history = stored.unpack_history(history)
     if str(data.get("schema", "")).endswith("/3"):
         _read_compact(data, found)
         return found
@@ -100,6 +89,7 @@ def read(data: dict[str, Any]) -> Baseline:
             cell.get("status", o.CELL_OK),
             (cell.get("server") or {}).get("entry", ""),
             (cell.get("client") or {}).get("entry", ""),
+            (cell.get("protocol") or {}).get("claimed", ""),
         )
     for test in data.get("tests") or []:
         found.tests[(test["cell"], test["id"])] = test.get("outcome", "")
@@ -108,21 +98,22 @@ def read(data: dict[str, Any]) -> Baseline:
 
 
 def _read_compact(data: dict[str, Any], found: Baseline) -> None:
-    """Schema /3: cells and tests as tables, each cell's test outcomes as one code string."""
-    cells = rows_of(data.get("cells"))
-    test_ids = [t["id"] for t in rows_of(data.get("tests"))]
+    """Schema /3 (:mod:`.stored`): tables, each cell's test outcomes as one code string."""
+    cells = stored.rows_of(data.get("cells"))
+    test_ids = [t["id"] for t in stored.rows_of(data.get("tests"))]
     for cell in cells:
         found.cells[cell["id"]] = BaselineCell(
             cell.get("status", o.CELL_OK), cell.get("server_entry", ""),
-            cell.get("client_entry", ""),
+            cell.get("client_entry", ""), cell.get("protocol", ""),
         )  # fmt: skip
-    for cell in cells:
         for index, code in zip(cell.get("tests") or [], cell.get("outcomes") or ""):
-            found.tests[(cell["id"], test_ids[index])] = _BY_CODE.get(code, code)
-    for feature in rows_of(data.get("features")):
+            found.tests[(cell["id"], test_ids[index])] = stored.outcome(code) or ""
+    for feature in stored.rows_of(data.get("features")):
         grid = feature.get("grid") or ""
         feature["grid"] = {
-            c["id"]: _BY_CODE.get(code, code) for c, code in zip(cells, grid) if code != " "
+            c["id"]: stored.outcome(code)
+            for c, code in zip(cells, grid)
+            if code != stored.NONE_CODE
         }
         found.features.append(feature)
 
@@ -157,24 +148,29 @@ def diff(report: Report, baseline: Baseline) -> BaselineDiff:
 
 
 def not_compared(baseline: Baseline, now: set[str]) -> list[str]:
-    """The baseline's lines tonight did not run, in words: a whole server entry, a whole client
-    entry, else the cells one by one ("server redis-7.2: 12 cells")."""
+    """The baseline's lines tonight did not run, in words: a whole server entry, client entry
+    or protocol ("server redis-7.2: 12 cell(s)", "protocol RESP3: 96 cell(s)"), else the cells
+    one by one."""
     gone = {cid: c for cid, c in baseline.cells.items() if cid not in now}
     if not gone:
         return []
     out: list[str] = []
-    for side in ("server", "client"):
-        by: dict[str, list[str]] = defaultdict(list)
-        every: dict[str, int] = defaultdict(int)
+    sides = (
+        ("server", lambda c: c.server),
+        ("client", lambda c: c.client),
+        ("protocol", lambda c: f"RESP{c.protocol}" if c.protocol else ""),
+    )
+    whole = []  # (side, value, its cells) where tonight ran none of the value's cells
+    for side, value in sides:
+        every: dict[str, list[str]] = defaultdict(list)
         for cid, cell in baseline.cells.items():
-            every[getattr(cell, side)] += 1
-            if cid in gone:
-                by[getattr(cell, side)].append(cid)
-        for entry, ids in sorted(by.items()):
-            if entry and len(ids) == every[entry] and all(i in gone for i in ids):
-                out.append(f"{side} {entry}: {len(ids)} cell(s)")
-                for cid in ids:
-                    gone.pop(cid, None)
+            every[value(cell)].append(cid)
+        whole += [(side, v, ids) for v, ids in every.items() if v and all(i in gone for i in ids)]
+    for side, entry, ids in sorted(whole, key=lambda w: (-len(w[2]), w[0], w[1])):
+        if all(i in gone for i in ids):  # the largest first: none named twice
+            out.append(f"{side} {entry}: {len(ids)} cell(s)")
+            for cid in ids:
+                gone.pop(cid)
     out.extend(f"cell {cid}" for cid in gone)
     return out
 
@@ -222,8 +218,7 @@ def minimum_raised(report: Report, baseline: Baseline) -> list[Unexpected]:
                         "",
                         o.FAIL,
                         expected=old[side],
-                        message=f"minimum {name} {old[side]} -> {now or 'none'} "
-                        f"(with {key})",
+                        message=f"minimum {name} {old[side]} -> {now or 'none'} (with {key})",
                     )
                 )
     return found

@@ -3,7 +3,8 @@
 Per feature and cell, the outcomes of the last N runs (oldest first, tonight last), so the
 report can say how often each flipped between passing and failing (``✔✔✘✔✔``), flag one that
 flips repeatedly as flaky across nights even when tonight passed, tell when each minimum
-supported version (per family pair and protocol) last changed, and when each feature was last verified (passed).
+supported version (per family pair and protocol) last changed, and when each feature was last
+verified (passed).
 
 A baseline without a history (schema ``streammatrix-report/1``) contributes its own run: its
 grid, its minimums and its date.
@@ -46,8 +47,7 @@ def _previous(baseline: Baseline | None) -> dict[str, Any]:
     return {
         "runs": [when],
         "outcomes": {
-            f["key"]: {cid: [x] for cid, x in f.get("grid", {}).items()}
-            for f in baseline.features
+            f["key"]: {cid: [x] for cid, x in f.get("grid", {}).items()} for f in baseline.features
         },
         "minimums": {
             minimum_key(m["server_family"], m["client_family"], m.get("protocol") or ""): {

@@ -6,18 +6,18 @@ PEP 440 versions within one family (Redis and Valkey each have their own line).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Hashable, Iterable
 
 from packaging.version import Version
 
 from streammatrix.plugin import outcomes as o
-from collections import Counter
-
 from streammatrix.report.analysis.model import Blocker, Break, Cell, FeatureRow, Minimum
 from streammatrix.report.analysis.vocabulary import (
     BOUND_BOTH_LACK,
     BOUND_CLIENT_LACKS,
     BOUND_FAILS,
+    BOUND_FAILS_WHERE_RUNS,
     BOUND_LOWEST_TESTED,
     BOUND_NOT_MEASURED,
     BOUND_SERVER_LACKS,
@@ -89,7 +89,7 @@ def bounds(row: FeatureRow, ran: list[Cell]) -> dict[tuple[str, str, str], str]:
         family_of = (lambda c: c.at.server_family) if side == "server" else (
             lambda c: c.at.client_family)  # fmt: skip
         version_of = _server_key if side == "server" else _client_key
-        for key, low in [*((( f, ""), v) for f, v in lows.items()), *lows_at.items()]:
+        for key, low in [*(((f, ""), v) for f, v in lows.items()), *lows_at.items()]:
             family, protocol = key
             cells = [c for c in ran if family_of(c) == family
                      and (not protocol or c.at.protocol == protocol)]  # fmt: skip
@@ -115,6 +115,8 @@ def _why_none(measured: set[str | None]) -> str:
         return BOUND_SERVER_LACKS
     if measured <= {o.UNSUPPORTED_SERVER, o.UNSUPPORTED_CLIENT, o.SKIPPED}:
         return BOUND_BOTH_LACK
+    if measured & {o.UNSUPPORTED_SERVER, o.UNSUPPORTED_CLIENT}:
+        return BOUND_FAILS_WHERE_RUNS
     return BOUND_FAILS
 
 

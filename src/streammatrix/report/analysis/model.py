@@ -149,6 +149,20 @@ class Group:
 
 
 @dataclass
+class Blocker:
+    """Why no version of a family pair passes the required features: the features that fail
+    (or are unsupported), their most common message, and the client releases they fail on."""
+
+    features: list[str]  # most failing cells first
+    outcome: str  # fail / error, or unsupported-client / unsupported-server when none fails
+    message: str  # the first line most of the failing tests share ("" when they differ)
+    client_from: str | None  # the lowest client release where they fail
+    client_to: str | None  # the highest
+    every: bool  # every cell with a client from client_from on fails one of them
+    other_protocols: list[str] = field(default_factory=list)  # protocols where they pass
+
+
+@dataclass
 class Minimum:
     """The minimum supported server and client versions for one server x client family."""
 
@@ -164,20 +178,6 @@ class Minimum:
     server_lowest_tested: bool = False
     client_lowest_tested: bool = False
     blocker: Blocker | None = None  # with no minimum: what stands in the way
-
-
-@dataclass
-class Blocker:
-    """Why no version of a family pair passes the required features: the features that fail
-    (or are unsupported), their most common message, and the client releases they fail on."""
-
-    features: list[str]  # most failing cells first
-    outcome: str  # fail / error, or unsupported-client / unsupported-server when none fails
-    message: str  # the first line most of the failing tests share ("" when they differ)
-    client_from: str | None  # the lowest client release where they fail
-    client_to: str | None  # the highest
-    every: bool  # every cell with a client from client_from on fails one of them
-    other_protocols: list[str] = field(default_factory=list)  # protocols where they pass
 
     @property
     def sentence(self) -> str:

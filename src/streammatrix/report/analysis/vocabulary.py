@@ -83,4 +83,5 @@ BOUND_CLIENT_LACKS = "client lacks it"
 BOUND_SERVER_LACKS = "server lacks it"
 BOUND_BOTH_LACK = "server or client lacks it"
 BOUND_FAILS = "fails everywhere"
+BOUND_FAILS_WHERE_RUNS = "fails where it runs"  # elsewhere unsupported
 BOUND_NOT_MEASURED = "not measured"

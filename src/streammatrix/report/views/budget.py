@@ -20,9 +20,9 @@ from typing import Any
 
 from streammatrix.plugin import outcomes as o
 from streammatrix.report.analysis import history as report_history
+from streammatrix.report.analysis.model import Report, Unexpected
 from streammatrix.report.views import feature_table, headline, ranges_view
 from streammatrix.report.views.folding import folded
-from streammatrix.report.analysis.model import Report, Unexpected
 from streammatrix.report.views.summary import overview
 
 FACT_LIMIT = 8  # cells named per feature among the facts

@@ -43,8 +43,7 @@ def columns(report: Report) -> list[Column]:
                 {p for r in report.rows for (f, p) in _values(r, side)[1] if f == family and p}
             )
             differs = len(protocols) > 1 and any(
-                len({entry(r, Column(side, family, p)) for p in protocols}) > 1
-                for r in report.rows
+                len({entry(r, Column(side, family, p)) for p in protocols}) > 1 for r in report.rows
             )
             if differs:
                 out.extend(Column(side, family, p) for p in protocols)

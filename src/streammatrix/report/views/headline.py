@@ -62,50 +62,71 @@ def _why(b: Blocker, m: Minimum, room: int) -> str:
     return text
 
 
-def _line(report: Report, protocol: str, minimums: list[Minimum]) -> str:
-    head = f"RESP{protocol.replace('-', ' ')}: " if protocol else ""
-    passing = [m for m in minimums if m.server and m.client]
+def _parts(report: Report, protocol: str, minimums: list[Minimum], head: str) -> list[str]:
+    """The clauses of one protocol's line: a family pair's minimums (servers of one client
+    minimum together), then, where none passes, why."""
     parts: list[str] = []
     by_client: dict[tuple[str, str], list[Minimum]] = {}
-    for m in passing:
-        by_client.setdefault((m.client_family, m.client or ""), []).append(m)
+    for m in minimums:
+        if m.server and m.client:
+            by_client.setdefault((m.client_family, m.client), []).append(m)
     for (family, client), group in by_client.items():
         servers = ", ".join(_server(m) for m in group)
+        text = f"{servers} with {_client(group[0])}"
         need = _requirement(report, protocol, family, client)
-        parts.append(f"{servers} with {_client(group[0])} ({need})")
+        if len(head) + len(text) + len(need) + 3 <= LINE_LIMIT:
+            text += f": {need}"
+        parts.append(text)
     failing = [m for m in minimums if not (m.server and m.client)]
     if failing:
         names = ", ".join(SERVER_LABELS.get(m.server_family, m.server_family) for m in failing)
         lead = f"none passes on {names}"
         used = len(head) + sum(len(p) + 2 for p in parts) + len(lead) + 2
+        if used > LINE_LIMIT:  # on a line of its own (the second line of a single protocol)
+            used = len(head) + len(lead) + 2
         why = failing[0].blocker
         parts.append(lead + (f": {_why(why, failing[0], LINE_LIMIT - used)}" if why else ""))
-    return _fit(head, parts)
+    return parts
 
 
-def _fit(head: str, parts: list[str]) -> str:
+def _fit(head: str, parts: list[str]) -> tuple[str, list[str]]:
+    """As many of ``parts`` as fit on one line after ``head``; the rest."""
     text = head
     for i, part in enumerate(parts):
-        more = f"; +{len(parts) - i} more below"
         candidate = text + ("; " if text != head else "") + part
         if len(candidate) > LINE_LIMIT:
             if text == head:  # even the first part is too long: cut it at a word
-                return candidate[: LINE_LIMIT - 1].rsplit(" ", 1)[0] + "…"
-            return text + more
+                return candidate[: LINE_LIMIT - 1].rsplit(" ", 1)[0] + "…", parts[i + 1 :]
+            return text, parts[i:]
         text = candidate
-    return text
+    return text, []
 
 
 def lines(report: Report) -> list[str]:
-    """At most three lines: two protocols (the rest "+N more"), then the red count."""
+    """At most three lines: the minimums per protocol (two lines; the rest "+N more below"),
+    then the red count."""
     if not report.minimums:
         return ["No cell ran to the end, so no minimum supported version can be stated."]
     by_protocol: dict[str, list[Minimum]] = {}
     for m in report.minimums:
         by_protocol.setdefault(m.protocol, []).append(m)
-    out = [_line(report, p, ms) for p, ms in list(by_protocol.items())[:2]]
-    if len(by_protocol) > 2:
-        out[-1] = out[-1][: LINE_LIMIT - 30] + f"; +{len(by_protocol) - 2} protocol(s) below"
+    out: list[str] = []
+    pending = list(by_protocol.items())
+    rest: list[str] = []
+    while pending and len(out) < 2:
+        protocol, minimums = pending[0]
+        head = f"RESP{protocol.replace('-', ' ')}: " if protocol else ""
+        parts = rest or _parts(report, protocol, minimums, head)
+        line, rest = _fit(head, parts)
+        out.append(line)
+        if not rest:
+            pending.pop(0)
+    left = len(rest) + sum(len(_parts(report, p, ms, "")) for p, ms in pending[1 if rest else 0 :])
+    if left:
+        more = f"; +{left} more below"
+        if len(out[-1]) + len(more) > LINE_LIMIT:
+            out[-1] = out[-1][: LINE_LIMIT - len(more) - 1].rsplit(" ", 1)[0] + "…"
+        out[-1] += more
     red = len(report.unexpected)
     out.append(
         f"{red} red result{'s' if red != 1 else ''}"

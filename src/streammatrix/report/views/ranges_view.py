@@ -53,13 +53,26 @@ def context(boundaries) -> dict:
         "supported_folded": fold(
             boundaries.supported,
             lambda s: s.line,
-            lambda s: (s.line.family, s.line.axis, s.first, s.first_precision, s.since,
-                       s.since_precision, s.requirement),
-        ),  # fmt: skip
+            lambda s: (
+                s.line.family,
+                s.line.axis,
+                s.first,
+                s.first_precision,
+                s.since,
+                s.since_precision,
+                s.requirement,
+            ),
+        ),
         "ranges_folded": fold(
             [fr for fr in boundaries.features if fr.flips],
             lambda fr: fr.line,
-            lambda fr: (fr.feature, fr.line.family, fr.line.axis,
-                        tuple(s.text for s in fr.spans), fr.passes_from, fr.precision),
-        ),  # fmt: skip
+            lambda fr: (
+                fr.feature,
+                fr.line.family,
+                fr.line.axis,
+                tuple(s.text for s in fr.spans),
+                fr.passes_from,
+                fr.precision,
+            ),
+        ),
     }

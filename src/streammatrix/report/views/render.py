@@ -17,11 +17,11 @@ import jinja2
 
 from streammatrix import files
 from streammatrix.plugin import outcomes as o
-from streammatrix.report.views import markdown
-from streammatrix.report.views import budget as page
 from streammatrix.report.analysis.minimums import DEFINITION
 from streammatrix.report.analysis.model import Cell, Entry, Report
 from streammatrix.report.analysis.vocabulary import DESCRIPTIONS, GRID_OUTCOMES, LABELS
+from streammatrix.report.views import budget as page
+from streammatrix.report.views import markdown
 from streammatrix.versions import CLIENT_LABELS, SERVER_LABELS
 
 MARKDOWN_GRID_LIMIT = 40_000  # characters; a PR comment holds 65,536 in all

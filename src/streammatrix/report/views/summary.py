@@ -183,15 +183,13 @@ def overview(report: Report, limit: int = COLUMN_LIMIT) -> Overview:
         rows,
         [c.label for c in columns],
         pairs,
-        folded_axes=[AXES[i].name for i in folded],
+        folded_axes=[AXES[i].name for i in folded if len({f[2][i] for f in found}) > 1],
         merged=merged,
     )
 
 
 def _vector(keys: list[str], rows: list[str], answers: dict) -> tuple:
-    return tuple(
-        frozenset(a for k in keys for a in answers.get((row, k), [])) for row in rows
-    )
+    return tuple(frozenset(a for k in keys for a in answers.get((row, k), [])) for row in rows)
 
 
 def _columns(report: Report, rows: list[str], answers: dict) -> list[Column]:
