@@ -221,3 +221,30 @@ def test_report_json_at_900_cells_is_compact_and_reads_back(nine_hundred):
     assert len(history["runs"]) == 2
     md = again.paths["markdown"].read_bytes()
     assert len(md) < MARKDOWN_BUDGET and b"### Minimum versions per feature" in md
+
+
+def test_a_new_axis_is_one_entry(monkeypatch, tmp_path):
+    """A topology (say) beside Python and protocol: one Axis, and the glance splits on it where
+    it changes an answer, the grid gets its header row and report.json its column."""
+    from streammatrix.report.analysis import axes
+
+    def topology(cell):  # standing in for a coordinate of its own: here on the 3.12 cells
+        return "cluster" if cell.record.python == "3.12" else "standalone"
+
+    extra = axes.Axis("topology", value=topology, label=topology)
+    monkeypatch.setattr(axes, "AXES", (*axes.AXES, extra))
+
+    def cluster_breaks(feature, since, base, server, client):
+        return o.FAIL if feature == "xadd" else default_rule(feature, since, base, server, client)
+
+    write_cells(tmp_path / "cells", SERVERS[:1], CLIENTS[3:6], pythons=("3.11",))
+    write_cells(tmp_path / "cells", SERVERS[:1], CLIENTS[3:6], ("3.12",), cluster_breaks)
+    result = write_reports([tmp_path / "cells"], tmp_path / "out", matrix(), None)
+    table = overview(result.report)
+    assert table.servers == ["Redis 6.2.5 · standalone", "Redis 6.2.5 · cluster"]
+    assert table.folded_axes == ["python"]  # the topology says it all
+    assert '<th class="corner">topology</th>' in result.paths["html"].read_text()
+    data = json.loads(result.paths["json"].read_text())
+    assert data["axes"][-1] == "topology"
+    assert {c["axis_topology"] for c in rows_of(data["cells"])} == {"cluster", "standalone"}
+    jsonschema.validate(data, json_schema())

@@ -15,13 +15,26 @@ from streammatrix.report.analysis.model import Cell
 
 @dataclass(frozen=True)
 class Axis:
-    name: str  # "python", "protocol": report.json's column, the grid's header
-    value: Callable[[Cell], str]  # the value as a reader sees it: "py3.11", "RESP3"
+    name: str  # "python", "protocol": report.json's column, the grid's header row
+    value: Callable[[Cell], str]  # short, as the glance shows it: "py3.11", "RESP3"
+    label: Callable[[Cell], str]  # as the grid's header row shows it: "3.11.7", "RESP3"
+    title: Callable[[Cell], str] = lambda cell: cell.id  # the header's hover text
+    shown: Callable[[list[Cell]], bool] = lambda cells: True  # has a grid header row
 
 
 AXES: tuple[Axis, ...] = (
-    Axis("python", lambda cell: f"py{cell.record.python or cell.at.python_version}"),
-    Axis("protocol", lambda cell: cell.at.protocol_label),
+    Axis(
+        "python",
+        value=lambda cell: f"py{cell.record.python or cell.at.python_version}",
+        label=lambda cell: cell.at.python_version,
+    ),
+    Axis(
+        "protocol",
+        value=lambda cell: cell.at.protocol_label,
+        label=lambda cell: cell.at.protocol_label,
+        title=lambda cell: f"measured: RESP{cell.at.resp or '?'}",
+        shown=lambda cells: any(c.at.protocol or c.at.resp for c in cells),
+    ),
 )
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import streammatrix
 from streammatrix import files
 from streammatrix.report.analysis import stored
-from streammatrix.report.analysis.axes import AXES
+from streammatrix.report.analysis import axes
 from streammatrix.report.analysis.grid import group_of
 from streammatrix.report.analysis.minimums import DEFINITION
 from streammatrix.report.analysis.model import Cause, Minimum, Report, Unexpected
@@ -43,13 +43,17 @@ def json_schema() -> dict[str, Any]:
     return json.loads(text)
 
 
-_CELL_COLUMNS = (
-    "id", "status", "reason", "server_entry", "server_name", "server_version",
-    "server_redis_version", "server_measured", "client_entry", "client_name", "client_version",
-    "client_measured", "python_entry", "python_version", *(f"axis_{a.name}" for a in AXES),
-    "protocol", "resp", "provider", "seconds", "log", "source", "counts",
-    "tests", "outcomes", "test_seconds", "notes",
-)  # fmt: skip
+def _cell_columns() -> tuple[str, ...]:
+    """The cell table's columns: one ``axis_<name>`` per axis (analysis/axes.py)."""
+    return (
+        "id", "status", "reason", "server_entry", "server_name", "server_version",
+        "server_redis_version", "server_measured", "client_entry", "client_name",
+        "client_version", "client_measured", "python_entry", "python_version",
+        *(f"axis_{a.name}" for a in axes.AXES), "protocol", "resp", "provider", "seconds", "log",
+        "source", "counts", "tests", "outcomes", "test_seconds", "notes",
+    )  # fmt: skip
+
+
 _TEST_COLUMNS = ("id", "classname", "name", "feature", "group", "since")
 _NOTE_COLUMNS = ("test", "reason", "message", "expected")  # per cell: indexes into "messages"
 
@@ -69,7 +73,7 @@ def _cells(report: Report, tests: dict[str, int], text: Messages) -> dict[str, A
                 cell.id, cell.status, cell.note, record.server, at.server_family,
                 at.server_version, record.server_redis_version, bool(record.server_version),
                 record.client, at.client_family, at.client_version, bool(record.client_version),
-                record.python, at.python_version, *(a.value(cell) for a in AXES),
+                record.python, at.python_version, *(a.value(cell) for a in axes.AXES),
                 at.protocol, at.resp, record.provider, record.seconds, cell.log,
                 str(record.source), dict(sorted(cell.counts.items())),
                 [tests[t.id] for t in record.tests],
@@ -78,7 +82,7 @@ def _cells(report: Report, tests: dict[str, int], text: Messages) -> dict[str, A
                 notes,
             ]
         )  # fmt: skip
-    return stored.table(_CELL_COLUMNS, rows)
+    return stored.table(_cell_columns(), rows)
 
 
 def _test_table(report: Report) -> tuple[dict[str, int], dict[str, Any]]:
@@ -170,7 +174,7 @@ def to_dict(report: Report) -> dict[str, Any]:
         "summary": headline.text(report),
         "definition": DEFINITION,
         "codes": dict(stored.BY_CODE, **{stored.NONE_CODE: None}),
-        "axes": [a.name for a in AXES],
+        "axes": [a.name for a in axes.AXES],
         "minimum": [_minimum(m) for m in report.minimums],
         "cells": cells,
         "tests": tests,

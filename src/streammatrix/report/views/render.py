@@ -17,6 +17,7 @@ import jinja2
 
 from streammatrix import files
 from streammatrix.plugin import outcomes as o
+from streammatrix.report.analysis import axes
 from streammatrix.report.analysis.minimums import DEFINITION
 from streammatrix.report.analysis.model import Cell, Entry, Report
 from streammatrix.report.analysis.vocabulary import DESCRIPTIONS, GRID_OUTCOMES, LABELS
@@ -158,6 +159,7 @@ def context(report: Report) -> dict[str, Any]:
         "server_labels": SERVER_LABELS,
         "client_labels": CLIENT_LABELS,
         "protocols_shown": any(c.at.protocol or c.at.resp for c in report.cells),
+        "grid_axes": [axis for axis in axes.AXES if axis.shown(report.cells)],
         "latency_cells": [
             c for c in report.cells if any(c.id in lat.values for lat in report.latencies)
         ],

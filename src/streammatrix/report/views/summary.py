@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from streammatrix.plugin import outcomes as o
-from streammatrix.report.analysis.axes import AXES, values
+from streammatrix.report.analysis import axes as cell_axes
 from streammatrix.report.analysis.model import Cell, Report
 from streammatrix.versions import family_rank
 
@@ -139,8 +139,8 @@ def _folded_axes(found: list[tuple[str, str, tuple[str, ...], Answer]]) -> list[
     """The axes (indexes into AXES) that change no answer: with the others fixed, every value
     of the axis gives the same answer. Checked one after another, a folded one left out."""
     folded: list[int] = []
-    for i in range(len(AXES)):
-        keep = [j for j in range(len(AXES)) if j != i and j not in folded]
+    for i in range(len(cell_axes.AXES)):
+        keep = [j for j in range(len(cell_axes.AXES)) if j != i and j not in folded]
         seen: dict[tuple, set[Answer]] = {}
         for server, client, axes, ans in found:
             seen.setdefault((server, client, *(axes[j] for j in keep)), set()).add(ans)
@@ -152,10 +152,11 @@ def _folded_axes(found: list[tuple[str, str, tuple[str, ...], Answer]]) -> list[
 def overview(report: Report, limit: int = COLUMN_LIMIT) -> Overview:
     """The glance, rows and columns in grid order (report.cells is sorted)."""
     found = [
-        (c.at.server_label, c.at.client_label, values(c), answer(report, c)) for c in report.cells
+        (c.at.server_label, c.at.client_label, cell_axes.values(c), answer(report, c))
+        for c in report.cells
     ]
     folded = _folded_axes(found)
-    shown = [j for j in range(len(AXES)) if j not in folded]
+    shown = [j for j in range(len(cell_axes.AXES)) if j not in folded]
     rows: list[str] = []
     answers: dict[tuple[str, str], list[Answer]] = {}
     for server, client, axes, ans in found:
@@ -183,7 +184,7 @@ def overview(report: Report, limit: int = COLUMN_LIMIT) -> Overview:
         rows,
         [c.label for c in columns],
         pairs,
-        folded_axes=[AXES[i].name for i in folded if len({f[2][i] for f in found}) > 1],
+        folded_axes=[cell_axes.AXES[i].name for i in folded if len({f[2][i] for f in found}) > 1],
         merged=merged,
     )
 
