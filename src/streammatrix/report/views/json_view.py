@@ -13,8 +13,7 @@ from typing import Any
 
 import streammatrix
 from streammatrix import files
-from streammatrix.report.analysis import stored
-from streammatrix.report.analysis import axes
+from streammatrix.report.analysis import axes, stored
 from streammatrix.report.analysis.grid import group_of
 from streammatrix.report.analysis.minimums import DEFINITION
 from streammatrix.report.analysis.model import Cause, Minimum, Report, Unexpected
