@@ -18,7 +18,7 @@ from streammatrix.config.load import load
 from streammatrix.config.model import Matrix
 from streammatrix.junit.read import load_cells
 from streammatrix.plugin import outcomes as o
-from streammatrix.report.analysis.baseline import load_baseline
+from streammatrix.report.analysis.baseline import BaselineError, load_baseline
 from streammatrix.report.analysis.stored import rows_of, unpack_history
 from streammatrix.report.build import build_report, write_reports
 from streammatrix.report.views import headline
@@ -248,3 +248,18 @@ def test_a_new_axis_is_one_entry(monkeypatch, tmp_path):
     assert data["axes"][-1] == "topology"
     assert {c["axis_topology"] for c in rows_of(data["cells"])} == {"cluster", "standalone"}
     jsonschema.validate(data, json_schema())
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {"cells": {"columns": ["status"], "rows": [["ok"]]}},  # a cell without its id
+        {"cells": {"columns": ["id", "tests", "outcomes"], "rows": [["c", [7], "P"]]}},
+        {"features": {"columns": ["key", "grid"], "rows": [["k", 3]]}},
+    ],
+)
+def test_a_compact_baseline_of_the_wrong_shape_is_a_clear_error(tmp_path, broken):
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps({"schema": "streammatrix-report/3", **broken}))
+    with pytest.raises(BaselineError, match="not the shape of a streammatrix-report/3 file"):
+        write_reports([PROTOCOLS], tmp_path / "out", None, path)

@@ -75,7 +75,18 @@ def load_baseline(path: str | Path) -> dict[str, Any]:
 
 
 def read(data: dict[str, Any]) -> Baseline:
-    """Any report.json this version understands as one :class:`Baseline`."""
+    """Any report.json this version understands as one :class:`Baseline`; a clear
+    :class:`BaselineError` for one whose parts are not the shape its schema says."""
+    try:
+        return _read(data)
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        raise BaselineError(
+            f"baseline {data.get('source') or 'report.json'}: not the shape of a "
+            f"{data.get('schema', 'streammatrix-report')} file ({type(exc).__name__}: {exc})"
+        ) from exc
+
+
+def _read(data: dict[str, Any]) -> Baseline:
     found = Baseline(source=str(data.get("source", "")), generated=data.get("generated"))
     found.minimums = list(data.get("minimum") or [])
     history = data.get("history")
