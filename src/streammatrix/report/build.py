@@ -1,10 +1,11 @@
 """The compatibility report: per-cell JUnit files in, junit.xml + report.json + report.md +
 report.html out.
 
-:func:`build_report` turns merged cells into a :class:`~streammatrix.report_model.Report` (plain
-data); :func:`write_reports` is what ``nox -s report`` and the end of ``nox -s matrix`` call. It
-returns what the command line needs to pick an exit code: the unexpected results and the new
-failures since a baseline. Nothing here decides the exit code itself.
+:func:`build_report` turns merged cells into a :class:`~.analysis.model.Report` (plain data,
+from the analysis); :func:`write_reports` (through the views) is what ``nox -s report`` and
+the end of ``nox -s matrix`` call. It returns what the command line needs to pick an exit
+code: the unexpected results and the new failures since a baseline. Nothing here decides the
+exit code itself.
 """
 
 from __future__ import annotations
@@ -226,9 +227,9 @@ def write_reports(
     """Merge the cell files under ``inputs`` and write the four reports into ``out_dir``.
 
     ``baseline`` is a report.json's path or its data as
-    :func:`~streammatrix.report.baseline.load_baseline` read it. Raises
-    :class:`~streammatrix.report.baseline.BaselineError` for an unusable baseline; bad cell
-    files only produce warnings and error cells.
+    :func:`~.analysis.baseline.load_baseline` read it. Raises
+    :class:`~.analysis.baseline.BaselineError` for an unusable baseline; bad cell files only
+    produce warnings and error cells.
     """
 
     out = files.output_dir(out_dir)
