@@ -19,7 +19,7 @@ from streammatrix.config.model import Matrix
 from streammatrix.junit.read import load_cells
 from streammatrix.plugin import outcomes as o
 from streammatrix.report.analysis.baseline import BaselineError, load_baseline
-from streammatrix.report.analysis.stored import rows_of, unpack_history
+from streammatrix.report.analysis.stored import expand, rows_of, unpack_history
 from streammatrix.report.build import build_report, write_reports
 from streammatrix.report.views import headline
 from streammatrix.report.views.json_view import json_schema, to_dict
@@ -263,3 +263,23 @@ def test_a_compact_baseline_of_the_wrong_shape_is_a_clear_error(tmp_path, broken
     path.write_text(json.dumps({"schema": "streammatrix-report/3", **broken}))
     with pytest.raises(BaselineError, match="not the shape of a streammatrix-report/3 file"):
         write_reports([PROTOCOLS], tmp_path / "out", None, path)
+
+
+def test_the_compact_file_holds_what_the_previous_schema_held():
+    """Expanded, report.json /3 of the protocol cells says what the /2 writer wrote for them."""
+    old = load_baseline(OLD_SCHEMA)
+    new = expand(json.loads(json.dumps(to_dict(protocol_report([PROTOCOLS])))))
+    keys = ("id", "status", "server", "client", "python", "protocol")
+    assert [{k: c[k] for k in keys} for c in new["cells"]] == [
+        {k: c[k] for k in keys} for c in old["cells"]
+    ]
+    fields = ("cell", "id", "classname", "name", "feature", "group", "since", "outcome", "shown",
+              "expected")  # fmt: skip
+    assert [{k: t[k] for k in fields} for t in new["tests"]] == [
+        {k: t[k] for k in fields} for t in old["tests"]
+    ]
+    assert [t["message"][:60] for t in new["tests"]] == [t["message"] for t in old["tests"]]
+    assert {f["key"]: f["grid"] for f in new["features"]} == {
+        f["key"]: f["grid"] for f in old["features"]
+    }
+    assert new["protocol_dependent"] == old["protocol_dependent"]

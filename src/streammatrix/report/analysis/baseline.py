@@ -87,14 +87,12 @@ def read(data: dict[str, Any]) -> Baseline:
 
 
 def _read(data: dict[str, Any]) -> Baseline:
+    data = stored.expand(data)  # schema /3 in the plain shape of /2: one reader for all
     found = Baseline(source=str(data.get("source", "")), generated=data.get("generated"))
     found.minimums = list(data.get("minimum") or [])
     history = data.get("history")
     if isinstance(history, dict) and isinstance(history.get("runs"), list):
         found.history = stored.unpack_history(history)
-    if str(data.get("schema", "")).endswith("/3"):
-        _read_compact(data, found)
-        return found
     for cell in data.get("cells") or []:
         found.cells[cell["id"]] = BaselineCell(
             cell.get("status", o.CELL_OK),
@@ -106,27 +104,6 @@ def _read(data: dict[str, Any]) -> Baseline:
         found.tests[(test["cell"], test["id"])] = test.get("outcome", "")
     found.features = list(data.get("features") or [])
     return found
-
-
-def _read_compact(data: dict[str, Any], found: Baseline) -> None:
-    """Schema /3 (:mod:`.stored`): tables, each cell's test outcomes as one code string."""
-    cells = stored.rows_of(data.get("cells"))
-    test_ids = [t["id"] for t in stored.rows_of(data.get("tests"))]
-    for cell in cells:
-        found.cells[cell["id"]] = BaselineCell(
-            cell.get("status", o.CELL_OK), cell.get("server_entry", ""),
-            cell.get("client_entry", ""), cell.get("protocol", ""),
-        )  # fmt: skip
-        for index, code in zip(cell.get("tests") or [], cell.get("outcomes") or ""):
-            found.tests[(cell["id"], test_ids[index])] = stored.outcome(code) or ""
-    for feature in stored.rows_of(data.get("features")):
-        grid = feature.get("grid") or ""
-        feature["grid"] = {
-            c["id"]: stored.outcome(code)
-            for c, code in zip(cells, grid)
-            if code != stored.NONE_CODE
-        }
-        found.features.append(feature)
 
 
 def diff(report: Report, baseline: Baseline) -> BaselineDiff:
