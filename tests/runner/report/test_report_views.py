@@ -283,3 +283,13 @@ def test_the_compact_file_holds_what_the_previous_schema_held():
         f["key"]: f["grid"] for f in old["features"]
     }
     assert new["protocol_dependent"] == old["protocol_dependent"]
+
+
+def test_rows_of_matrix_yaml_that_resolve_to_one_release_are_one_column(tmp_path):
+    # `redis-7` and `redis-latest` both installed 7.0.1; `redis-7.0` and `redis-7` one server
+    clients = [("redis-7", "7.0.1"), ("redis-latest", "7.0.1"), ("redis-5.0", "5.0.8")]
+    servers = [("redis-7.0", "redis", "7.0.15"), ("redis-7", "redis", "7.0.15")]
+    write_cells(tmp_path / "cells", servers, clients)
+    table = overview(build_report(load_cells([tmp_path / "cells"])[0], matrix(), None))
+    assert table.servers == ["Redis 7.0.15"]
+    assert table.clients == ["redis-py 5.0.8-7.0.1"]
