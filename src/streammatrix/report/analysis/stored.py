@@ -152,8 +152,8 @@ def expand(data: dict[str, Any]) -> dict[str, Any]:
     """A schema /3 report.json in the plain shape of schema /2 (one dict per cell, test,
     feature, result, line; outcomes and messages spelled out), for the baseline reader and
     for scripts; any other schema is returned as it is."""
-    if not str(data.get("schema", "")).endswith("/3"):
-        return data
+    if not str(data.get("schema", "")).endswith("/3") or isinstance(data.get("cells"), list):
+        return data  # another schema, or expanded already
     messages = data.get("messages") or []
     rows = rows_of(data.get("cells"))
     cells = [_cell(row) for row in rows]
@@ -173,9 +173,7 @@ def expand(data: dict[str, Any]) -> dict[str, Any]:
     ranges = dict(data.get("ranges") or {})
     lines = rows_of(ranges.get("lines"))
     if lines or "features" in ranges:
-        ranges["features"] = [
-            _range(f, lines[f["line"]]) for f in rows_of(ranges.get("features"))
-        ]
+        ranges["features"] = [_range(f, lines[f["line"]]) for f in rows_of(ranges.get("features"))]
         ranges["supported"] = [
             {**_line(lines[s["line"]]), **s} for s in ranges.get("supported") or []
         ]
@@ -192,13 +190,18 @@ def expand(data: dict[str, Any]) -> dict[str, Any]:
             {
                 **d,
                 "sides": [
-                    {"cell": s[0], "protocol": s[1], "resp": s[2], "outcome": s[3],
-                     "message": _text(messages, s[4])}
+                    {
+                        "cell": s[0],
+                        "protocol": s[1],
+                        "resp": s[2],
+                        "outcome": s[3],
+                        "message": _text(messages, s[4]),
+                    }
                     for s in d.get("sides") or []
                 ],
             }
             for d in rows_of(data.get("protocol_dependent"))
-        ],  # fmt: skip
+        ],
         "history": unpack_history(data["history"]) if data.get("history") else {},
         "ranges": ranges,
     }
