@@ -32,7 +32,7 @@ from streammatrix.errors import (
 )
 from streammatrix.plan import Cell, parse_shard, plan, servers_needed
 from streammatrix.releases import Row, expand, shared
-from streammatrix.report.baseline import load_baseline
+from streammatrix.report.analysis.baseline import load_baseline
 from streammatrix.report.build import write_reports
 from streammatrix.run.bisect import bisect
 from streammatrix.run.events import Events, Observer, ReportWritten

@@ -1,2 +1,3 @@
-"""Cell records -> the compatibility report: built in :mod:`.build`, written as JUnit, JSON,
-Markdown and HTML."""
+"""Cell records -> the compatibility report: :mod:`.build` reads the cells, has
+:mod:`.analysis` work out what is true (minimums, ranges, boundaries, history, the baseline
+diff) and :mod:`.views` show it (JUnit, JSON, Markdown, HTML, badge)."""

@@ -1,10 +1,11 @@
 """The compatibility report: per-cell JUnit files in, junit.xml + report.json + report.md +
 report.html out.
 
-:func:`build_report` turns merged cells into a :class:`~streammatrix.report_model.Report` (plain
-data); :func:`write_reports` is what ``nox -s report`` and the end of ``nox -s matrix`` call. It
-returns what the command line needs to pick an exit code: the unexpected results and the new
-failures since a baseline. Nothing here decides the exit code itself.
+:func:`build_report` turns merged cells into a :class:`~.analysis.model.Report` (plain data,
+from the analysis); :func:`write_reports` (through the views) is what ``nox -s report`` and
+the end of ``nox -s matrix`` call. It returns what the command line needs to pick an exit
+code: the unexpected results and the new failures since a baseline. Nothing here decides the
+exit code itself.
 """
 
 from __future__ import annotations
@@ -24,18 +25,19 @@ from streammatrix.errors import ConfigError
 from streammatrix.junit import read as merge
 from streammatrix.junit.write import write_junit
 from streammatrix.plugin import outcomes as o
-from streammatrix.report import as_json as report_json
-from streammatrix.report import badge as report_badge
-from streammatrix.report import baseline as report_baseline
-from streammatrix.report import boundaries as report_boundaries
-from streammatrix.report import causes as report_causes
-from streammatrix.report import expectations as expect
-from streammatrix.report import grid as report_grid
-from streammatrix.report import history as report_history
-from streammatrix.report import minimums as report_versions
-from streammatrix.report import protocols as report_protocols
-from streammatrix.report import render as report_render
-from streammatrix.report.model import Cell, Change, Report, Unexpected
+from streammatrix.report.analysis import baseline as report_baseline
+from streammatrix.report.analysis import boundaries as report_boundaries
+from streammatrix.report.analysis import causes as report_causes
+from streammatrix.report.analysis import expectations as expect
+from streammatrix.report.analysis import grid as report_grid
+from streammatrix.report.analysis import history as report_history
+from streammatrix.report.analysis import minimums as report_versions
+from streammatrix.report.analysis import protocols as report_protocols
+from streammatrix.report.analysis.model import Cell, Change, Report, Unexpected
+from streammatrix.report.views import badge as report_badge
+from streammatrix.report.views import headline as report_headline
+from streammatrix.report.views import json_view as report_json
+from streammatrix.report.views import render as report_render
 
 __all__ = ["ReportResult", "build_report", "write_reports"]
 
@@ -130,13 +132,15 @@ def build_report(
     )
     report.bisection_cells = bisection
     report.unexpected += report.boundaries.unexpected()
-    if baseline is not None:
-        report.baseline = report_baseline.diff(report, baseline)
+    before = report_baseline.read(baseline) if baseline is not None else None
+    if before is not None:
+        report.baseline = report_baseline.diff(report, before)
+        report.baseline.not_compared += report_baseline.minimums_not_compared(report, before)
         report.unexpected += report_baseline.newly_failing(report.baseline)
-        report.unexpected += report_baseline.minimum_raised(report, baseline)
+        report.unexpected += report_baseline.minimum_raised(report, before)
     if history is None and matrix is not None:
         history = matrix.history
-    report.history = report_history.carry(report, baseline, history)
+    report.history = report_history.carry(report, before, history)
     report.causes = report_causes.group(report.unexpected, shown)
     return report
 
@@ -191,7 +195,7 @@ class ReportResult:
         lines = [
             f"{len(report.cells)} cells{_counts(statuses)}, "
             f"{sum(tests.values())} test results{_counts(tests)}",
-            report.headline,
+            *report_headline.lines(report),
             f"{len(self.unexpected)} unexpected result(s)"
             if self.unexpected
             else "no unexpected results",
@@ -203,7 +207,7 @@ class ReportResult:
             lines.append(
                 f"since the baseline: {len(diff.new_failures)} newly failing, "
                 f"{len(diff.new_passes)} newly passing, {len(diff.new_cells)} new cell(s), "
-                f"{len(diff.gone_cells)} gone"
+                f"{len(diff.gone_cells)} not run tonight (not compared)"
             )
         if self.warnings:
             lines.append(f"{len(self.warnings)} warning(s), listed above")
@@ -223,9 +227,9 @@ def write_reports(
     """Merge the cell files under ``inputs`` and write the four reports into ``out_dir``.
 
     ``baseline`` is a report.json's path or its data as
-    :func:`~streammatrix.report.baseline.load_baseline` read it. Raises
-    :class:`~streammatrix.report.baseline.BaselineError` for an unusable baseline; bad cell
-    files only produce warnings and error cells.
+    :func:`~.analysis.baseline.load_baseline` read it. Raises
+    :class:`~.analysis.baseline.BaselineError` for an unusable baseline; bad cell files only
+    produce warnings and error cells.
     """
 
     out = files.output_dir(out_dir)

@@ -11,8 +11,9 @@ from pathlib import Path
 from streammatrix.junit.records import CellRecord, TestRecord
 from streammatrix.junit.write import write_junit
 from streammatrix.plugin import outcomes as o
-from streammatrix.report import render
+from streammatrix.report.analysis.stored import rows_of
 from streammatrix.report.build import build_report, write_reports
+from streammatrix.report.views import render
 
 START_ERROR = "exited before answering PING\nlast lines of the log:\nFatal: bad config"
 
@@ -88,8 +89,9 @@ def test_report_json_keeps_every_result_with_its_cause(tmp_path):
         write_junit([record], tmp_path / "cells" / f"{record.id}.xml")
     result = write_reports([tmp_path / "cells"], tmp_path / "out")
     data = json.loads(result.paths["json"].read_text())
-    assert len(data["unexpected"]) == 5
-    starts = [u for u in data["unexpected"] if u["kind"] == "cell error"]
+    unexpected = rows_of(data["unexpected"])
+    assert len(unexpected) == 5
+    starts = [u for u in unexpected if u["kind"] == "cell error"]
     assert len(starts) == 3 and len({u["cause"] for u in starts}) == 1
     cause = data["causes"][starts[0]["cause"]]
     assert sorted(cause["cells"]) == sorted(u["cell"] for u in starts)

@@ -12,10 +12,12 @@ from support import DATA, ROOT
 from streammatrix.config.load import load
 from streammatrix.junit.read import load_cells
 from streammatrix.plugin import outcomes as o
-from streammatrix.report.as_json import json_schema, to_dict
+from streammatrix.report.analysis.stored import rows_of
+from streammatrix.report.analysis.vocabulary import KIND_NEVER_PASSES
 from streammatrix.report.build import build_report, write_reports
-from streammatrix.report.render import render_html, render_markdown
-from streammatrix.report.vocabulary import KIND_NEVER_PASSES
+from streammatrix.report.views import headline
+from streammatrix.report.views.json_view import json_schema, to_dict
+from streammatrix.report.views.render import render_html, render_markdown
 
 PROTOCOLS = DATA / "protocols"  # real cell files
 FIVE = "redis-7.0--redis-5.0--py3.11--resp{}"
@@ -60,8 +62,15 @@ def test_minimum_versions_per_protocol():
     assert set(by_protocol) == {"2", "3"}
     assert (by_protocol["2"].server, by_protocol["2"].client) == ("7.0.15", "5.0.8")
     assert by_protocol["3"].client is None  # the suite reads RESP2 shapes: RESP3 fails some
-    assert "redis-py 5.0.8 over RESP2" in report.headline
-    assert "redis-py over RESP3: no measured combination" in report.headline
+    first, second, count = headline.lines(report)
+    assert first == (
+        "RESP2: Redis >= 7.0.15 (lowest tested) with redis-py >= 5.0.8 (lowest tested): "
+        "redis>=5.0.8"
+    )
+    # why RESP3 never passes, from the data: the features, where, and that RESP2 passes them
+    assert second.startswith("RESP3: none passes on Redis: ")
+    assert "on every redis-py >= 5.0.8" in second
+    assert count.startswith("0 red results")
 
 
 def test_expectations_naming_a_protocol_cover_only_its_cells():
@@ -84,18 +93,23 @@ def test_rendered_protocol_row_section_and_json(tmp_path):
     assert "RESP3 ✘ fail (`ValueError: too many values to unpack (expected 2)`)" in section
     data = to_dict(report)
     jsonschema.validate(data, json_schema())
-    cells = {c["id"]: c for c in data["cells"]}
-    assert cells[OLD]["protocol"] == {"claimed": "3", "resp": "", "label": "RESP3"}
-    assert {d["feature"] for d in data["protocol_dependent"]} >= {"reply-shape-xread"}
+    cells = {c["id"]: c for c in rows_of(data["cells"])}
+    assert (cells[OLD]["protocol"], cells[OLD]["resp"], cells[OLD]["axis_protocol"]) == (
+        "3",
+        "",
+        "RESP3",
+    )
+    dependent = rows_of(data["protocol_dependent"])
+    assert {d["feature"] for d in dependent} >= {"reply-shape-xread"}
     written = write_reports([PROTOCOLS], tmp_path, load(ROOT / "matrix.yaml"))
-    assert json.loads(written.paths["json"].read_text())["protocol_dependent"]
+    assert rows_of(json.loads(written.paths["json"].read_text())["protocol_dependent"])
 
 
 def test_a_report_without_protocols_shows_none_of_it():
     report = report_of(DATA / "cells")
     assert report.protocol_dependent == []
     assert all(m.protocol == "" for m in report.minimums)
-    assert "over RESP" not in report.headline
+    assert "RESP" not in headline.text(report)
     assert '<th class="corner">protocol</th>' not in render_html(report)
     assert "Depends on the protocol" not in render_markdown(report)
 

@@ -24,11 +24,14 @@ from streammatrix.config.model import (
 from streammatrix.junit.read import CellRecord, TestRecord, load_cells
 from streammatrix.junit.records import worst
 from streammatrix.plugin import outcomes as o
-from streammatrix.report import minimums as report_versions
-from streammatrix.report import render as report_render
-from streammatrix.report.as_json import SCHEMA, json_schema, to_dict
-from streammatrix.report.baseline import BaselineError, load_baseline
+from streammatrix.report.analysis import minimums as report_versions
+from streammatrix.report.analysis.baseline import BaselineError, load_baseline
+from streammatrix.report.analysis.stored import rows_of
 from streammatrix.report.build import build_report, write_reports
+from streammatrix.report.views import headline
+from streammatrix.report.views import render as report_render
+from streammatrix.report.views.json_view import SCHEMA, json_schema, to_dict
+from streammatrix.report.views.markdown import text as md_text
 
 CELLS = DATA / "cells"
 REAL = DATA / "real"
@@ -153,10 +156,12 @@ def test_headline_states_the_minimum_supported_versions():
     assert (redis.server, redis.client, redis.cells) == ("6.2.5", "4.6.0", 4)
     assert redis.not_counted == [CRASHED]
     assert (valkey.server_family, valkey.server, valkey.client) == ("valkey", "8.0.1", "5.0.8")
-    assert report.headline == (
-        "Minimum supported versions for the required features: Redis 6.2.5 with redis-py 4.6.0; "
-        "Valkey 8.0.1 with redis-py 5.0.8."
-    )
+    # Redis 6.0 ran and fails: 6.2.5 is bounded by a failure; Valkey 8.0.1 is all that ran
+    assert headline.lines(report) == [
+        "Redis >= 6.2.5 with redis-py >= 4.6.0 (lowest tested): redis>=4.6.0",
+        "Valkey >= 8.0.1 (lowest tested) with redis-py >= 5.0.8 (lowest tested): redis>=5.0.8",
+        "2 red results, 1 fail(s) below a minimum (not red)",
+    ]
 
 
 def cell(server: str, client: str, passing: bool = True, status: str = o.CELL_OK) -> CellRecord:
@@ -423,9 +428,10 @@ def test_baseline_diff(tmp_path):
 
 def test_a_cell_that_ran_before_and_cannot_run_now_is_a_new_failure():
     before = baseline_of(hand_made())
-    for c in before["cells"]:
-        if c["id"] == CRASHED:
-            c["status"] = o.CELL_OK
+    status = before["cells"]["columns"].index("status")
+    for c in before["cells"]["rows"]:
+        if c[0] == CRASHED:
+            c[status] = o.CELL_OK
     diff = hand_made(baseline=before).baseline
     assert [(c.cell, c.after) for c in diff.new_failures] == [(CRASHED, o.ERROR)]
     assert diff.new_cells == diff.gone_cells == [] and not diff.empty
@@ -459,7 +465,7 @@ def test_write_reports_writes_four_files_and_the_verdict(tmp_path):
     assert not result.ok and len(result.unexpected) == 2 and result.new_failures == []
     lines = result.summary_lines()
     assert lines[0].startswith("8 cells (")
-    assert lines[1] == result.report.headline
+    assert lines[1 : len(headline.lines(result.report)) + 1] == headline.lines(result.report)
     assert any(line.startswith("2 unexpected") for line in lines)
     assert any(line.startswith("1 fail(s) below a feature's minimum") for line in lines)
     # The merged JUnit: one suite per cell.
@@ -477,21 +483,21 @@ def test_report_json_follows_its_schema(tmp_path):
     result = write_reports([CELLS, REAL], data_dir, matrix(), baseline)
     data = json.loads(result.paths["json"].read_text())
     jsonschema.validate(data, json_schema())
-    assert data["schema"] == SCHEMA == "streammatrix-report/2"
-    cells = {c["id"]: c for c in data["cells"]}
+    assert data["schema"] == SCHEMA == "streammatrix-report/3"
+    cells = {c["id"]: c for c in rows_of(data["cells"])}
     valkey = cells["valkey-9.1--redis-latest--py3.11"]
-    assert valkey["server"] == {
-        "entry": "valkey-9.1",
-        "name": "valkey",
-        "version": "9.1.2",
-        "redis_version": valkey["server"]["redis_version"],
-        "measured": True,
-    }
-    assert valkey["client"]["version"] == "8.1.0" and valkey["status"] == "ok"
-    assert cells[CRASHED]["status"] == "error" and cells[CRASHED]["server"]["measured"] is False
-    features = {f["key"]: f for f in data["features"]}
+    assert (valkey["server_entry"], valkey["server_name"], valkey["server_version"]) == (
+        "valkey-9.1",
+        "valkey",
+        "9.1.2",
+    )
+    assert valkey["server_measured"] is True
+    assert valkey["client_version"] == "8.1.0" and valkey["status"] == "ok"
+    assert cells[CRASHED]["status"] == "error" and cells[CRASHED]["server_measured"] is False
+    features = {f["key"]: f for f in rows_of(data["features"])}
     assert features["Redis 6.2/xautoclaim"]["non_monotone"] is True
-    assert features["Redis 6.2/xautoclaim"]["grid"][XAUTOCLAIM_FAIL] == "fail"
+    column = list(cells).index(XAUTOCLAIM_FAIL)
+    assert data["codes"][features["Redis 6.2/xautoclaim"]["grid"][column]] == "fail"
     # Hand-made cells lack most of the real suite's required features: no minimum holds.
     assert [(m["server_family"], m["server"]) for m in data["minimum"]] == [
         ("redis", None),
@@ -505,11 +511,14 @@ def test_report_json_follows_its_schema(tmp_path):
     # unknown, so the disagreement is unexpected.
     assert any(
         u["kind"] == "conflicting files" and u["cell"] == "redis-6.2--redis-4.6--py3.11"
-        for u in data["unexpected"]
+        for u in rows_of(data["unexpected"])
     )
-    tests = [t for t in data["tests"] if t["cell"] == XAUTOCLAIM_FAIL and t["outcome"] == "fail"]
-    assert tests and tests[0]["message"].startswith("AssertionError")
-    assert {lat["test"] for lat in data["latencies"]} >= {
+    # a failing test's outcome is a code in its cell's string, its message stored once
+    failing = cells[XAUTOCLAIM_FAIL]
+    notes = {n[0]: n for n in failing["notes"]}
+    fails = [i for i, c in enumerate(failing["outcomes"]) if data["codes"][c] == "fail"]
+    assert fails and data["messages"][notes[fails[0]][2]].startswith("AssertionError")
+    assert {lat["test"] for lat in rows_of(data["latencies"])} >= {
         "test_high_throughput.TestHighThroughput::test_single_publish_latency"
     }
 
@@ -517,7 +526,7 @@ def test_report_json_follows_its_schema(tmp_path):
 def test_markdown_fits_a_job_summary(tmp_path):
     result = write_reports([CELLS], tmp_path, matrix(), None)
     text = result.paths["markdown"].read_text()
-    assert f"**{result.report.headline}**" in text
+    assert all(f"**{md_text(line)}**" in text for line in headline.lines(result.report))
     assert "How the minimum is defined" in text
     assert "### ✘ Unexpected results (2)" in text
     assert (
@@ -543,10 +552,11 @@ def test_report_from_real_cells(tmp_path):
     result = write_reports([REAL], tmp_path, matrix(), None)
     report = result.report
     assert result.ok and result.warnings == []
-    assert report.headline == (
-        "Minimum supported versions for the required features: Redis 6.2.5 with redis-py 4.6.0; "
-        "Valkey 9.1.2 with redis-py 8.1.0."
-    )
+    assert [(m.server, m.client) for m in report.minimums] == [
+        ("6.2.5", "4.6.0"),
+        ("9.1.2", "8.1.0"),
+    ]
+    assert headline.lines(report)[0].startswith("Redis >= 6.2.5 (lowest tested) with redis-py")
     groups = [g.name for g in report.groups]
     assert groups[:6] == [  # the suite's collection order
         "async streams basics",

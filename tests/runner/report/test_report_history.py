@@ -16,8 +16,9 @@ from streammatrix.config.load import load
 from streammatrix.config.model import Matrix
 from streammatrix.junit.read import load_cells
 from streammatrix.plugin import outcomes as o
+from streammatrix.report.analysis.history import flips, trail
+from streammatrix.report.analysis.stored import rows_of, unpack_history
 from streammatrix.report.build import build_report
-from streammatrix.report.history import flips, trail
 
 REQUIRED = load(ROOT / "matrix.yaml").required
 MATRIX = Matrix(Path("matrix.yaml"), (), (), ("3.11",), required=REQUIRED)
@@ -62,13 +63,13 @@ def test_three_nights_chained_by_baseline_keep_the_trail_and_count_flips(tmp_pat
     code3, third, md = report(tmp_path, 3, default_rule, tmp_path / "night2/report/report.json")
     assert (code1, code3) == (0, 0)
     assert code2 == 1  # xadd broke above its minimum, is newly failing, and so no minimum holds
-    assert {u["kind"] for u in second["unexpected"]} == {
+    assert {u["kind"] for u in rows_of(second["unexpected"])} == {
         "break above minimum",
         "newly failing",
         "minimum raised",
     }
-    assert third["schema"] == "streammatrix-report/2"
-    history = third["history"]
+    assert third["schema"] == "streammatrix-report/3"
+    history = unpack_history(third["history"])
     assert history["runs"] == [first["generated"], second["generated"], third["generated"]]
     key = "sync streams basics/xadd"
     assert history["outcomes"][key][CELL] == ["pass", "fail", "pass"]
@@ -151,9 +152,7 @@ def test_a_minimum_that_moved_up_since_the_baseline_is_red(tmp_path):
     write_cells(cells, SERVERS, CLIENTS, rule=old_client_breaks)
     now = build_report(load_cells([cells])[0], MATRIX, baseline)
     raised = [u for u in now.unexpected if u.kind == "minimum raised"]
-    assert [u.message for u in raised] == [
-        "minimum redis-py was 4.6.0, now 5.0.8 (with redis/redis)"
-    ]
+    assert [u.message for u in raised] == ["minimum redis-py 4.6.0 -> 5.0.8 (with redis/redis)"]
 
 
 def test_trail_and_flips():

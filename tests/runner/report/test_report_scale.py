@@ -16,8 +16,9 @@ from streammatrix.config.model import Matrix
 from streammatrix.junit.read import load_cells
 from streammatrix.plugin import outcomes as o
 from streammatrix.report.build import build_report, write_reports
-from streammatrix.report.render import MARKDOWN_BUDGET, render_markdown
-from streammatrix.report.summary import overview
+from streammatrix.report.views import headline
+from streammatrix.report.views.render import MARKDOWN_BUDGET, render_markdown
+from streammatrix.report.views.summary import overview
 
 REQUIRED = load(ROOT / "matrix.yaml").required
 SERVERS = [
@@ -49,12 +50,20 @@ def test_a_200_cell_report_states_the_minimum_and_stays_under_the_size_budget(bi
     report = big.report
     assert len(report.cells) == 200
     # trim-minid breaks on redis-py 4.2.0-4.3.1 above 4.0.0: the minimum is 4.3.4.
-    assert report.headline.startswith(
-        "Minimum supported versions for the required features: Redis 6.2.5 with redis-py 4.3.4"
+    lines = headline.lines(report)
+    assert lines[0].startswith(
+        "Redis >= 6.2.5, Valkey >= 7.2.5 (lowest tested) with redis-py >= 4.3.4"
     )
+    assert len("\n".join(lines)) <= 300 and len(lines) <= 3
     text = big.paths["markdown"].read_bytes()
     assert len(text) < MARKDOWN_BUDGET == 60_000
     assert b"report.html has everything" in text
+    # the answer always stays: every feature's minimums, whatever the budget cut
+    table = text.decode().split("### Minimum versions per feature", 1)[1].split("###", 1)[0]
+    for row in report.rows:
+        line = next(x for x in table.splitlines() if x.startswith(f"| {row.group} | {row.feature}"))
+        assert row.min_server.get("redis", "never") or "lacks it" in line
+        assert (row.min_client.get("redis") or "") in line
 
 
 def test_fails_below_the_minimum_are_facts_a_break_above_it_is_red(big):
@@ -78,16 +87,16 @@ def test_fails_below_the_minimum_are_facts_a_break_above_it_is_red(big):
     assert "Facts: 55 fail(s) below their feature's minimum (2 feature(s)), not red" in text
 
 
-def test_the_overview_has_a_row_per_exact_server_and_a_column_per_client(big):
+def test_the_overview_folds_releases_with_the_same_answer_into_one_column(big):
     text = big.paths["markdown"].read_text()
-    header = "| server | " + " | ".join(f"redis-py {v}" for _, v in CLIENTS) + " | "
+    # Only required features count: xautoclaim (failing on 3.5.3) is not one, trim-minid is,
+    # failing on 4.2.0 and 4.3.1 on every server that has it: three columns, not ten.
+    header = "| server | redis-py 3.5.3-4.1.0 | redis-py 4.2.0-4.3.1 | redis-py 4.3.4-8.1.0 | "
     assert header in text.splitlines()
     row = next(line for line in text.splitlines() if line.startswith("| Redis 7.0.15 | "))
-    entries = [part.strip() for part in row.split("|")[2:-1]]
-    # Only required features count: xautoclaim (failing on 3.5.3) is not one, trim-minid is.
-    assert entries == ["✔ pass"] * 3 + ["✘ 1 failing"] * 2 + ["✔ pass"] * 5
+    assert [part.strip() for part in row.split("|")[2:-1]] == ["✔ pass", "✘ 1 failing", "✔ pass"]
     old = next(line for line in text.splitlines() if line.startswith("| Redis 6.0.20 | "))
-    assert old.split("|")[2:-1] == [" ⊘ 1 unsupported "] * 10  # trim-minid: since 6.2
+    assert old.split("|")[2:-1] == [" ⊘ 1 unsupported "] * 3  # trim-minid: since 6.2
 
 
 def test_rows_identical_in_every_cell_are_folded_into_one_line(big):
@@ -109,14 +118,15 @@ def test_the_size_budget_drops_detail_in_its_stated_order(big):
     full = render_markdown(big.report, budget=10**7)
     assert "### Failure details" in full and "### Cells" in full
     size = len(full.encode())
-    # Just under the whole page: only the failure details go.
+    # Just under the whole page: the grid goes first (here too wide anyway), then the cells.
     less = render_markdown(big.report, budget=size - 1)
-    assert "### Failure details" not in less and "### Cells" in less
-    assert "leaves out the failure details: report.html" in less
-    small = render_markdown(big.report, budget=12_000)
-    assert len(small.encode()) < 12_000
-    assert "### Cells" not in small and "### Features" not in small
-    assert "the failure details, the per-cell rows (cells, latency), the grid" in small
+    assert "### Failure details" in less and "### Cells" not in less
+    assert "leaves out the grid, the per-cell rows (cells, latency): report.html" in less
+    assert "### Minimum versions per feature" in less
+    small = render_markdown(big.report, budget=20_000)
+    assert len(small.encode()) < 20_000
+    assert "### Cells" not in small and "### Failure details" not in small
+    assert "### Minimum versions per feature" in small
 
 
 def test_the_badge_says_the_minimum_and_the_colour_says_the_status(big, tmp_path):
@@ -153,7 +163,14 @@ def test_python_is_folded_in_where_it_does_not_change_the_answer(tmp_path):
     write_cells(tmp_path / "cells", servers[:1], clients[:1], pythons=("3.12",), rule=broken)
     cells, _ = load_cells([tmp_path / "cells"])
     table = overview(build_report(cells, matrix(REQUIRED), None))
-    split = table.get("Redis 7.2.4", "redis-py 4.3.4")
-    assert str(split) == "py3.11 ✔ pass; py3.12 ✘ 1 failing"
-    assert str(table.get("Redis 7.4.0", "redis-py 4.3.4")) == "✔ pass"
-    assert table.get("Redis 7.4.0", "redis-py 4.3.4").folded
+    # Python changes an answer: it is a row axis of its own, and is not folded
+    assert table.folded_axes == []
+    assert str(table.get("Redis 7.2.4 · py3.11", "redis-py 4.3.4")) == "✔ pass"
+    assert str(table.get("Redis 7.2.4 · py3.12", "redis-py 4.3.4")) == "✘ 1 failing"
+    assert str(table.get("Redis 7.4.0 · py3.12", "redis-py 4.3.4")) == "✔ pass"
+    # where it changes nothing, Python is folded away and said so
+    write_cells(tmp_path / "cells", servers[:1], clients[:1], pythons=("3.12",))
+    cells, _ = load_cells([tmp_path / "cells"])
+    table = overview(build_report(cells, matrix(REQUIRED), None))
+    assert table.folded_axes == ["python"]
+    assert table.servers == ["Redis 7.2.4", "Redis 7.4.0"]

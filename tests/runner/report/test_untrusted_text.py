@@ -14,8 +14,8 @@ from markdown_it import MarkdownIt
 
 from streammatrix.junit.records import CellRecord, TestRecord
 from streammatrix.plugin import outcomes as o
-from streammatrix.report import markdown, render
 from streammatrix.report.build import build_report
+from streammatrix.report.views import markdown, render
 
 LINK = "[x](http://e.example)"
 IMAGE = "![i](http://e.example/i.png)"

@@ -17,6 +17,7 @@ from support.matrix import write_matrix
 from support.servers import eventually, runner_pids, server_port
 
 from streammatrix.plugin import resp
+from streammatrix.report.analysis.stored import expand
 
 FIRST, SLOW = f"redis-6.2--old--py{PY}", f"redis-6.2--new--py{PY}"
 LABEL = "io.streammatrix.run-id"
@@ -104,7 +105,7 @@ def test_a_signal_stops_everything_and_keeps_finished_cells(tmp_path, provider, 
     assert first["cell.start"] == "fork"  # ... and were forked: the slow one too, so ...
     slow = status(tmp_path, SLOW)
     assert slow["cell.status"] == "error" and "interrupted" in slow["cell.reason"]
-    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    report = expand(json.loads((tmp_path / "report" / "report.json").read_text()))
     assert len(report["cells"]) == 2
 
 

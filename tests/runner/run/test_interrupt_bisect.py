@@ -25,6 +25,7 @@ from support.servers import eventually, runner_pids, server_port
 from streammatrix import cli
 from streammatrix.plugin import outcomes as o
 from streammatrix.plugin import resp
+from streammatrix.report.analysis.stored import expand
 
 GRID = [f"redis-6.2--redis-{v}--py{PY}" for v in ("4.3.3", "4.3.5")]
 PROBE = f"redis-6.2--redis-4.3.4--py{PY}"  # what bisection runs between them
@@ -98,7 +99,7 @@ def test_a_signal_during_bisection_still_reports_the_finished_cells(tmp_path, si
     assert not resp.responsive("127.0.0.1", port)
 
     # the grid's cells, and the bisection cell that was running: an error, "interrupted"
-    data = json.loads((report / "report.json").read_text())
+    data = expand(json.loads((report / "report.json").read_text()))
     cells = {c["id"]: c for c in data["cells"]}
     assert set(GRID) <= set(cells), sorted(cells)
     for cell in GRID:
@@ -136,5 +137,5 @@ def test_a_signal_while_the_report_is_written_lets_it_finish(tmp_path, monkeypat
     said = capsys.readouterr().out
     assert code == 130, said
     assert "interrupted while the report was written" in said
-    data = json.loads((report / "report.json").read_text())
+    data = expand(json.loads((report / "report.json").read_text()))
     assert [c["id"] for c in data["cells"]] == [f"s--c--py{PY}"]

@@ -17,7 +17,8 @@ from support.matrix import copy_suite, write_matrix
 
 from streammatrix.junit.format import properties
 from streammatrix.plugin import outcomes as o
-from streammatrix.report.vocabulary import KIND_CELL_ERROR
+from streammatrix.report.analysis.stored import expand
+from streammatrix.report.analysis.vocabulary import KIND_CELL_ERROR
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow]
 
@@ -92,7 +93,7 @@ def test_every_cell_spoke_the_protocol_it_claims(protocol_run):
 
 def test_the_unsupported_protocol_names_its_cause(protocol_run):
     report, _ = protocol_run
-    data = json.loads((report / "report.json").read_text())
+    data = expand(json.loads((report / "report.json").read_text()))
     old_resp3 = [t for t in data["tests"] if t["cell"] == f"redis-7.0--old--py{PY}--resp3"]
     assert old_resp3
     assert all("unexpected keyword argument 'protocol'" in t["reason"] for t in old_resp3)
@@ -103,7 +104,7 @@ def test_the_unsupported_protocol_names_its_cause(protocol_run):
 
 def test_the_report_lists_what_depends_on_the_protocol(protocol_run):
     report, _ = protocol_run
-    data = json.loads((report / "report.json").read_text())
+    data = expand(json.loads((report / "report.json").read_text()))
     by_cell = {c["id"]: c for c in data["cells"]}
     assert by_cell[f"redis-7.0--five--py{PY}--resp3"]["protocol"]["resp"] == "3"
     dependent = {
@@ -180,5 +181,5 @@ def test_a_client_that_ignores_the_claim_makes_an_error_cell(tmp_path):
     assert props[o.SUITE_CELL_RESP] == "2"  # ... over RESP2
     assert props[o.SUITE_CELL_STATUS] == o.CELL_ERROR, props
     assert "claims RESP3 but the suite's connections spoke RESP2" in props[o.SUITE_CELL_REASON]
-    data = json.loads((tmp_path / "report" / "report.json").read_text())
+    data = expand(json.loads((tmp_path / "report" / "report.json").read_text()))
     assert [u["kind"] for u in data["unexpected"]] == [KIND_CELL_ERROR]

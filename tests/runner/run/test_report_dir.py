@@ -19,6 +19,7 @@ from support import PY
 from support.matrix import copy_suite, write_matrix
 
 from streammatrix.plugin import outcomes as o
+from streammatrix.report.analysis.stored import expand
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow]
 
@@ -71,7 +72,7 @@ def test_relative_report_dir_lands_in_the_cwd_and_keeps_foreign_files(tmp_path):
         assert path.read_text() == text
     assert sorted(p.name for p in (report / "cells").iterdir()) == ["notes.txt", f"{CELL}.xml"]
     assert sorted(p.name for p in (report / "logs").iterdir()) == ["app.log", f"{CELL}.log"]
-    data = json.loads((report / "report.json").read_text())
+    data = expand(json.loads((report / "report.json").read_text()))
     assert [c["id"] for c in data["cells"]] == [CELL]
     assert not (conf / "report").exists()
 

@@ -17,6 +17,7 @@ from support import PY, ROOT
 from support.matrix import write_matrix
 from support.servers import eventually, runner_pids
 
+from streammatrix.report.analysis.stored import expand
 from streammatrix.run.lock import LOCK_NAME
 
 SLOW = f"redis-6.2--new--py{PY}"
@@ -94,7 +95,7 @@ def test_a_second_run_into_the_same_report_dir_stops_at_once_and_names_the_first
     finally:
         if first.poll() is None:
             first.kill()
-    cells = json.loads((report / "report.json").read_text())["cells"]
+    cells = expand(json.loads((report / "report.json").read_text()))["cells"]
     assert sorted(c["id"] for c in cells) == sorted([f"redis-6.2--old--py{PY}", SLOW])
     # the first run has ended: the dir is free again
     assert quick_run(tmp_path, report).returncode == 0
@@ -111,5 +112,5 @@ def test_a_run_killed_outright_leaves_no_lock_that_blocks_the_next(tmp_path):
     assert (report / LOCK_NAME).exists()  # the file stays; the kernel's lock went with the run
     second = quick_run(tmp_path, report)
     assert second.returncode == 0, second.stdout + second.stderr
-    cells = json.loads((report / "report.json").read_text())["cells"]
+    cells = expand(json.loads((report / "report.json").read_text()))["cells"]
     assert [c["id"] for c in cells] == [f"s--c--py{PY}"]

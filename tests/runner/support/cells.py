@@ -48,15 +48,19 @@ def write_cells(
     clients: Sequence[tuple[str, str]],  # (entry name, version)
     pythons: Sequence[str] = ("3.11",),
     rule: Rule = default_rule,
+    protocol: str = "",
 ) -> list[Path]:
-    """One cell file per server x client x python under ``target``; their paths."""
+    """One cell file per server x client x python under ``target``; their paths. With a
+    ``protocol`` ("2", "3") the cells claim it, measured so, and their ids end in ``--respN``."""
     target.mkdir(parents=True, exist_ok=True)
     real = JUnitXml.fromfile(str(REAL_CELL))
     written = []
     for server, family, server_version in servers:
         for client, client_version in clients:
             for python in pythons:
-                cell_id = f"{server}--{client}--py{python}"
+                cell_id = f"{server}--{client}--py{python}" + (
+                    f"--resp{protocol}" if protocol else ""
+                )
                 xml = copy.deepcopy(real)
                 suite = next(iter(xml))
                 suite.name = cell_id
@@ -71,6 +75,8 @@ def write_cells(
                     o.SUITE_CLIENT_VERSION: client_version,
                     o.SUITE_PYTHON_VERSION: f"{python}.7",
                     o.SUITE_CELL_LOG: "",
+                    o.SUITE_CELL_PROTOCOL: protocol,
+                    o.SUITE_CELL_RESP: protocol,
                 }
                 for name, value in values.items():
                     for prop in [p for p in suite.properties() if p.name == name]:

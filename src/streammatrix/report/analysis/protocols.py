@@ -1,0 +1,84 @@
+"""Features that depend on the protocol: the same server, client and Python, and a feature whose
+outcome differs between the cells that claim different protocols (RESP2, RESP3, ...).
+
+Each side keeps its measured outcome and the message of the test that decided it, so the report
+says not only *that* XREAD breaks under RESP3 but how. A cell that claims a protocol its client or
+server cannot speak at all (no connection of it was measured: every test unsupported) is left
+out: that is the client or server as a whole, which the grid shows, not a feature.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from streammatrix.plugin import outcomes as o
+from streammatrix.report.analysis.model import Cell, FeatureRow, Report
+
+
+@dataclass
+class Side:
+    """One protocol's cell of a protocol-dependent feature."""
+
+    cell: str
+    protocol: str  # e.g. "RESP3", "RESP2 (default)"
+    resp: str  # what the cell's connections were measured to speak
+    outcome: str  # the measured outcome (not the expectation's)
+    message: str = ""  # the first line of the deciding test's failure, "" for a pass
+
+
+@dataclass
+class ProtocolDependence:
+    group: str
+    feature: str
+    server: str  # labels, e.g. "Redis 7.0.15"
+    client: str
+    python: str
+    sides: list[Side] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        return f"{self.group}/{self.feature}"
+
+
+def _first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")
+
+
+def _side(cell: Cell, row: FeatureRow) -> Side | None:
+    entry = row.entries.get(cell.id)
+    if entry is None or entry.measured is None:
+        return None
+    message = ""
+    if entry.measured != o.PASS:
+        deciding = [t for t in entry.tests if t.outcome == entry.measured]
+        texts = [t.message or t.reason for t in deciding]
+        message = _first_line(next((t for t in texts if t), ""))
+    return Side(cell.id, cell.at.protocol_label, cell.at.resp, entry.measured, message)
+
+
+def dependences(report: Report) -> list[ProtocolDependence]:
+    """Every (feature, server, client, python) whose outcome differs between protocols."""
+    trios: dict[tuple[str, str, str], list[Cell]] = {}
+    for cell in report.cells:
+        if cell.status == o.CELL_OK and (cell.at.resp or not cell.at.protocol):
+            trios.setdefault((cell.record.server, cell.record.client, cell.record.python), [])
+            trios[(cell.record.server, cell.record.client, cell.record.python)].append(cell)
+    found = []
+    for row in report.rows:
+        for cells in trios.values():
+            if len({c.at.protocol for c in cells}) < 2:
+                continue
+            sides = [s for s in (_side(c, row) for c in cells) if s is not None]
+            if len({s.outcome for s in sides}) > 1:
+                at = cells[0].at
+                found.append(
+                    ProtocolDependence(
+                        row.group,
+                        row.feature,
+                        at.server_label,
+                        at.client_label,
+                        at.python_version,
+                        sides,
+                    )
+                )
+    return found

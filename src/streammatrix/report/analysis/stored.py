@@ -1,0 +1,221 @@
+"""The compact shape report.json stores a run in (schema ``streammatrix-report/3``): what the
+JSON view writes and the baseline reads back, so its format has this one home.
+
+- a *table* is ``{"columns": [...], "rows": [[...], ...]}``: keys once, not once per row;
+- an outcome is one character (``vocabulary.OUTCOME_CODES``): a cell's test outcomes and a
+  feature's grid are each one string, in the order of the cell / test tables;
+- history keeps its cell ids once and one string per feature and run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from streammatrix.report.analysis.vocabulary import OUTCOME_CODES
+
+NONE_CODE = "."  # no result in that run / cell
+BY_CODE = {code: outcome for outcome, code in OUTCOME_CODES.items()}
+
+
+def code(outcome: str | None) -> str:
+    return NONE_CODE if outcome is None else OUTCOME_CODES.get(outcome, "?")
+
+
+def outcome(value: str) -> str | None:
+    return None if value == NONE_CODE else BY_CODE.get(value, value)
+
+
+def table(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> dict[str, Any]:
+    return {"columns": list(columns), "rows": [list(r) for r in rows]}
+
+
+def rows_of(data: Any) -> list[dict[str, Any]]:
+    """A table as one dict per row (a list of dicts, as schema /2 stored it, passes through)."""
+    if isinstance(data, list):
+        return data
+    if not isinstance(data, dict):
+        return []
+    columns = data.get("columns", [])
+    return [dict(zip(columns, row)) for row in data.get("rows", [])]
+
+
+class Messages:
+    """Every message text once: an index stands for it."""
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+        self._index: dict[str, int] = {}
+
+    def __call__(self, text: str | None) -> int | None:
+        if not text:
+            return None
+        if text not in self._index:
+            self._index[text] = len(self.texts)
+            self.texts.append(text)
+        return self._index[text]
+
+
+def pack_history(history: dict[str, Any]) -> dict[str, Any]:
+    """History with its outcomes as ``{"cells": [ids], "features": {key: ["PPF.", ...]}}``:
+    per feature one string per cell (in "cells" order), one character per run."""
+    outcomes = history.get("outcomes", {})
+    cells = sorted({cid for per in outcomes.values() for cid in per})
+    index = {cid: i for i, cid in enumerate(cells)}
+    packed = {}
+    for key, per in outcomes.items():
+        strings = [""] * len(cells)
+        for cid, seq in per.items():
+            strings[index[cid]] = "".join(code(x) for x in seq)
+        packed[key] = strings
+    return {**history, "outcomes": {"cells": cells, "features": packed}}
+
+
+def unpack_history(history: dict[str, Any]) -> dict[str, Any]:
+    """:func:`pack_history` undone (a history of schema /2 passes through)."""
+    outcomes = history.get("outcomes", {})
+    if not (isinstance(outcomes, dict) and "cells" in outcomes and "features" in outcomes):
+        return history
+    cells = outcomes["cells"]
+    return {
+        **history,
+        "outcomes": {
+            key: {cid: [outcome(c) for c in s] for cid, s in zip(cells, strings) if s}
+            for key, strings in outcomes["features"].items()
+        },
+    }
+
+
+def _text(messages: list[str], index: Any) -> str:
+    return messages[index] if isinstance(index, int) else ""
+
+
+def _cell(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "status": row.get("status", "ok"),
+        "reason": row.get("reason", ""),
+        "server": {
+            "entry": row.get("server_entry", ""),
+            "name": row.get("server_name", ""),
+            "version": row.get("server_version", ""),
+            "redis_version": row.get("server_redis_version", ""),
+            "measured": row.get("server_measured", False),
+        },
+        "client": {
+            "entry": row.get("client_entry", ""),
+            "name": row.get("client_name", ""),
+            "version": row.get("client_version", ""),
+            "measured": row.get("client_measured", False),
+        },
+        "python": {"entry": row.get("python_entry", ""), "version": row.get("python_version", "")},
+        "protocol": {
+            "claimed": row.get("protocol", ""),
+            "resp": row.get("resp", ""),
+            "label": row.get("axis_protocol", ""),
+        },
+        **{k: row.get(k) for k in ("provider", "seconds", "log", "source", "counts")},
+    }
+
+
+def _tests(cells: list[dict[str, Any]], tests: list[dict[str, Any]], messages: list[str]):
+    out = []
+    for cell in cells:
+        notes = {n[0]: n for n in cell.get("notes") or []}
+        seconds = cell.get("test_seconds") or []
+        for position, (index, letter) in enumerate(
+            zip(cell.get("tests") or [], cell.get("outcomes") or "")
+        ):
+            note = notes.get(position, [position, None, None, None])
+            expected = _text(messages, note[3]) or None
+            outcome_ = outcome(letter) or ""
+            out.append(
+                {
+                    "cell": cell["id"],
+                    **tests[index],
+                    "outcome": outcome_,
+                    "shown": "expected-failure" if expected else outcome_,
+                    "expected": expected,
+                    "reason": _text(messages, note[1]),
+                    "message": _text(messages, note[2]),
+                    "seconds": seconds[position] if position < len(seconds) else 0.0,
+                }
+            )
+    return out
+
+
+def _with_message(rows: list[dict[str, Any]], messages: list[str]) -> list[dict[str, Any]]:
+    return [{**row, "message": _text(messages, row.get("message"))} for row in rows]
+
+
+def expand(data: dict[str, Any]) -> dict[str, Any]:
+    """A schema /3 report.json in the plain shape of schema /2 (one dict per cell, test,
+    feature, result, line; outcomes and messages spelled out), for the baseline reader and
+    for scripts; any other schema is returned as it is."""
+    if not str(data.get("schema", "")).endswith("/3") or isinstance(data.get("cells"), list):
+        return data  # another schema, or expanded already
+    messages = data.get("messages") or []
+    rows = rows_of(data.get("cells"))
+    cells = [_cell(row) for row in rows]
+    features = []
+    for feature in rows_of(data.get("features")):
+        grid = feature.get("grid") or ""
+        features.append(
+            {
+                **feature,
+                "grid": {c["id"]: outcome(x) for c, x in zip(rows, grid) if x != NONE_CODE},
+                "breaks": [
+                    {"cell": b[0], "outcome": b[1], "expected": b[2]}
+                    for b in feature.get("breaks") or []
+                ],
+            }
+        )
+    ranges = dict(data.get("ranges") or {})
+    lines = rows_of(ranges.get("lines"))
+    if lines or "features" in ranges:
+        ranges["features"] = [_range(f, lines[f["line"]]) for f in rows_of(ranges.get("features"))]
+        ranges["supported"] = [
+            {**_line(lines[s["line"]]), **s} for s in ranges.get("supported") or []
+        ]
+    return {
+        **data,
+        "cells": cells,
+        "tests": _tests(rows, rows_of(data.get("tests")), messages),
+        "features": features,
+        "latencies": rows_of(data.get("latencies")),
+        "unexpected": _with_message(rows_of(data.get("unexpected")), messages),
+        "facts": _with_message(rows_of(data.get("facts")), messages),
+        "causes": _with_message(data.get("causes") or [], messages),
+        "protocol_dependent": [
+            {
+                **d,
+                "sides": [
+                    {
+                        "cell": s[0],
+                        "protocol": s[1],
+                        "resp": s[2],
+                        "outcome": s[3],
+                        "message": _text(messages, s[4]),
+                    }
+                    for s in d.get("sides") or []
+                ],
+            }
+            for d in rows_of(data.get("protocol_dependent"))
+        ],
+        "history": unpack_history(data["history"]) if data.get("history") else {},
+        "ranges": ranges,
+    }
+
+
+def _line(line: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in line.items() if k != "measured"}
+
+
+def _range(feature: dict[str, Any], line: dict[str, Any]) -> dict[str, Any]:
+    releases, measured = line.get("releases") or [], set(line.get("measured") or [])
+    spans = []
+    for outcome_, first, last in feature.get("spans") or []:
+        inside = releases[releases.index(first) : releases.index(last) + 1]
+        spans.append({"outcome": outcome_, "first": first, "last": last, "releases": inside,
+                      "measured": [r for r in inside if r in measured]})  # fmt: skip
+    return {**_line(line), **{k: v for k, v in feature.items() if k != "line"}, "spans": spans}

@@ -1,0 +1,141 @@
+"""The headline: the answer in at most three short lines, everything else below it.
+
+One line per protocol claim (one line when the matrix has no ``protocols:``): the minimum
+server of each family, the minimum client and the requirement to paste; where nothing passes,
+one clause says why with the features, their shared message and the client releases they
+fail on. The last line counts the red results. Each line stays under ``LINE_LIMIT``
+characters: what does not fit is named as "+N more", and the sections below have it all.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from streammatrix.report.analysis.model import Blocker, Minimum, Report
+from streammatrix.versions import CLIENT_LABELS, SERVER_LABELS
+
+LINE_LIMIT = 110  # characters per line; three lines stay under 300 with the separators
+FEATURES_NAMED = 2  # features a "none passes" clause names before "+N"
+
+
+def _server(m: Minimum) -> str:
+    name = SERVER_LABELS.get(m.server_family, m.server_family)
+    return f"{name} >= {m.server}" + (" (lowest tested)" if m.server_lowest_tested else "")
+
+
+def _client(m: Minimum) -> str:
+    name = CLIENT_LABELS.get(m.client_family, m.client_family)
+    return f"{name} >= {m.client}" + (" (lowest tested)" if m.client_lowest_tested else "")
+
+
+def _requirement(report: Report, protocol: str, family: str, client: str) -> str:
+    """The requirement the release ranges give on this protocol, the most common one, else
+    the plain ``>=`` of the minimum."""
+    found = Counter(
+        s.requirement
+        for s in (report.boundaries.supported if report.boundaries is not None else [])
+        if s.requirement and s.line.protocol == protocol and s.line.family == family
+    )
+    return found.most_common(1)[0][0] if found else f"{family}>={client}"
+
+
+def _why(b: Blocker, m: Minimum, room: int) -> str:
+    """ "xread, xreadgroup +6 fail on every redis-py >= 5.0.8 (KeyError: 0)", the optional
+    parts (the message, the protocol that passes) left out where they do not fit ``room``."""
+    named = ", ".join(b.features[:FEATURES_NAMED])
+    more = f" +{len(b.features) - FEATURES_NAMED}" if len(b.features) > FEATURES_NAMED else ""
+    verb = {"fail": "fail", "error": "error"}.get(b.outcome, "unsupported")
+    client = CLIENT_LABELS.get(m.client_family, m.client_family)
+    if b.every:
+        where = f"on every {client} >= {b.client_from}"
+    elif b.client_from == b.client_to:
+        where = f"on {client} {b.client_from}"
+    else:
+        where = f"on {client} {b.client_from}-{b.client_to}"
+    text = f"{named}{more} {verb} {where}"
+    for extra in (
+        f" ({b.message})" if b.message else "",
+        f"; RESP{'/'.join(b.other_protocols)} passes" if b.other_protocols else "",
+    ):
+        if extra and len(text) + len(extra) <= room:
+            text += extra
+    return text
+
+
+def _parts(report: Report, protocol: str, minimums: list[Minimum], head: str) -> list[str]:
+    """The clauses of one protocol's line: a family pair's minimums (servers of one client
+    minimum together), then, where none passes, why."""
+    parts: list[str] = []
+    by_client: dict[tuple[str, str], list[Minimum]] = {}
+    for m in minimums:
+        if m.server and m.client:
+            by_client.setdefault((m.client_family, m.client), []).append(m)
+    for (family, client), group in by_client.items():
+        servers = ", ".join(_server(m) for m in group)
+        text = f"{servers} with {_client(group[0])}"
+        need = _requirement(report, protocol, family, client)
+        if len(head) + len(text) + len(need) + 3 <= LINE_LIMIT:
+            text += f": {need}"
+        parts.append(text)
+    failing = [m for m in minimums if not (m.server and m.client)]
+    if failing:
+        names = ", ".join(SERVER_LABELS.get(m.server_family, m.server_family) for m in failing)
+        lead = f"none passes on {names}"
+        used = len(head) + sum(len(p) + 2 for p in parts) + len(lead) + 2
+        if used > LINE_LIMIT:  # on a line of its own (the second line of a single protocol)
+            used = len(head) + len(lead) + 2
+        why = failing[0].blocker
+        parts.append(lead + (f": {_why(why, failing[0], LINE_LIMIT - used)}" if why else ""))
+    return parts
+
+
+def _fit(head: str, parts: list[str]) -> tuple[str, list[str]]:
+    """As many of ``parts`` as fit on one line after ``head``; the rest."""
+    text = head
+    for i, part in enumerate(parts):
+        candidate = text + ("; " if text != head else "") + part
+        if len(candidate) > LINE_LIMIT:
+            if text == head:  # even the first part is too long: cut it at a word
+                return candidate[: LINE_LIMIT - 1].rsplit(" ", 1)[0] + "…", parts[i + 1 :]
+            return text, parts[i:]
+        text = candidate
+    return text, []
+
+
+def lines(report: Report) -> list[str]:
+    """At most three lines: the minimums per protocol (two lines; the rest "+N more below"),
+    then the red count."""
+    if not report.minimums:
+        return ["No cell ran to the end, so no minimum supported version can be stated."]
+    by_protocol: dict[str, list[Minimum]] = {}
+    for m in report.minimums:
+        by_protocol.setdefault(m.protocol, []).append(m)
+    out: list[str] = []
+    pending = list(by_protocol.items())
+    rest: list[str] = []
+    while pending and len(out) < 2:
+        protocol, minimums = pending[0]
+        head = f"RESP{protocol.replace('-', ' ')}: " if protocol else ""
+        parts = rest or _parts(report, protocol, minimums, head)
+        line, rest = _fit(head, parts)
+        out.append(line)
+        if not rest:
+            pending.pop(0)
+    left = len(rest) + sum(len(_parts(report, p, ms, "")) for p, ms in pending[1 if rest else 0 :])
+    if left:
+        more = f"; +{left} more below"
+        if len(out[-1]) + len(more) > LINE_LIMIT:
+            out[-1] = out[-1][: LINE_LIMIT - len(more) - 1].rsplit(" ", 1)[0] + "…"
+        out[-1] += more
+    red = len(report.unexpected)
+    out.append(
+        f"{red} red result{'s' if red != 1 else ''}"
+        + (f" ({len(report.causes)} cause(s))" if red and len(report.causes) < red else "")
+        + f", {len(report.facts)} fail(s) below a minimum (not red)"
+    )
+    return out
+
+
+def text(report: Report) -> str:
+    """The headline as one string, its lines joined by newlines."""
+    return "\n".join(lines(report))

@@ -1,0 +1,295 @@
+"""The answer on one screen at any scale: the headline, the glance, report.md's minimum table,
+history and baseline per protocol, and the compact report.json (schema /3) with the earlier
+schemas still read as baselines."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import jsonschema
+import pytest
+from packaging.version import Version
+from support import DATA, ROOT
+from support.cells import default_rule, write_cells
+
+from streammatrix.config.load import load
+from streammatrix.config.model import Matrix
+from streammatrix.junit.read import load_cells
+from streammatrix.plugin import outcomes as o
+from streammatrix.report.analysis.baseline import BaselineError, load_baseline
+from streammatrix.report.analysis.stored import expand, rows_of, unpack_history
+from streammatrix.report.build import build_report, write_reports
+from streammatrix.report.views import headline
+from streammatrix.report.views.json_view import json_schema, to_dict
+from streammatrix.report.views.render import MARKDOWN_BUDGET
+from streammatrix.report.views.summary import COLUMN_LIMIT, overview
+
+REQUIRED = load(ROOT / "matrix.yaml").required
+PROTOCOLS = DATA / "protocols"  # real cells: RESP2 passes, RESP3 breaks the reply shapes
+OLD_SCHEMA = DATA / "baselines" / "protocols-v2.json"  # written by the /2 writer from them
+SERVERS = [("redis-6.2", "redis", "6.2.5"), ("redis-7.0", "redis", "7.0.15"),
+           ("redis-7.2", "redis", "7.2.4"), ("valkey-8.0", "valkey", "8.0.1")]  # fmt: skip
+CLIENTS = [(f"redis-{v}", v) for v in (
+    "4.0.0", "4.0.2", "4.1.0", "4.1.4", "4.2.0", "4.2.2", "4.3.0", "4.3.6", "4.4.0", "4.4.4",
+    "4.5.0", "4.5.5", "4.6.0", "5.0.8", "6.4.0", "7.0.1", "8.2.0",
+)]  # fmt: skip
+
+
+def matrix() -> Matrix:
+    return Matrix(Path("matrix.yaml"), (), (), ("3.11",), required=tuple(REQUIRED))
+
+
+def resp3_breaks_reads(feature, since, base, server, client):
+    """RESP3 on redis-py 5+: every XREAD-like reply has another shape (what the real suite
+    measures); redis-py 4 cannot speak it at all."""
+    if client < Version("5"):
+        return o.UNSUPPORTED_CLIENT
+    if "xread" in feature:
+        return o.FAIL
+    return default_rule(feature, since, base, server, client)
+
+
+@pytest.fixture(scope="module")
+def default_like(tmp_path_factory):
+    """The default matrix's shape: 4 servers x 17 clients x 2 Pythons x RESP2/RESP3 (272)."""
+    root = tmp_path_factory.mktemp("default")
+    for python in ("3.11", "3.13"):
+        write_cells(root / "cells", SERVERS, CLIENTS, pythons=(python,), protocol="2")
+        write_cells(root / "cells", SERVERS, CLIENTS, (python,), resp3_breaks_reads, "3")
+    return write_reports([root / "cells"], root / "report", matrix(), None)
+
+
+def test_the_headline_is_three_short_lines_that_say_why_a_protocol_fails(default_like):
+    lines = headline.lines(default_like.report)
+    assert len(lines) <= 3 and len("\n".join(lines)) <= 300
+    resp2, resp3, red = lines
+    assert resp2.startswith("RESP2: Redis >= 6.2.5 (lowest tested), Valkey >= 8.0.1")
+    assert "with redis-py >= 4.0.0 (lowest tested)" in resp2
+    # RESP3 fails everywhere: the clause names the features, and from which client on
+    assert resp3.startswith("RESP3: none passes on Redis, Valkey: xread")
+    assert "fail on every redis-py >= 5.0.8" in resp3
+    assert red.startswith(f"{len(default_like.report.unexpected)} red result")
+
+
+def test_the_glance_stays_a_glance(default_like):
+    table = overview(default_like.report)
+    assert table.columns <= COLUMN_LIMIT
+    assert table.folded_axes == ["python"]  # Python changes nothing here; protocol does
+    assert "Redis 7.0.15 · RESP3" in table.servers and "Redis 7.0.15 · RESP2" in table.servers
+    assert "redis-py 5.0.8-8.2.0" in table.clients
+    assert str(table.get("Redis 7.0.15 · RESP3", "redis-py 5.0.8-8.2.0")).startswith("✘")
+
+
+def test_report_md_always_carries_every_required_feature_minimum(default_like):
+    text = default_like.paths["markdown"].read_text()
+    assert len(text.encode()) < MARKDOWN_BUDGET
+    table = text.split("### Minimum versions per feature", 1)[1].split("\n###", 1)[0]
+    header = table.strip().splitlines()[0]
+    # the client minimum differs between the protocols: a column each
+    assert "redis-py RESP2 ≥" in header and "redis-py RESP3 ≥" in header
+    rows = {line.split(" | ")[1].removesuffix(" (required)"): line for line in table.splitlines()
+            if line.startswith("| ") and " | " in line}  # fmt: skip
+    for row in default_like.report.rows:
+        if row.required:
+            assert row.feature in rows
+    # what bounds a minimum is said, never a bare "never"
+    assert "6.2.5 (lowest tested)" in rows["xadd"]
+    assert "fails where it runs" in rows["xread"]  # RESP3: fails on 5+, unsupported below
+    assert "client lacks it" in table and "server lacks it" in table
+    assert " never " not in table
+
+
+def test_history_agrees_with_the_headline_per_protocol(default_like, tmp_path):
+    # the next night, with tonight's report.json as its baseline
+    cells = default_like.paths["json"].parent.parent / "cells"
+    night = write_reports([cells], tmp_path, matrix(), default_like.paths["json"])
+    lines = headline.lines(night.report)
+    minimums = night.report.history["minimums"]
+    assert set(minimums) == {"redis/redis/RESP2", "redis/redis/RESP3", "valkey/redis/RESP2",
+                             "valkey/redis/RESP3"}  # fmt: skip
+    resp2 = minimums["redis/redis/RESP2"]
+    assert f"Redis >= {resp2['server']} " in lines[0]
+    assert f"redis-py >= {resp2['client']}" in lines[0]
+    assert minimums["redis/redis/RESP3"]["server"] is None and "none passes" in lines[1]
+    md = night.paths["markdown"].read_text()
+    assert f"minimum redis/redis/RESP2: {resp2['server']} / {resp2['client']}," in md
+
+
+def test_a_29_release_range_with_one_broken_span_is_a_few_columns(tmp_path):
+    releases = [f"4.{minor}.{patch}" for minor in range(0, 6) for patch in range(0, 5)][:29]
+    clients = [(f"redis-{v}", v) for v in releases]
+
+    def broken_span(feature, since, base, server, client):
+        if feature == "xadd" and Version("4.2.1") <= client <= Version("4.2.3"):
+            return o.FAIL
+        return o.PASS if base != o.UNSUPPORTED_SERVER else base
+
+    write_cells(tmp_path / "cells", SERVERS[:2], clients, rule=broken_span)
+    report = build_report(load_cells([tmp_path / "cells"])[0], matrix(), None)
+    table = overview(report)
+    assert table.columns <= 5
+    assert table.clients == ["redis-py 4.0.0-4.2.0", "redis-py 4.2.1-4.2.3", "redis-py 4.2.4-4.5.3"]
+    assert str(table.get("Redis 7.0.15", "redis-py 4.2.1-4.2.3")) == "✘ 1 failing"
+
+
+def test_past_the_limit_neighbouring_columns_merge_and_say_every_answer(tmp_path):
+    clients = [(f"redis-4.{m}.0", f"4.{m}.0") for m in range(0, 20)]
+
+    def alternating(feature, since, base, server, client):
+        return o.FAIL if feature == "xadd" and client.minor % 2 else o.PASS
+
+    write_cells(tmp_path / "cells", SERVERS[:1], clients, rule=alternating)
+    table = overview(build_report(load_cells([tmp_path / "cells"])[0], matrix(), None))
+    assert table.columns <= COLUMN_LIMIT and table.merged
+    assert any(str(p) == "✘ 1 failing / ✔ pass" for p in table.pairs.values())
+
+
+def protocol_report(paths, baseline=None):
+    cells, warnings = load_cells(paths)
+    return build_report(cells, load(ROOT / "matrix.yaml"), baseline, warnings=warnings)
+
+
+def test_a_raised_minimum_of_one_protocol_is_red_with_old_and_new():
+    before = json.loads(json.dumps(to_dict(protocol_report([PROTOCOLS]))))
+    resp2 = next(m for m in before["minimum"] if m["protocol"] == "2")
+    assert resp2["client"] == "5.0.8"
+    resp2["client"] = "4.6.0"  # the baseline's RESP2 minimum was lower; RESP3's is none
+    now = protocol_report([PROTOCOLS], before)
+    raised = [u.message for u in now.unexpected if u.kind == "minimum raised"]
+    assert raised == ["minimum redis-py 4.6.0 -> 5.0.8 (with redis/redis/RESP2)"]
+
+
+def test_a_subset_run_says_what_it_could_not_compare(tmp_path):
+    before = json.loads(json.dumps(to_dict(protocol_report([PROTOCOLS]))))
+    subset = tmp_path / "cells"
+    subset.mkdir()
+    shutil.copy(PROTOCOLS / "redis-7.0--redis-5.0--py3.11--resp2.xml", subset)
+    diff = protocol_report([subset], before).baseline
+    assert diff.new_failures == [] and diff.new_cells == []
+    assert diff.not_compared == ["protocol RESP3: 2 cell(s)", "minimum redis/redis/RESP3"]
+
+
+def test_the_previous_schemas_still_read_as_baselines(tmp_path):
+    data = load_baseline(OLD_SCHEMA)
+    assert data["schema"] == "streammatrix-report/2"
+    now = protocol_report([PROTOCOLS], data)
+    assert now.baseline.empty and now.unexpected == []
+    assert len(now.history["runs"]) == 2
+    key = "reply shapes/reply-shape-xread"
+    assert now.history["outcomes"][key]["redis-7.0--redis-5.0--py3.11--resp3"] == ["fail"] * 2
+    # schema /1: no history, no ranges, no facts
+    old = {k: v for k, v in data.items() if k not in ("history", "ranges", "facts")}
+    old["schema"] = "streammatrix-report/1"
+    again = protocol_report([PROTOCOLS], old)
+    assert again.baseline.empty and again.history["runs"][0] == data["generated"]
+
+
+@pytest.fixture(scope="module")
+def nine_hundred(tmp_path_factory):
+    """30 servers x 30 clients: 900 cells made from a real cell file, their report."""
+    root = tmp_path_factory.mktemp("nine-hundred")
+    servers = [(f"redis-{v}", "redis", v) for v in
+               [f"{major}.{minor}.{patch}" for major in (6, 7) for minor in (0, 2, 4)
+                for patch in range(5)]]  # fmt: skip
+    clients = [(f"redis-{v}", v) for v in
+               [f"{major}.{minor}.0" for major in (4, 5) for minor in range(15)]]  # fmt: skip
+    assert len(write_cells(root / "cells", servers, clients)) == 900
+    return root, write_reports([root / "cells"], root / "report", matrix(), None)
+
+
+def test_report_json_at_900_cells_is_compact_and_reads_back(nine_hundred):
+    root, result = nine_hundred
+    path = result.paths["json"]
+    assert path.stat().st_size <= 5_000_000
+    data = json.loads(path.read_text())
+    jsonschema.validate(data, json_schema())
+    assert data["schema"] == "streammatrix-report/3"
+    cells = rows_of(data["cells"])
+    assert len(cells) == 900
+    tests = rows_of(data["tests"])
+    assert sum(len(c["outcomes"]) for c in cells) == sum(len(c.record.tests)
+                                                         for c in result.report.cells)  # fmt: skip
+    # each message once
+    assert len(data["messages"]) == len(set(data["messages"]))
+    first = result.report.cells[0]
+    assert [tests[i]["id"] for i in cells[0]["tests"]] == [t.id for t in first.record.tests]
+    again = write_reports([root / "cells"], root / "again", matrix(), path)
+    assert again.report.baseline.empty and again.report.unexpected == result.report.unexpected
+    history = unpack_history(json.loads(again.paths["json"].read_text())["history"])
+    assert len(history["runs"]) == 2
+    md = again.paths["markdown"].read_bytes()
+    assert len(md) < MARKDOWN_BUDGET and b"### Minimum versions per feature" in md
+
+
+def test_a_new_axis_is_one_entry(monkeypatch, tmp_path):
+    """A topology (say) beside Python and protocol: one Axis, and the glance splits on it where
+    it changes an answer, the grid gets its header row and report.json its column."""
+    from streammatrix.report.analysis import axes
+
+    def topology(cell):  # standing in for a coordinate of its own: here on the 3.12 cells
+        return "cluster" if cell.record.python == "3.12" else "standalone"
+
+    extra = axes.Axis("topology", value=topology, label=topology)
+    monkeypatch.setattr(axes, "AXES", (*axes.AXES, extra))
+
+    def cluster_breaks(feature, since, base, server, client):
+        return o.FAIL if feature == "xadd" else default_rule(feature, since, base, server, client)
+
+    write_cells(tmp_path / "cells", SERVERS[:1], CLIENTS[3:6], pythons=("3.11",))
+    write_cells(tmp_path / "cells", SERVERS[:1], CLIENTS[3:6], ("3.12",), cluster_breaks)
+    result = write_reports([tmp_path / "cells"], tmp_path / "out", matrix(), None)
+    table = overview(result.report)
+    assert table.servers == ["Redis 6.2.5 · standalone", "Redis 6.2.5 · cluster"]
+    assert table.folded_axes == ["python"]  # the topology says it all
+    assert '<th class="corner">topology</th>' in result.paths["html"].read_text()
+    data = json.loads(result.paths["json"].read_text())
+    assert data["axes"][-1] == "topology"
+    assert {c["axis_topology"] for c in rows_of(data["cells"])} == {"cluster", "standalone"}
+    jsonschema.validate(data, json_schema())
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {"cells": {"columns": ["status"], "rows": [["ok"]]}},  # a cell without its id
+        {"cells": {"columns": ["id", "tests", "outcomes"], "rows": [["c", [7], "P"]]}},
+        {"features": {"columns": ["key", "grid"], "rows": [["k", 3]]}},
+    ],
+)
+def test_a_compact_baseline_of_the_wrong_shape_is_a_clear_error(tmp_path, broken):
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps({"schema": "streammatrix-report/3", **broken}))
+    with pytest.raises(BaselineError, match="not the shape of a streammatrix-report/3 file"):
+        write_reports([PROTOCOLS], tmp_path / "out", None, path)
+
+
+def test_the_compact_file_holds_what_the_previous_schema_held():
+    """Expanded, report.json /3 of the protocol cells says what the /2 writer wrote for them."""
+    old = load_baseline(OLD_SCHEMA)
+    new = expand(json.loads(json.dumps(to_dict(protocol_report([PROTOCOLS])))))
+    keys = ("id", "status", "server", "client", "python", "protocol")
+    assert [{k: c[k] for k in keys} for c in new["cells"]] == [
+        {k: c[k] for k in keys} for c in old["cells"]
+    ]
+    fields = ("cell", "id", "classname", "name", "feature", "group", "since", "outcome", "shown",
+              "expected")  # fmt: skip
+    assert [{k: t[k] for k in fields} for t in new["tests"]] == [
+        {k: t[k] for k in fields} for t in old["tests"]
+    ]
+    assert [t["message"][:60] for t in new["tests"]] == [t["message"] for t in old["tests"]]
+    assert {f["key"]: f["grid"] for f in new["features"]} == {
+        f["key"]: f["grid"] for f in old["features"]
+    }
+    assert new["protocol_dependent"] == old["protocol_dependent"]
+
+
+def test_rows_of_matrix_yaml_that_resolve_to_one_release_are_one_column(tmp_path):
+    # `redis-7` and `redis-latest` both installed 7.0.1; `redis-7.0` and `redis-7` one server
+    clients = [("redis-7", "7.0.1"), ("redis-latest", "7.0.1"), ("redis-5.0", "5.0.8")]
+    servers = [("redis-7.0", "redis", "7.0.15"), ("redis-7", "redis", "7.0.15")]
+    write_cells(tmp_path / "cells", servers, clients)
+    table = overview(build_report(load_cells([tmp_path / "cells"])[0], matrix(), None))
+    assert table.servers == ["Redis 7.0.15"]
+    assert table.clients == ["redis-py 5.0.8-7.0.1"]
