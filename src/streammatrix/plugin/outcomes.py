@@ -34,12 +34,12 @@ SUITE_CLIENT_NAME = "client.name"  # distribution name, e.g. "redis" or "valkey"
 SUITE_CLIENT_VERSION = "client.version"
 SUITE_PYTHON_VERSION = "python.version"
 # The wire protocol: what the cell claims (TEST_REDIS_PROTOCOL: "2", "3", "3-unified"; absent:
-# the client's default) and what the suite's own connections were measured to speak.
+# the client's default) and what the suite's own connections were measured to speak (every
+# connection, per kind and fact, in ``connections.<kind>.<fact>``: see plugin/connections.py).
 SUITE_CELL_PROTOCOL = "cell.protocol"
 SUITE_CELL_RESP = "cell.resp"  # "2", "3", "2 3" when they differ; "" when none was measured
 SUITE_CELL_RESP_SOURCE = "cell.resp.source"  # how: "CLIENT INFO", "HELLO", "reply type"
-SUITE_CELL_RESP_CHECKED = "cell.resp.checked"  # how many measurements (one per client per test)
-SUITE_CELL_RESP_ERROR = "cell.resp.error"  # the claim did not hold: the cell is an error
+SUITE_CELL_RESP_CHECKED = "cell.resp.checked"  # how many connections were measured
 # Written by the runner, not the plugin: a cell that could not run still gets a file of its own
 # (one <testsuite> with these properties), so the report is rebuilt from files alone.
 SUITE_CELL_STATUS = "cell.status"  # one of CELL_STATUSES

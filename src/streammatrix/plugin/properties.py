@@ -2,7 +2,11 @@
 
 The cell's coordinates and the server's address come from the environment the runner sets; the
 server is probed once per session over RESP (INFO server), the client's distribution is read
-from the installed metadata. The session fixture writes them as testsuite properties.
+from the installed metadata. The session fixture writes them as testsuite properties; what the
+suite's connections said (``connections.properties``) is written at the end of the session.
+
+The plugin is at work in a cell of the runner (``STREAMMATRIX_CELL`` is set), whether the suite
+uses the feature marks or not, and in any other run of a suite that uses them.
 
 Only the standard library, pytest and the modules of ``streammatrix.plugin`` are imported here
 (see ``pytest_plugin``).
@@ -13,23 +17,33 @@ from __future__ import annotations
 import json
 import os
 import platform
-from typing import Optional
+from typing import Any, Optional
 from urllib.parse import urlsplit
 
 import pytest
 
-import streammatrix.plugin.protocol as protocol
-from streammatrix.plugin import outcomes, resp
+from streammatrix.plugin import connections, outcomes, protocol, resp
 
 DEFAULT_URL = "redis://localhost:6379/0"
 DEFAULT_CLIENT_MODULE = "redis"
 
 _server_key = pytest.StashKey[Optional[dict]]()
 _has_features_key = pytest.StashKey[bool]()
+_record_key = pytest.StashKey[Any]()  # record_testsuite_property, kept for the session's end
 
 
 def _enabled() -> bool:
     return os.environ.get(outcomes.ENV_ENABLED, "false").strip().lower() in ("1", "true", "yes")
+
+
+def _in_cell() -> bool:
+    """This pytest is a cell of the runner (which says so in ``STREAMMATRIX_CELL``)."""
+    return bool(os.environ.get(outcomes.ENV_CELL, "").strip())
+
+
+def active(config: pytest.Config) -> bool:
+    """The plugin classifies and records: in a cell, or for a suite with feature marks."""
+    return _in_cell() or config.stash.get(_has_features_key, False)
 
 
 def _client_module() -> str:
@@ -99,12 +113,12 @@ def _cell() -> dict[str, str]:
 def _streammatrix_suite_properties(request: pytest.FixtureRequest) -> None:
     """Write the cell/server/client/python testsuite properties (only with --junitxml)."""
     config = request.config
-    if not config.stash.get(_has_features_key, False):
+    if not active(config):
         return
     if getattr(config.option, "xmlpath", None) is None:
         return
     record = request.getfixturevalue("record_testsuite_property")
-    config.stash[protocol.RECORD] = record  # the protocol's properties come at the very end
+    config.stash[_record_key] = record  # the connections' properties come at the very end
     cell = _cell()
     for name, key in (
         (outcomes.SUITE_CELL, "id"),
@@ -124,3 +138,18 @@ def _streammatrix_suite_properties(request: pytest.FixtureRequest) -> None:
     record(outcomes.SUITE_CLIENT_NAME, dist)
     record(outcomes.SUITE_CLIENT_VERSION, version)
     record(outcomes.SUITE_PYTHON_VERSION, platform.python_version())
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Record the claim and what every connection said (before the JUnit file is written)."""
+    config = session.config
+    record = config.stash.get(_record_key, None)
+    if record is None or not _enabled():
+        return
+    props = connections.properties()
+    claimed = protocol.claim()
+    if claimed:
+        props[outcomes.SUITE_CELL_PROTOCOL] = claimed
+    for name, value in props.items():
+        record(name, value)

@@ -2,6 +2,8 @@
 
 A test of the suite carries ``@pytest.mark.feature("xautoclaim", since="6.2.0")``. It never skips
 because of a version number: it runs, and this plugin decides afterwards what its result means.
+In a cell of the runner, a test without the mark is classified the same way (it names no
+``since``; the report makes it a feature of its own).
 
 * passed -> ``pass``; a failure while setting up -> ``error``, except that a fixture failing
   to import a module of the client package (``redis.asyncio`` of a redis-py before 4.2) is
@@ -11,7 +13,9 @@ because of a version number: it runs, and this plugin decides afterwards what it
 
 Unsupported results are reported to pytest as skips ("unsupported-server: <reason>"), so a cell's
 exit code is non-zero only for real failures; the class itself goes into the testcase property
-``outcome``. Testsuite properties describe the cell, the server (from INFO server) and the client.
+``outcome``. Testsuite properties describe the cell, the server (from INFO server) and the client,
+and what every connection the suite opened said (``connections``, hooked before the suite's
+conftest is imported, with the claimed protocol as the client library's default).
 
 Only the standard library, pytest, packaging and the modules of ``streammatrix.plugin`` may be
 imported here: the plugin runs in cell virtualenvs holding just the client, pytest and
@@ -25,7 +29,7 @@ from typing import Any
 import pytest
 
 import streammatrix.plugin.protocol as protocol
-from streammatrix.plugin import outcomes
+from streammatrix.plugin import connections, outcomes
 from streammatrix.plugin.classify import (
     REASON_MAX,
     _client_module_missing,
@@ -41,17 +45,14 @@ from streammatrix.plugin.current import (  # noqa: F401  (hooks of this plugin)
 )
 
 # The cell's testsuite properties (a session fixture of this plugin): see properties.py.
-from streammatrix.plugin.properties import (  # noqa: F401  (a fixture of this plugin)
+from streammatrix.plugin.properties import (  # noqa: F401  (a fixture and hook of this plugin)
+    _client_module,
     _enabled,
     _has_features_key,
     _server,
     _server_redis_version,
     _streammatrix_suite_properties,
-)
-
-# The protocol's proof (measured per test, recorded at the end of the session): see protocol.py.
-from streammatrix.plugin.protocol import (  # noqa: F401  (hooks of this plugin)
-    pytest_runtest_teardown,
+    active,
     pytest_sessionfinish,
 )
 
@@ -63,6 +64,23 @@ _tally_key = pytest.StashKey[dict]()
 
 # --------------------------------------------------------------------------------------------
 # configuration
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
+    """Before the suite's conftest imports the client (and perhaps makes one): hook its
+    connections and make the claimed protocol its default (see connections.py)."""
+    if not _enabled():
+        return
+    module = _client_module()
+    claimed = protocol.claim()
+    try:
+        connections.reset()
+        connections.install(
+            module, protocol.options(claimed, connections.takes(module, "protocol"))
+        )
+    except ImportError:  # no such client: the suite says so itself when it imports it
+        pass
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -77,12 +95,9 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
-    has_features = any(item.get_closest_marker(MARKER) for item in items)
-    config.stash[_has_features_key] = has_features
-    if has_features:
+    config.stash[_has_features_key] = any(item.get_closest_marker(MARKER) for item in items)
+    if active(config):
         _server(config)  # read the version now, while the server is surely up
-        if _enabled():
-            config.stash[protocol.TALLY] = protocol.Tally()
 
 
 def _feature(item: pytest.Item) -> tuple[str, str] | None:
@@ -130,9 +145,10 @@ def _classifiable(item: pytest.Item, call: pytest.CallInfo) -> bool:
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     feature = _feature(item)
-    if feature is None:
+    if feature is None and not active(item.config):
         yield
         return
+    since = feature[1] if feature else ""
     state = item.stash.setdefault(_state_key, {})
     unsupported = None
     refused = _protocol_refused(item, call) if _setup_failure(call) else None
@@ -141,7 +157,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if _classifiable(item, call):
         assert call.excinfo is not None
         outcome, reason = _protocol_refused(item, call) or classify_failure(
-            call.excinfo.value, feature[1], _server_redis_version(item.config)
+            call.excinfo.value, since, _server_redis_version(item.config)
         )
         state["outcome"] = (outcome, reason)
         if outcome in (outcomes.UNSUPPORTED_SERVER, outcomes.UNSUPPORTED_CLIENT):
@@ -177,19 +193,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         outcome, reason = state.get("outcome", (outcomes.ERROR, "the test did not run"))
         if report.failed and outcome == outcomes.PASS:
             outcome, reason = outcomes.ERROR, "teardown: " + _reason_of(call, report)
-        props = [
-            (outcomes.CASE_FEATURE, feature[0]),
-            (outcomes.CASE_SINCE, feature[1]),
-            (outcomes.CASE_OUTCOME, outcome),
-            (outcomes.CASE_NODEID, _nodeid(item)),
-        ]
+        props = [(outcomes.CASE_OUTCOME, outcome), (outcomes.CASE_NODEID, _nodeid(item))]
+        if feature:  # a test without the mark names no feature: it is a feature of its own
+            props[:0] = [(outcomes.CASE_FEATURE, feature[0]), (outcomes.CASE_SINCE, since)]
         if outcome != outcomes.PASS and reason:
             props.append((outcomes.CASE_REASON, reason))
         report.user_properties.extend(props)
         tally = item.config.stash.get(_tally_key, {})
         tally[outcome] = tally.get(outcome, 0) + 1
-        if protocol.TALLY in item.config.stash:
-            item.config.stash[protocol.TALLY].passed += outcome == outcomes.PASS
 
 
 def _setup_failure(call: pytest.CallInfo) -> bool:
@@ -214,10 +225,7 @@ def _protocol_refused(item: pytest.Item, call: pytest.CallInfo) -> tuple[str, st
     if call.excinfo is None:
         return None
     exc = _unwrap(call.excinfo.value)
-    found = protocol.refused(exc, _short(exc))
-    if found is not None and protocol.TALLY in item.config.stash:
-        item.config.stash[protocol.TALLY].refused += 1
-    return found
+    return protocol.refused(exc, _short(exc))
 
 
 def _nodeid(item: pytest.Item) -> str:

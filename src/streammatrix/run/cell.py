@@ -20,13 +20,14 @@ from typing import IO
 import streammatrix
 from streammatrix import files, processes
 from streammatrix.errors import OutputError
+from streammatrix.junit import proof
 from streammatrix.junit import write as cellfile
 from streammatrix.plan import Cell
 from streammatrix.plugin import outcomes as o
 from streammatrix.run.envs import ClientEnv, cell_environ
 from streammatrix.run.launch import Launched, Launcher, client_preload
 from streammatrix.run.paths import ReportPaths
-from streammatrix.run.properties import base_properties, protocol_not_proven, server_properties
+from streammatrix.run.properties import base_properties, server_properties
 from streammatrix.run.reruns import rerun_failed
 from streammatrix.servers.base import RunningServer
 
@@ -34,7 +35,8 @@ from streammatrix.servers.base import RunningServer
 # independence from the rest is a contract in pyproject.toml).
 PLUGIN_FILES = ("__init__.py", "plugin/__init__.py", "plugin/outcomes.py", "plugin/resp.py",
                 "plugin/pytest_plugin.py", "plugin/protocol.py", "plugin/classify.py",
-                "plugin/properties.py", "plugin/current.py")  # fmt: skip
+                "plugin/properties.py", "plugin/current.py",
+                "plugin/connections.py")  # fmt: skip
 
 
 @dataclass
@@ -181,11 +183,13 @@ def run_cell(
         props.update({o.SUITE_CELL_STATUS: o.CELL_ERROR, o.SUITE_CELL_REASON: reason})
         cellfile.write_status(xml, cell.id, props, error=detail)
         return CellResult(cell, o.CELL_ERROR, seconds, Counter({o.ERROR: 1}), reason)
-    unproven = protocol_not_proven(cell, cellfile.suite_properties(xml))
-    if unproven:  # its tests ran, but not over the protocol the cell claims
+    counts = cellfile.outcome_counts(xml)
+    refused = counts[o.UNSUPPORTED_CLIENT] + counts[o.UNSUPPORTED_SERVER]
+    unproven = proof.unproven(environ, cellfile.suite_properties(xml), counts[o.PASS], refused)
+    if unproven:  # its tests ran, but not as the cell claims (e.g. over another protocol)
         props.update({o.SUITE_CELL_STATUS: o.CELL_ERROR, o.SUITE_CELL_REASON: unproven})
         cellfile.annotate(xml, props)
-        return CellResult(cell, o.CELL_ERROR, seconds, cellfile.outcome_counts(xml), unproven)
+        return CellResult(cell, o.CELL_ERROR, seconds, counts, unproven)
     props[o.SUITE_CELL_STATUS] = o.CELL_OK
     cellfile.annotate(xml, props)
     return CellResult(cell, o.CELL_OK, seconds, cellfile.outcome_counts(xml))

@@ -1,8 +1,7 @@
-"""What the runner records about a cell: its testsuite properties, and the protocol's proof.
+"""What the runner records about a cell: its testsuite properties.
 
 The cell's coordinates, its client and its server go into the cell's JUnit file beside what the
-plugin measured inside the cell; ``protocol_not_proven`` reads back whether the plugin proved
-the protocol the cell claims.
+plugin measured inside the cell (whether that proves the cell's claims: ``junit.proof``).
 """
 
 from __future__ import annotations
@@ -42,14 +41,3 @@ def server_properties(server: RunningServer) -> dict[str, str]:
         o.SUITE_SERVER_VERSION: server.identity.version,
         o.SUITE_SERVER_REDIS_VERSION: server.identity.redis_version,
     }
-
-
-def protocol_not_proven(cell: Cell, written: dict[str, str]) -> str:
-    """Why a cell's claimed protocol is not proven by what its plugin measured ("" if it is)."""
-    if not cell.protocol:
-        return ""
-    if written.get(o.SUITE_CELL_RESP_ERROR):
-        return written[o.SUITE_CELL_RESP_ERROR]
-    if o.SUITE_CELL_RESP_CHECKED not in written:
-        return f"claims RESP{cell.protocol} but its JUnit file holds no protocol measurement"
-    return ""

@@ -9,7 +9,6 @@ import pytest
 from streammatrix.config.load import load
 from streammatrix.errors import ConfigError
 from streammatrix.plan import CELL_ID, plan
-from streammatrix.run.properties import protocol_not_proven
 
 BASE = """\
 python: ["3.11"]
@@ -86,26 +85,3 @@ def test_expectations_may_name_a_protocol(tmp_path):
         """,
     )
     assert [e.protocol for e in matrix.expected] == ["3", "*"]
-
-
-def test_a_claim_without_a_measurement_is_not_proven(tmp_path):
-    (cell,) = [c for c in plan(matrix_of(tmp_path, "protocols: [3]\n")) if c.client.name == "new"]
-    assert "no protocol measurement" in protocol_not_proven(cell, {})
-    assert protocol_not_proven(cell, {"cell.resp": "3", "cell.resp.checked": "5"}) == ""
-    error = "claims RESP3 but the suite's connections spoke RESP2 (5 of 5)"
-    assert protocol_not_proven(cell, {"cell.resp.checked": "5", "cell.resp.error": error}) == error
-    (default,) = [c for c in plan(matrix_of(tmp_path)) if c.client.name == "new"]
-    assert protocol_not_proven(default, {}) == ""
-
-
-def test_protocols_select_cells_by_their_claim(tmp_path):
-    matrix = matrix_of(tmp_path, 'protocols: [2, 3, "3-unified"]\n')
-    assert [c.id for c in plan(matrix, protocols=["2"])] == [
-        "redis-7.0--old--py3.11--resp2",
-        "redis-7.0--new--py3.11--resp2",
-    ]
-    assert {c.protocol for c in plan(matrix, protocols=["3*"])} == {"3", "3-unified"}
-    with pytest.raises(ConfigError, match="--protocols '4' matches no protocol"):
-        plan(matrix, protocols=["4"])
-    unclaimed = matrix_of(tmp_path)  # no `protocols:`: its cells claim none
-    assert len(plan(unclaimed, protocols=["default"])) == 2

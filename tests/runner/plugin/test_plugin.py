@@ -444,8 +444,12 @@ def test_every_class_lands_in_the_junit_file(tmp_path):
     assert "fixture could not connect" in cases["test_setup_error"].reason
     assert "cleanup failed" in cases["test_teardown_error"].reason
     assert cases["test_skips_itself"].reason == "not today"
-    # a test without a feature mark is left alone
-    assert cases["test_without_feature"].properties == {}
+    # a test without a feature mark is classified too (a rerun needs its node id), and names
+    # no feature: the report makes it a feature of its own
+    assert cases["test_without_feature"].properties == {
+        "outcome": "pass",
+        "nodeid": f"{tmp_path / 'test_cases.py'}::test_without_feature",
+    }
     assert run.proc.returncode == 1
     assert "warning" not in run.output.lower()
 
