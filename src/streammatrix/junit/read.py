@@ -107,7 +107,7 @@ def _test_record(case: TestCase, props: dict[str, str], problems: list[str]) -> 
     return TestRecord(
         classname=case.classname or "",
         name=case.name or "",
-        feature=props.get(o.CASE_FEATURE) or _feature_from_name(case.name or ""),
+        feature=props.get(o.CASE_FEATURE) or own_feature(props.get(o.CASE_NODEID, ""), case.name),
         outcome=outcome,
         since=props.get(o.CASE_SINCE, ""),
         reason=props.get(o.CASE_REASON, ""),
@@ -120,8 +120,14 @@ def _test_record(case: TestCase, props: dict[str, str], problems: list[str]) -> 
     )
 
 
-def _feature_from_name(name: str) -> str:
-    base = name.split("[", 1)[0]
+def own_feature(nodeid: str, name: str | None) -> str:
+    """The feature of a test without the feature mark: the test itself, as its node id names it
+    within its file (``TestGroups::test_ack``, ``test_ack``), without its parameters; from the
+    test's name alone when the file has no node id (``ack``)."""
+    _, _, inside = nodeid.partition("::")
+    if inside:
+        return inside.split("[", 1)[0]
+    base = (name or "").split("[", 1)[0]
     return base[len("test_") :] if base.startswith("test_") else base
 
 
@@ -129,9 +135,7 @@ class _ForeignFile(MergeError):
     """Well-formed XML that is not JUnit: another tool's file, unless named like a cell."""
 
 
-def _record(
-    suite: JUnitSuite, path: Path, warnings: list[str], unnamed_tests: list[int]
-) -> CellRecord:
+def _record(suite: JUnitSuite, path: Path, warnings: list[str]) -> CellRecord:
     props = properties(suite)
     cell_id = props.get(o.SUITE_CELL) or (suite.name if suite.name not in (None, "pytest") else "")
     cell_id = cell_id or path.stem
@@ -147,7 +151,6 @@ def _record(
         )
     record = CellRecord(cell_id, path, props, time=suite.time or 0.0)
     problems: list[str] = []
-    unnamed = 0
     for case in suite:
         case_props = properties(case)
         if o.CASE_FEATURE not in case_props and (
@@ -157,31 +160,17 @@ def _record(
             result = next(iter(case.result), None)
             record.detail = case.system_err or (result.text if result is not None else "") or ""
             continue
-        unnamed += o.CASE_FEATURE not in case_props
         record.tests.append(_test_record(case, case_props, problems))
-    if unnamed:
-        unnamed_tests.append(unnamed)
     warnings.extend(f"{path}: cell {cell_id!r}: {problem}" for problem in problems)
     return record
 
 
 def read_file(path: Path) -> tuple[list[CellRecord], list[str]]:
     """The cells of one JUnit file (usually one; a merged file holds many), and its warnings."""
-    records, warnings, unnamed = _read(path)
-    if unnamed:
-        warnings.append(f"{path}: {_unnamed(unnamed)}")
-    return records, warnings
+    return _read(path)
 
 
-def _unnamed(unnamed: list[int]) -> str:
-    cells = f" in {len(unnamed)} cell(s)" if len(unnamed) > 1 else ""
-    return (
-        f"{sum(unnamed)} test(s){cells} without a 'feature' property (named after the test; "
-        "the suite does not use the streammatrix feature marks)"
-    )
-
-
-def _read(path: Path) -> tuple[list[CellRecord], list[str], list[int]]:
+def _read(path: Path) -> tuple[list[CellRecord], list[str]]:
     try:
         xml = JUnitXml.fromfile(str(path))
     except ParseError as exc:
@@ -193,11 +182,10 @@ def _read(path: Path) -> tuple[list[CellRecord], list[str], list[int]]:
     except OSError as exc:
         raise MergeError(f"{path}: cannot be read: {exc.strerror or exc}") from exc
     warnings: list[str] = []
-    unnamed: list[int] = []
     suites = list(xml)
     if not suites:
         raise MergeError(f"{path}: a JUnit file without any <testsuite>")
-    return [_record(suite, path, warnings, unnamed) for suite in suites], warnings, unnamed
+    return [_record(suite, path, warnings) for suite in suites], warnings
 
 
 def _files(paths: Iterable[str | Path], skip: set[Path], warnings: list[str]) -> list[Path]:
@@ -229,11 +217,10 @@ def load_cells(
     warnings: list[str] = []
     cells: dict[str, CellRecord] = {}
     lost: dict[str, tuple[CellRecord, str]] = {}
-    unnamed: list[int] = []
     skipped = {Path(p).resolve() for p in skip}
     for path in _files(paths, skipped, warnings):
         try:
-            records, problems, counts = _read(path)
+            records, problems = _read(path)
         except MergeError as exc:
             if isinstance(exc, _ForeignFile) and not CELL_ID.fullmatch(path.stem):
                 warnings.append(f"{exc}; skipped")
@@ -242,7 +229,6 @@ def load_cells(
                 lost.setdefault(record.id, (record, str(exc)))
             continue
         warnings.extend(problems)
-        unnamed.extend(counts)
         for record in records:
             kept = cells.get(record.id)
             cells[record.id] = record if kept is None else merge_duplicate(kept, record, warnings)
@@ -251,8 +237,6 @@ def load_cells(
             warnings.append(f"{problem}; skipped, {cells[cell_id].source} has cell {cell_id!r}")
         else:
             cells[cell_id] = record
-    if unnamed:
-        warnings.append(_unnamed(unnamed))
     if not cells:
         warnings.append("no cell results found in " + ", ".join(str(p) for p in paths))
     return list(cells.values()), warnings

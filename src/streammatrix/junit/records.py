@@ -48,6 +48,11 @@ class TestRecord:
         return f"{self.classname}::{self.name}"
 
     @property
+    def marked(self) -> bool:
+        """The suite named the test's feature (its feature mark); else the test is its own."""
+        return o.CASE_FEATURE in self.properties
+
+    @property
     def class_name(self) -> str:
         """The test class without its module, e.g. ``TestSyncStreamsBasics``."""
         return self.classname.rsplit(".", 1)[-1]

@@ -202,6 +202,13 @@ class ReportResult:
             f"{len(report.facts)} fail(s) below a feature's minimum (facts, not red), "
             f"{tests.get(o.FLAKY, 0)} flaky",
         ]
+        unmarked = [c for c in report.cells if any(not t.marked for t in c.record.tests)]
+        if unmarked:
+            count = sum(not t.marked for c in unmarked for t in c.record.tests)
+            lines.append(
+                f"{count} test(s) in {len(unmarked)} cell(s) without a feature mark: each is a "
+                "feature of its own, grouped by its class (or module)"
+            )
         if report.baseline is not None:
             diff = report.baseline
             lines.append(

@@ -106,11 +106,16 @@ def test_two_files_whose_test_outcomes_differ_are_unexpected(tmp_path):
     assert "disagree" in result.unexpected[0].message
 
 
-def test_a_suite_without_feature_marks_is_one_warning_for_the_whole_report(tmp_path):
+def test_a_suite_without_feature_marks_is_one_quiet_line_not_a_warning(tmp_path):
     for i in range(3):
         text = (GARBAGE / "no-properties.xml").read_text()
         (tmp_path / f"plain-{i}.xml").write_text(text)
     _, warnings = load_cells([tmp_path])
-    unnamed = [w for w in warnings if "without a 'feature' property" in w]
-    assert len(unnamed) == 1
-    assert "in 3 cell(s)" in unnamed[0] and unnamed[0].startswith("6 test(s)")
+    assert not [w for w in warnings if "'feature'" in w or "feature mark" in w]
+    result = write_reports([tmp_path], tmp_path / "out")
+    lines = [line for line in result.summary_lines() if "without a feature mark" in line]
+    assert lines == [
+        "6 test(s) in 3 cell(s) without a feature mark: each is a feature of its own, "
+        "grouped by its class (or module)"
+    ]
+    assert not [w for w in result.warnings if "'feature'" in w or "feature mark" in w]

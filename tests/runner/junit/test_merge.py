@@ -120,7 +120,6 @@ def test_a_file_without_cell_properties_is_merged_with_a_warning():
     assert [t.outcome for t in cell.tests] == [o.PASS, o.FAIL]
     assert [t.feature for t in cell.tests] == ["xadd_and_xrange", "xtrim_maxlen"]
     assert any("lacks the cell properties" in w and "no-properties.xml" in w for w in warnings)
-    assert any("without a 'feature' property" in w for w in warnings)
 
 
 def test_a_missing_input_is_a_warning(tmp_path):
@@ -208,3 +207,34 @@ def test_an_expected_failure_is_written_as_skipped_not_failed(tmp_path):
     case = next(c for c in suite if c.name == "test_xautoclaim_client_method")
     assert case.result[0].message.startswith("expected-failure: redis-py 5.0 bug #1 (fail: ")
     assert props(case)["outcome"] == o.FAIL and props(case)["expected"] == "redis-py 5.0 bug #1"
+
+
+UNMARKED = """<?xml version="1.0" encoding="utf-8"?>
+<testsuites><testsuite name="c" tests="3">
+<properties><property name="cell" value="c" /></properties>
+<testcase classname="test_x.TestSync" name="test_add">
+  <properties><property name="outcome" value="pass" />
+  <property name="nodeid" value="/s/test_x.py::TestSync::test_add" /></properties></testcase>
+<testcase classname="test_x.TestAsync" name="test_add">
+  <properties><property name="outcome" value="fail" />
+  <property name="nodeid" value="/s/test_x.py::TestAsync::test_add" /></properties>
+  <failure message="boom">boom</failure></testcase>
+<testcase classname="test_x" name="test_pool[a-b]">
+  <properties><property name="outcome" value="pass" />
+  <property name="nodeid" value="/s/test_x.py::test_pool[a-b]" /></properties></testcase>
+</testsuite></testsuites>
+"""
+
+
+def test_a_test_without_a_feature_mark_is_a_feature_of_its_own(tmp_path):
+    path = tmp_path / "c.xml"
+    path.write_text(UNMARKED)
+    ((cell,), _) = load_cells([path])
+    # one method name in two classes: two features, each with its own outcome
+    assert [t.feature for t in cell.tests] == [
+        "TestSync::test_add", "TestAsync::test_add", "test_pool",
+    ]  # fmt: skip
+    assert not any(t.marked for t in cell.tests)
+    assert cell.feature_outcomes() == {
+        "TestSync::test_add": o.PASS, "TestAsync::test_add": o.FAIL, "test_pool": o.PASS,
+    }  # fmt: skip

@@ -29,11 +29,12 @@ _CAMEL = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z0-9]+")
 def group_of(test: TestRecord) -> str:
     """The group of a test's feature, from the suite's own metadata: "Redis 7.2" for a feature
     newer than streams themselves (its mark's ``since``), else its test class in words
-    (``TestSyncConsumerGroups`` -> "sync consumer groups")."""
+    (``TestSyncConsumerGroups`` -> "sync consumer groups"), or the module of a test outside a
+    class (``test_consumer_groups`` -> "consumer groups")."""
     since = parse(test.since)
     if since is not None and since > _FIRST_STREAMS:
         return f"Redis {since.major}.{since.minor}"
-    words = _CAMEL.findall(test.class_name.removeprefix("Test"))
+    words = _CAMEL.findall(test.class_name.removeprefix("Test").removeprefix("test_"))
     return " ".join(w if w.isupper() else w.lower() for w in words) or "other"
 
 

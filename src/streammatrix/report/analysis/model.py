@@ -39,9 +39,13 @@ class Coordinates:
 
     @property
     def protocol_label(self) -> str:
-        """The protocol as the grid shows it: "RESP3", "RESP3 unified", "RESP2 (default)"."""
+        """The protocol as the grid shows it: "RESP3", "RESP3 unified", "RESP2 (default)", and
+        "RESP2 and RESP3 (default, mixed)" where the connections of one cell disagreed."""
         if self.protocol:
             return "RESP" + self.protocol.replace("-", " ")
+        spoken = self.resp.split()
+        if len(spoken) > 1:
+            return " and ".join(f"RESP{r}" for r in spoken) + " (default, mixed)"
         return f"RESP{self.resp} (default)" if self.resp else "default"
 
     @property
