@@ -13,12 +13,12 @@ when ``TEST_REDIS_ENABLED`` is true) does two things to the client library ``mod
 
 * **the claim**: ``claim_options`` (``protocol.options``: ``{"protocol": 3}``,
   ``{"protocol": 3, "legacy_responses": False}``) become the library's defaults: the default of
-  every constructor of the library that has such a parameter (clients, connections) and the
-  missing (or ``None``) keys of every connection pool's ``connection_kwargs``. What the suite
-  passes itself (``protocol=2``, ``?protocol=2`` in a URL) still wins, and is then measured. A
-  library that has no such option is given it all the same, at connect time, and says so itself
-  (``unexpected keyword argument 'protocol'``): that is how a client that cannot take a claim is
-  ``unsupported-client``, measured.
+  every client constructor that has such a parameter, and the missing (or ``None``) keyword
+  arguments of every connection pool and connection the library makes. What the suite passes
+  itself (``protocol=2``, ``?protocol=2`` in a URL) still wins, and is then measured. A library
+  that has no such option is given it all the same when a connection is made, and says so
+  itself (``unexpected keyword argument 'protocol'``): that is how a client that cannot take a
+  claim is ``unsupported-client``, measured.
 * **the proof**: after the library's own handshake (``AbstractConnection``'s
   ``on_connect_check_health`` where it has one, else ``on_connect``), every new connection is
   asked, in one round trip (two commands written together, then both replies read), which
@@ -349,6 +349,29 @@ def _set_defaults(func: Any, options: dict[str, Any]) -> bool:
     return changed or bool(hits)
 
 
+def _connection_defaults(base: type, options: dict[str, Any]) -> None:
+    """A connection made without an option of the claim (by a pool, or by hand) gets it; a
+    library without that option rejects it there, itself (``unexpected keyword argument``)."""
+    original = base.__init__
+    if getattr(original, _MARK, False):
+        return
+    try:
+        names = list(inspect.signature(inspect.unwrap(original)).parameters)[1:]
+    except (TypeError, ValueError):
+        names = []
+
+    @functools.wraps(original)
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:  # noqa: N807
+        for name, value in options.items():
+            given = name in names and names.index(name) < len(args)
+            if not given and kwargs.get(name) is None:
+                kwargs[name] = value
+        original(self, *args, **kwargs)
+
+    setattr(__init__, _MARK, True)
+    base.__init__ = __init__  # type: ignore[misc]
+
+
 def _pool_defaults(pool: type, options: dict[str, Any]) -> None:
     original = pool.__init__
     if getattr(original, _MARK, False):
@@ -406,8 +429,10 @@ def install(module_name: str, claim_options: dict[str, Any] | None = None) -> li
             continue
         hooked.append(kind)
         pool = getattr(module, "ConnectionPool", None)
-        if options and isinstance(pool, type):
-            _pool_defaults(pool, options)
+        if options:
+            _connection_defaults(base, options)
+            if isinstance(pool, type):  # a client picks its reply callbacks from its pool's
+                _pool_defaults(pool, options)
     if options:
         _constructor_defaults(module_name, options)
     return hooked

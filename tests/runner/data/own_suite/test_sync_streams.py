@@ -53,6 +53,15 @@ def test_host_and_port_from_the_url():
     client.close()
 
 
+def test_connection_made_by_hand():
+    url = urlsplit(REDIS_URL)
+    conn = redis.Connection(host=url.hostname, port=url.port or 6379)
+    conn.connect()
+    conn.send_command("PING")
+    assert conn.read_response() in (b"PONG", "PONG")
+    conn.disconnect()
+
+
 def test_client_made_at_import_time():
     stream = key("shared")
     shared.xadd(stream, {"n": "1"})
