@@ -361,7 +361,7 @@ def _connection_defaults(base: type, options: dict[str, Any]) -> None:
         names = []
 
     @functools.wraps(original)
-    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:  # noqa: N807
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
         for name, value in options.items():
             given = name in names and names.index(name) < len(args)
             if not given and kwargs.get(name) is None:
