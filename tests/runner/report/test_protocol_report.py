@@ -125,3 +125,18 @@ def test_a_failure_is_placed_against_the_minimum_of_its_own_protocol_as_the_grid
     assert resp3 and {u.kind for u in resp3} == {KIND_NEVER_PASSES}
     breaks = {b.cell for row in report.rows for b in row.breaks}
     assert FIVE.format(3) not in breaks
+
+
+def test_a_cell_whose_connections_disagreed_says_so(tmp_path):
+    text = (PROTOCOLS / f"{FIVE.format(2)}.xml").read_text()
+    text = text.replace('<property name="cell.protocol" value="2" />', "")
+    text = text.replace(
+        '<property name="cell.resp" value="2" />', '<property name="cell.resp" value="2 3" />'
+    )
+    assert 'value="2 3"' in text and 'name="cell.protocol"' not in text
+    (tmp_path / "mixed.xml").write_text(text)
+    report = report_of(tmp_path / "mixed.xml")
+    (cell,) = report.cells
+    assert (cell.at.protocol, cell.at.resp) == ("", "2 3")
+    assert cell.at.protocol_label == "RESP2 and RESP3 (default, mixed)"
+    assert "RESP2 and RESP3 (default, mixed)" in render_markdown(report)
