@@ -3,9 +3,11 @@
 A cell claims its axes through its environment (``TEST_REDIS_PROTOCOL=3``); the plugin records
 what every connection the suite opened said, as the server reports it, per kind (``sync``,
 ``async``): testsuite properties ``connections.<kind>.<fact>`` = ``"value=count, ..."`` (see
-``streammatrix.plugin.connections``). ``AXES`` is the one table that ties them together: an axis,
-the environment variable of its claim, the fact that proves it and what the fact must be. An
-axis more (a topology, a parser) is one entry here and one fact there.
+``streammatrix.plugin.connections``: ``resp``, ``parser``, ``mode``, ``source``). ``AXES`` is
+the one table that ties them together: an axis, the environment variable of its claim, the fact
+that proves it and whether a measured value holds the claim. An axis more (a topology, a parser)
+is one entry here, e.g. ``Axis("topology", "TEST_REDIS_TOPOLOGY", "mode", lambda claim, value:
+value == claim, str)``.
 
 A cell is unproven when a connection of any kind said something other than its claim needs, or
 when it passed tests while no connection of it was measured at all (nothing refused the claim).
@@ -27,12 +29,16 @@ class Axis:
     name: str  # the axis as the report says it: "protocol"
     env: str  # the environment variable that carries the claim to the cell
     fact: str  # the connection fact (connections.FACTS) that proves it
-    needs: Callable[[str], str]  # claim -> the value of the fact it needs ("3-unified" -> "3")
-    word: Callable[[str], str]  # a value of the fact, as a sentence says it ("RESP3")
+    holds: Callable[[str, str], bool]  # (claim, a connection's value of the fact) -> proven?
+    word: Callable[[str], str]  # a claim or a value, as a sentence says it ("RESP3")
+
+
+def _resp_holds(claim: str, value: str) -> bool:
+    return value == claim.partition("-")[0]  # "3-unified" is spoken as RESP3
 
 
 AXES: tuple[Axis, ...] = (
-    Axis("protocol", o.ENV_PROTOCOL, "resp", lambda c: c.partition("-")[0], lambda v: f"RESP{v}"),
+    Axis("protocol", o.ENV_PROTOCOL, "resp", _resp_holds, lambda value: f"RESP{value}"),
 )
 
 
@@ -54,10 +60,9 @@ def unproven(claims: Mapping[str, str], props: Mapping[str, str], passed: int, r
         claim = (claims.get(axis.env) or "").strip()
         if not claim:
             continue
-        wanted = axis.needs(claim)
         for kind in connections.KINDS:
             values = measured(props, kind, axis.fact)
-            other = {v: n for v, n in values.items() if v != wanted}
+            other = {v: n for v, n in values.items() if not axis.holds(claim, v)}
             if other:
                 count = sum(values.values())
                 spoke = ", ".join(

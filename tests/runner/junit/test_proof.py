@@ -50,4 +50,5 @@ def test_without_a_claim_anything_spoken_is_only_recorded():
 def test_each_axis_is_one_entry_of_claim_and_fact():
     (axis,) = [a for a in proof.AXES if a.name == "protocol"]
     assert (axis.env, axis.fact) == (o.ENV_PROTOCOL, "resp")
-    assert axis.needs("3-unified") == "3"
+    assert axis.holds("3-unified", "3") and axis.holds("2", "2")
+    assert not axis.holds("3", "2") and not axis.holds("3", "?")
