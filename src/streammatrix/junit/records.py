@@ -101,6 +101,11 @@ class CellRecord:
             found.setdefault(test.feature, []).append(test.outcome)
         return {feature: worst(outs) for feature, outs in found.items()}
 
+    def compared_outcomes(self) -> dict[str, str]:
+        """Each feature's outcome as releases are compared (ranges, bisection): a flaky one
+        passed when run again, so it passes, as it does for the minimum."""
+        return {f: o.PASS if v == o.FLAKY else v for f, v in self.feature_outcomes().items()}
+
     @property
     def status(self) -> str:
         """ok, error, excluded or skipped; a file without ``cell.status`` came from pytest: ok."""

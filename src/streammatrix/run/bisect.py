@@ -120,7 +120,7 @@ class _State:
             if record.status == o.CELL_SKIPPED:
                 self.known.setdefault(key, {})[version] = SKIP
             elif record.status == o.CELL_OK:
-                self.known.setdefault(key, {})[version] = record.feature_outcomes()
+                self.known.setdefault(key, {})[version] = record.compared_outcomes()
                 for test in record.tests:
                     self.tests.setdefault(test.feature, set()).add(test.name.split("[")[0])
             elif not isinstance(self.known.get(key, {}).get(version), dict):

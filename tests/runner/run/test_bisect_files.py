@@ -113,3 +113,15 @@ def test_bisection_reads_a_features_outcome_as_the_report_grid_does():
     state.add(record)
     key = Axes(matrix, rows).keys(record)[0][0]
     assert state.outcome(key, "1.0", "a") == o.FAIL
+
+
+def test_a_flaky_release_is_no_flip_to_bisect():
+    """A test that failed once and passed when run again passes: between a release where it
+    passed and one where it was flaky, nothing changed (a suite without marks has such tests)."""
+    releases = tuple(Release(Version(v)) for v in ("1.0", "1.1", "1.2"))
+    rows = {"r": Row(ClientSpec("r", version=">=1.0", expand="minor"), releases)}
+    matrix = Matrix(Path("m.yaml"), (ServerSpec("redis-7.0", image="redis:7.0"),), (), ("3.11",))
+    state = _State(Axes(matrix, rows))
+    state.add(_record("1.0", {"a": o.PASS, "b": o.FAIL}))
+    state.add(_record("1.2", {"a": o.FLAKY, "b": o.FLAKY}))
+    assert [(iv.feature, iv.lo, iv.hi) for iv in state.flips()] == [("b", "1.0", "1.2")]

@@ -172,9 +172,7 @@ def lines(cells: list[Cell]) -> list[Line]:
     listed: dict[tuple[str, ...], set[str]] = defaultdict(set)
     for cell in cells:
         record = cell.record
-        outcomes = record.feature_outcomes() if cell.status == o.CELL_OK else {}
-        # flaky (failed, then passed when run again) passes, as it does for the minimum
-        outcomes = {f: o.PASS if v == o.FLAKY else v for f, v in outcomes.items()}
+        outcomes = record.compared_outcomes() if cell.status == o.CELL_OK else {}
         for key, fixed, label, family, version, expanded, releases in _placements(cell):
             line = found.get(key)
             if line is None:
