@@ -25,7 +25,8 @@ from streammatrix.junit import proof
 from streammatrix.junit.format import properties
 from streammatrix.plugin import connections
 from streammatrix.plugin import outcomes as o
-from streammatrix.report.vocabulary import KIND_CELL_ERROR
+from streammatrix.report.analysis.stored import expand
+from streammatrix.report.analysis.vocabulary import KIND_CELL_ERROR
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow]
 
@@ -136,7 +137,7 @@ def test_without_protocols_each_cell_records_what_it_spoke(default_run):
         spoke[cell.split("--")[1]] = props[o.SUITE_CELL_RESP]
     # redis-py 8 asks for RESP3 by default, the earlier lines for RESP2
     assert spoke == {"old": "2", "five": "2", "new": "3"}
-    data = json.loads((report / "report.json").read_text())
+    data = expand(json.loads((report / "report.json").read_text()))
     labels = {c["id"].split("--")[1]: c["protocol"]["label"] for c in data["cells"]}
     assert labels["new"] == "RESP3 (default)"
     assert "RESP3 (default)" in (report / "report.md").read_text()
@@ -156,5 +157,5 @@ def test_a_connection_left_on_resp2_makes_an_error_cell(envs, tmp_path):
     assert props[o.SUITE_CELL_REASON] == (
         f"claims RESP3 but its sync connections said RESP2 (1 of {sum(resp.values())})"
     )
-    data = json.loads((report / "report.json").read_text())
+    data = expand(json.loads((report / "report.json").read_text()))
     assert [u["kind"] for u in data["unexpected"]] == [KIND_CELL_ERROR]
