@@ -53,6 +53,11 @@ def _selection(parser: argparse.ArgumentParser) -> None:
         action="append",
         help="protocols of matrix.yaml to run, e.g. 2 (comma-separated)",
     )
+    parser.add_argument(
+        "--parsers",
+        action="append",
+        help="parsers of matrix.yaml's client rows to run, e.g. hiredis ('default': rows without)",
+    )
     parser.add_argument("--shard", help="run slice I of N of the cells, e.g. 2/4")
 
 

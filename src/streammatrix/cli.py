@@ -78,6 +78,7 @@ def _cells(args: argparse.Namespace, matrix: Matrix) -> list[Cell]:
         pythons=_names(args.python),
         shard=parse_shard(args.shard) if args.shard is not None else None,
         protocols=_names(args.protocols),
+        parsers=_names(args.parsers),
     )
 
 

@@ -1,4 +1,4 @@
-"""A validated matrix -> the list of cells to run (server x client x python x protocol).
+"""A validated matrix -> the list of cells to run (server x client x python x protocol x parser).
 
 Selection (--servers/--clients/--python), exclusions and sharding all happen here, before any
 server or virtualenv exists, so that ``--list`` shows exactly what a run would do. A shard keeps
@@ -28,6 +28,11 @@ def protocol_suffix(protocol: str | None) -> str:
     return f"{ID_SEPARATOR}resp{protocol}" if protocol else ""
 
 
+def parser_suffix(parser: str | None) -> str:
+    """The cell id's suffix: "hiredis" -> "--parser-hiredis", None (no claim) -> ""."""
+    return f"{ID_SEPARATOR}parser-{parser}" if parser else ""
+
+
 @dataclass(frozen=True)
 class Cell:
     server: ServerSpec
@@ -35,11 +40,12 @@ class Cell:
     python: str
     excluded: str | None = None  # the reason, when matrix.yaml excludes this cell
     protocol: str | None = None  # "2", "3", "3-unified"; None: the client's default, no claim
+    parser: str | None = None  # "python", "hiredis"; None: no claim (the client alone)
 
     @property
     def id(self) -> str:
         base = ID_SEPARATOR.join((self.server.name, self.client.name, f"py{self.python}"))
-        return base + protocol_suffix(self.protocol)
+        return base + protocol_suffix(self.protocol) + parser_suffix(self.parser)
 
     def coordinates(self) -> dict[str, str]:
         coordinates = {
@@ -50,6 +56,8 @@ class Cell:
         }
         if self.protocol:
             coordinates["protocol"] = self.protocol
+        if self.parser:
+            coordinates["parser"] = self.parser
         return coordinates
 
 
@@ -104,8 +112,10 @@ def plan(
     pythons: Sequence[str] | None = None,
     shard: tuple[int, int] | None = None,
     protocols: Sequence[str] | None = None,
+    parsers: Sequence[str] | None = None,
 ) -> list[Cell]:
-    """Expand the matrix into cells, in a stable order: client, python, protocol, then server.
+    """Expand the matrix into cells, in a stable order: client, python, protocol, parser, then
+    server.
 
     Without a selection, the entries marked ``default: false`` are left out. Grouping by client
     first means a shard creates as few virtualenvs as possible (the slow part of a cell).
@@ -130,14 +140,19 @@ def plan(
     # a row without `protocols:` claims none: "default" selects its cells
     claims = {p or "default": p for p in matrix.protocols}
     chosen_claims = {claims[n] for n in _select(list(claims), protocols, "protocols", "protocol")}
+    # a row without `parsers:` claims none: "default" selects its cells, as for protocols
+    listed_parsers = list(dict.fromkeys(p or "default" for c in listed for p in c.parsers))
+    chosen_parsers = _select(listed_parsers, parsers, "parsers", "parser")
     cells = [
-        Cell(server, client, python, excluded(matrix, server, client, python), protocol)
+        Cell(server, client, python, excluded(matrix, server, client, python), protocol, parser)
         for client in matrix.clients
         if client.name in client_names
         for python in matrix.python
         if python in python_versions and (not client.pythons or python in client.pythons)
         for protocol in matrix.protocols
         if protocol in chosen_claims
+        for parser in client.parsers
+        if (parser or "default") in chosen_parsers
         for server in matrix.servers
         if server.name in server_names
     ]

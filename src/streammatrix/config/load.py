@@ -24,6 +24,7 @@ from streammatrix.config.model import (
     DEFAULT_RERUNS,
     DEFAULT_SUITE,
     DEFAULT_TIMEOUT,
+    PARSERS,
     RANGE_EXPANSION,
     BinarySource,
     ClientSpec,
@@ -142,10 +143,11 @@ def _build(path: Path, data: dict[str, Any], check: Checker) -> Matrix:
                 f"{raw['version']!r} is not a pip version specifier (e.g. 5.0.1, 5.0.*, >=5,<6) "
                 'or "latest"',
             )
-        package = raw.get("package", "redis")
+        package, extras = _package(check, ["clients", i, "package"], raw.get("package", "redis"))
         problem = names.distribution_problem(package) or names.requirement_problem(package + spec)
         if problem:
             raise check.fail(["clients", i, "package"], problem)
+        parsers, hiredis = _parsers(check, ["clients", i], raw, extras)
         client = ClientSpec(
             name=raw.get("name") or _default_client_name(package, raw["version"]),
             package=package,
@@ -155,6 +157,8 @@ def _build(path: Path, data: dict[str, Any], check: Checker) -> Matrix:
             expand=raw.get("expand") or (RANGE_EXPANSION if is_range(spec) else ""),
             prereleases=raw.get("prereleases", False),
             pythons=tuple(raw.get("python", ())),
+            parsers=parsers,
+            hiredis=hiredis,
         )
         named = ["clients", i, "name" if raw.get("name") else "package"]
         problem = names.id_part_problem(client.name)
@@ -183,6 +187,7 @@ def _build(path: Path, data: dict[str, Any], check: Checker) -> Matrix:
             outcome=raw["outcome"],
             reason=raw.get("reason", ""),
             protocol=_expected_protocol(check, ["expected", i], raw, protocols),
+            parser=_expected_parser(check, ["expected", i], raw, clients),
         )
         for i, raw in enumerate(data.get("expected") or ())
     )
@@ -266,6 +271,74 @@ def _expected_protocol(
         [*keys, "protocol"],
         f"{pattern!r} matches none of the protocols the matrix runs (allowed: {allowed}){why}",
     )
+
+
+def _expected_parser(
+    check: Checker, keys: list[Any], raw: dict[str, Any], clients: list[ClientSpec]
+) -> str:
+    """An expectation's ``parser:`` (a glob), which must match a parser a client row runs."""
+    pattern = str(raw.get("parser", "*"))
+    run = sorted({p for c in clients for p in c.parsers if p})
+    if pattern == "*" or fnmatch.filter(run, pattern):
+        return pattern
+    allowed = ", ".join(["*", *run])
+    why = "" if run else "; no client row has parsers:, so its cells claim none"
+    raise check.fail(
+        [*keys, "parser"],
+        f"{pattern!r} matches none of the parsers the client rows run (allowed: {allowed}){why}",
+    )
+
+
+def _package(check: Checker, keys: list[Any], text: str) -> tuple[str, tuple[str, ...]]:
+    """``redis[hiredis]`` -> ("redis", ("hiredis",)): an extra names a parser, nothing else."""
+    package, _, rest = text.partition("[")
+    extras = tuple(e for e in rest.rstrip("]").split(",") if e) if rest else ()
+    for extra in extras:
+        if extra not in PARSERS or extra == "python":
+            wanted = ", ".join(p for p in PARSERS if p != "python")
+            raise check.fail(
+                keys,
+                f"{text!r}: the extra {extra!r} is not a parser; an extra may name a parser "
+                f"({wanted}), other extras are not installed",
+            )
+    return package, extras
+
+
+def _parsers(
+    check: Checker, keys: list[Any], raw: dict[str, Any], extras: tuple[str, ...]
+) -> tuple[tuple[str | None, ...], str]:
+    """The row's parsers (``parsers:``, else the parser its package's extra names; None: no
+    claim) and the hiredis specifier its hiredis cells install."""
+    listed = tuple(raw.get("parsers") or ())
+    for extra in extras:
+        if listed and extra not in listed:
+            raise check.fail(
+                [*keys, "parsers"],
+                f"{raw['package']!r} names the {extra} parser, which 'parsers' does not list",
+            )
+    parsers: tuple[str | None, ...] = listed or extras or (None,)
+    if parsers != (None,) and is_range(_specifier(raw["version"])):
+        # the release lines bisection and the ranges compare do not carry a parser yet
+        raise check.fail(
+            [*keys, "parsers" if listed else "package"],
+            "a range row cannot run parsers yet: give the parsers to a row of one release",
+        )
+    hiredis = ""
+    if "hiredis" in raw:
+        if "hiredis" not in parsers:
+            raise check.fail(
+                [*keys, "hiredis"],
+                "the row runs no hiredis parser: add parsers: [python, hiredis] (or [hiredis])",
+            )
+        hiredis = _specifier(raw["hiredis"])
+        problem = names.specifier_problem(hiredis) or names.requirement_problem("hiredis" + hiredis)
+        if problem or not raw["hiredis"].strip():
+            raise check.fail(
+                [*keys, "hiredis"],
+                f"{raw['hiredis']!r} is not a pip version specifier (e.g. 3.1.0, 2.*, >=3) "
+                'or "latest"',
+            )
+    return parsers, hiredis
 
 
 def _declared(check: Checker, texts: Any) -> list[str]:

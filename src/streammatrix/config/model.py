@@ -28,6 +28,10 @@ ALL_FEATURES = ("*",)
 # Wire protocols a cell may claim (TEST_REDIS_PROTOCOL); "3-unified" is RESP3 with redis-py 8's
 # legacy_responses=False. Without `protocols:` a cell claims none: the client's own default.
 PROTOCOLS = ("2", "3", "3-unified")
+# Reply parsers a client row may run (TEST_REDIS_PARSER): the client's own pure-Python parser,
+# or hiredis, the C parser redis-py picks by itself whenever the hiredis package is installed.
+# Without `parsers:` a cell claims none: its environment holds the client alone.
+PARSERS = ("python", "hiredis")
 # How a client range row (or a server row listing releases) becomes entries the grid runs: every
 # release ("all"), the first and the last of every minor line ("minor", the default), or only
 # the first and the last of the whole row ("ends"); bisection runs the others where it must.
@@ -99,6 +103,8 @@ class ClientSpec:
     row: str = ""  # for an expanded release: the name of the row it came from
     releases: tuple[str, ...] = ()  # for an expanded release: every release of its row's range
     requires_python: str = ""  # for an expanded release: its Requires-Python
+    parsers: tuple[str | None, ...] = (None,)  # None: no claim, the client alone (no hiredis)
+    hiredis: str = ""  # pip specifier of the hiredis a hiredis cell installs ("" = the newest)
 
     @property
     def requirement(self) -> str:
@@ -154,6 +160,7 @@ class Expectation:
     outcome: str = "fail"
     reason: str = ""
     protocol: str = "*"  # glob on the cell's protocol ("2", "3", "3-unified"; "" = none claimed)
+    parser: str = "*"  # glob on the cell's parser ("python", "hiredis"; "" = none claimed)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import jsonschema
 import yaml
 
 from streammatrix import names
-from streammatrix.config.model import EXPANSIONS, MAX_TIMEOUT, PROTOCOLS, PROVIDERS, STARTS
+from streammatrix.config.model import EXPANSIONS, MAX_TIMEOUT, PARSERS, PROTOCOLS, PROVIDERS, STARTS
 from streammatrix.errors import ConfigError
 from streammatrix.plugin import outcomes
 
@@ -20,6 +20,11 @@ from streammatrix.plugin import outcomes
 # pattern is anchored with \A and \Z so that it matches the whole value.
 _NAME = {"type": "string", "pattern": rf"\A{names.NAME.pattern}\Z"}
 _TEXT = {"type": "string", "minLength": 1}
+# a client's distribution, optionally with extras naming a parser: redis, redis[hiredis]
+_PACKAGE = {
+    "type": "string",
+    "pattern": rf"\A{names.NAME.pattern}(?:\[{names.NAME.pattern}(?:,{names.NAME.pattern})*\])?\Z",
+}
 _DEB = _TEXT  # NAME/SUITE, checked in config/load.py with the rule apt-get is given names by
 _EXPECTABLE = (
     outcomes.FAIL,
@@ -108,12 +113,19 @@ SCHEMA: dict[str, Any] = {
                 "required": ["version"],
                 "properties": {
                     "name": _NAME,
-                    "package": _NAME,
+                    "package": _PACKAGE,
                     "module": {"type": "string", "pattern": rf"\A{names.MODULE.pattern}\Z"},
                     "version": {"type": "string"},
                     "default": {"type": "boolean"},
                     "expand": {"enum": list(EXPANSIONS)},
                     "prereleases": {"type": "boolean"},
+                    "parsers": {
+                        "type": "array",
+                        "minItems": 1,
+                        "uniqueItems": True,
+                        "items": {"enum": list(PARSERS)},
+                    },
+                    "hiredis": {"type": "string"},
                     "python": {
                         "type": "array",
                         "minItems": 1,
@@ -144,6 +156,7 @@ SCHEMA: dict[str, Any] = {
                     "outcome": {"enum": list(_EXPECTABLE)},
                     "reason": _TEXT,
                     "protocol": {"type": ["string", "integer"]},
+                    "parser": {"type": "string"},
                 },
             },
         },
@@ -244,7 +257,7 @@ class Checker:
         if kind == "oneOf":
             return self.fail(keys, "a binary source needs exactly one of 'pypi' or 'debian'")
         if kind == "uniqueItems":
-            return self.fail(keys, "lists the same version twice")
+            return self.fail(keys, f"lists the same {_ITEMS.get(keys[-1], 'version')} twice")
         if kind == "minItems":
             return self.fail(keys, "must not be empty")
         if kind == "minProperties":
@@ -259,8 +272,9 @@ _FORMS = {
     "release": "dotted numbers, e.g. 7.2.4",
     "python": "a Python version, e.g. 3.8",
     "module": "a Python module name",
-    "package": "a distribution name",
+    "package": "a distribution name, optionally with a parser as extra: redis, redis[hiredis]",
 }
+_ITEMS = {"parsers": "parser"}  # what a list holds, when not versions
 
 
 def _number(text: str) -> bool:
