@@ -178,20 +178,27 @@ def _one_cell_per_id(cells: Sequence[Cell]) -> None:
             )
 
 
-Line = tuple[str, str, str, str, str]  # axis, its row, the other axis's entry, python, protocol
+# axis, its row, the other axis's entry, python, protocol, parser
+Line = tuple[str, str, str, str, str, str]
 
 
 def lines(
-    client_row: str, server_row: str, server: str, client: str, python: str, protocol: str
+    client_row: str,
+    server_row: str,
+    server: str,
+    client: str,
+    python: str,
+    protocol: str,
+    parser: str = "",
 ) -> list[Line]:
     """The lines a cell lies on, which bisection compares and a shard keeps whole: the
     releases of a client range row on one server, and the releases of a server row with one
-    client (same Python and protocol, "" for none claimed)."""
+    client (same Python, protocol and parser, "" for none claimed)."""
     found = []
     if client_row:
-        found.append(("client", client_row, server, python, protocol))
+        found.append(("client", client_row, server, python, protocol, parser))
     if server_row:
-        found.append(("server", server_row, client, python, protocol))
+        found.append(("server", server_row, client, python, protocol, parser))
     return found
 
 
@@ -199,7 +206,7 @@ def line_keys(cell: Cell) -> list[Line]:
     """The lines of a planned cell (see :func:`lines`)."""
     return lines(
         cell.client.row, cell.server.row, cell.server.name, cell.client.name, cell.python,
-        cell.protocol or "",
+        cell.protocol or "", cell.parser or "",
     )  # fmt: skip
 
 

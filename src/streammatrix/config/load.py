@@ -317,12 +317,6 @@ def _parsers(
                 f"{raw['package']!r} names the {extra} parser, which 'parsers' does not list",
             )
     parsers: tuple[str | None, ...] = listed or extras or (None,)
-    if parsers != (None,) and is_range(_specifier(raw["version"])):
-        # the release lines bisection and the ranges compare do not carry a parser yet
-        raise check.fail(
-            [*keys, "parsers" if listed else "package"],
-            "a range row cannot run parsers yet: give the parsers to a row of one release",
-        )
     hiredis = ""
     if "hiredis" in raw:
         if "hiredis" not in parsers:

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from streammatrix.plugin import connections
+from streammatrix.plugin import connections, parser
 from streammatrix.plugin import outcomes as o
 
 
@@ -37,8 +37,15 @@ def _resp_holds(claim: str, value: str) -> bool:
     return value == claim.partition("-")[0]  # "3-unified" is spoken as RESP3
 
 
+def _parser_word(value: str) -> str:
+    """A parser claim ("hiredis") or a measured parser class ("_RESP2Parser"), in a sentence."""
+    return f"the {value} parser" if value in parser.PARSERS else value
+
+
 AXES: tuple[Axis, ...] = (
     Axis("protocol", o.ENV_PROTOCOL, "resp", _resp_holds, lambda value: f"RESP{value}"),
+    # the parser class of each connection: "_HiredisParser" holds "hiredis"
+    Axis("parser", o.ENV_PARSER, "parser", lambda c, v: parser.family(v) == c, _parser_word),
 )
 
 

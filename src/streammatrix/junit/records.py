@@ -88,6 +88,9 @@ class CellRecord:
     provider = property(lambda self: self.prop(o.SUITE_CELL_PROVIDER))
     protocol = property(lambda self: self.prop(o.SUITE_CELL_PROTOCOL))  # the claim, "" = none
     resp = property(lambda self: self.prop(o.SUITE_CELL_RESP))  # measured: "2", "3", "2 3", ""
+    parser = property(lambda self: self.prop(o.SUITE_CELL_PARSER))  # the claim, "" = none
+    # measured: the parser classes the suite's connections used, e.g. "_HiredisParser"
+    parser_classes = property(lambda self: self.prop(o.SUITE_CELL_PARSER_CLASSES))
 
     @property
     def client_release(self) -> str:

@@ -40,6 +40,10 @@ SUITE_CELL_PROTOCOL = "cell.protocol"
 SUITE_CELL_RESP = "cell.resp"  # "2", "3", "2 3" when they differ; "" when none was measured
 SUITE_CELL_RESP_SOURCE = "cell.resp.source"  # how: "CLIENT INFO", "HELLO", "reply type"
 SUITE_CELL_RESP_CHECKED = "cell.resp.checked"  # how many connections were measured
+# The reply parser a cell claims (TEST_REDIS_PARSER: "python", "hiredis"; absent: the row names
+# none); the parser class each connection used is a connection fact (plugin/connections.py).
+SUITE_CELL_PARSER = "cell.parser"
+SUITE_CLIENT_PARSER_VERSION = "client.parser.version"  # by the runner: "hiredis 3.1.0", ""
 # Written by the runner, not the plugin: a cell that could not run still gets a file of its own
 # (one <testsuite> with these properties), so the report is rebuilt from files alone.
 SUITE_CELL_STATUS = "cell.status"  # one of CELL_STATUSES
@@ -84,8 +88,9 @@ ENV_ENABLED = "TEST_REDIS_ENABLED"
 ENV_URL = "REDIS_URL"
 ENV_PREFIX = "TEST_STREAM_PREFIX"
 ENV_CLIENT_MODULE = "TEST_REDIS_CLIENT"  # import name of the client module: "redis" or "valkey"
-ENV_CELL = "STREAMMATRIX_CELL"  # JSON object: {"id", "server", "client", "python"[, "protocol"]}
+ENV_CELL = "STREAMMATRIX_CELL"  # JSON: {"id", "server", "client", "python"[, "protocol", "parser"]}
 ENV_PROTOCOL = "TEST_REDIS_PROTOCOL"  # "2", "3" or "3-unified"; read by the suite and the plugin
+ENV_PARSER = "TEST_REDIS_PARSER"  # "python" or "hiredis": the claim (the environment makes it)
 # A file the plugin keeps the running test's node id in (empty between tests): a cell that
 # times out names the test that hung.
 ENV_CURRENT_TEST = "STREAMMATRIX_CURRENT_TEST"

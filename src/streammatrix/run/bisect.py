@@ -34,7 +34,7 @@ SKIP = "not-installable"
 UNRUN = "could-not-run"  # the cell could not run (its server did not start, ...): no outcome
 
 
-Key = Line  # axis ("client" or "server"), its row, the other axis's entry, python, protocol
+Key = Line  # axis ("client" or "server"), its row, the other entry, python, protocol, parser
 CLIENT, SERVER = "client", "server"
 
 
@@ -85,7 +85,7 @@ class Axes:
         """The rows ``record`` is a release of, each with the release."""
         found = lines(
             record.prop(o.SUITE_CLIENT_ROW), record.prop(o.SUITE_SERVER_ROW), record.server,
-            record.client, record.python, record.protocol,
+            record.client, record.python, record.protocol, record.parser,
         )  # fmt: skip
         release = {CLIENT: record.client_release, SERVER: record.prop(o.SUITE_SERVER_RELEASE)}
         known = {CLIENT: self.rows, SERVER: self.server_rows}
@@ -96,14 +96,14 @@ class Axes:
         return key[2] in (self.servers if key[0] == CLIENT else self.clients)
 
     def cell(self, key: Key, version: str) -> Cell:
-        kind, row, other, python, protocol = key
+        kind, row, other, python, protocol, parser = key
         if kind == CLIENT:
             server, client = self.servers[other], self.rows[row].client(version)
         else:
             server, client = self.server_rows[row][version], self.clients[other]
         # an excluded cell is not run by bisection either (its file says it is excluded)
         reason = excluded(self.matrix, server, client, python)
-        return Cell(server, client, python, reason, protocol or None)
+        return Cell(server, client, python, reason, protocol or None, parser or None)
 
 
 class _State:

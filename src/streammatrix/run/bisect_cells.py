@@ -21,7 +21,8 @@ from streammatrix.run.cell import (
 )
 from streammatrix.run.envs import ClientEnv, ReleaseNotInstallable
 from streammatrix.run.events import Events
-from streammatrix.run.matrix import RunOptions, make_envs
+from streammatrix.run.matrix import RunOptions, env_key, make_envs
+from streammatrix.run.parsers import ParserNotInstallable
 from streammatrix.run.paths import ReportPaths
 from streammatrix.run.pool import ServerPool
 from streammatrix.run.properties import base_properties
@@ -78,7 +79,7 @@ class BisectRunner:
 
         def one(item: tuple[Cell, list[str]]) -> tuple[CellResult, list[str]]:
             cell, features = item
-            env = envs.get((cell.client.name, cell.python))  # none for an excluded cell
+            env = envs.get(env_key(cell))  # none for an excluded cell
             extra = {o.SUITE_CELL_BISECT: ",".join(features), o.SUITE_CELL_BISECT_STEP: str(step)}
             if cell.id in stepped:
                 extra[o.SUITE_CELL_BISECT_AXIS] = stepped[cell.id]
@@ -87,7 +88,7 @@ class BisectRunner:
             if cell.excluded is not None:
                 self.events.say(f"bisect step {step}: {cell.id}: excluded: {cell.excluded}")
                 return record_not_run(cell, paths, o.CELL_EXCLUDED, cell.excluded, props), features
-            if isinstance(env, ReleaseNotInstallable):
+            if isinstance(env, (ReleaseNotInstallable, ParserNotInstallable)):
                 return record_not_run(cell, paths, o.CELL_SKIPPED, str(env), props), features
             why = None if made is not None else str(env)
             if why is None:

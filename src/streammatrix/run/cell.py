@@ -109,6 +109,7 @@ def run_cell(
             o.ENV_CELL: json.dumps(cell.coordinates()),
             o.ENV_CURRENT_TEST: str(paths.running_file(cell)),
             **({o.ENV_PROTOCOL: cell.protocol} if cell.protocol else {}),
+            **({o.ENV_PARSER: cell.parser} if cell.parser else {}),
         }
     )
 

@@ -15,13 +15,14 @@ import subprocess
 import sys
 import textwrap
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from streammatrix.config.model import ClientSpec
 from streammatrix.errors import EnvError, PythonNotFound
+from streammatrix.run import parsers
 
 SUITE_REQUIREMENTS = ("pytest", "pytest-asyncio", "packaging")
 STAMP = ".streammatrix-env.json"
@@ -46,14 +47,20 @@ class ClientEnv:
     location: Path
     client_version: str  # what pip really installed
     reused: bool = False
+    parser: str | None = None  # the parser the environment is made for (None: no claim)
+    parser_class: str = ""  # the parser class a connection of the client gets there
+    parser_version: str = ""  # the parser's distribution as installed: "hiredis 3.1.0"
 
     @property
     def python(self) -> Path:
         return self.location / "bin" / "python"
 
 
-def env_name(client: ClientSpec, python: str) -> str:
-    return f"matrix-{client.name}-py{python}"
+def env_name(client: ClientSpec, python: str, parser: str | None = None) -> str:
+    """``matrix-<client>-py<python>``; a parser that installs something has its own:
+    ``matrix-<client>-hiredis-py<python>`` (the python parser's is the client's own)."""
+    tail = f"-{parser}" if parsers.installs(parser) else ""
+    return f"matrix-{client.name}{tail}-py{python}"
 
 
 def uv_binary() -> str | None:
@@ -164,15 +171,26 @@ def installable(client: ClientSpec, python: str) -> None:
             )
 
 
-def ensure_env(client: ClientSpec, python: str, root: Path, *, refresh: bool = False) -> ClientEnv:
-    """Create (or reuse) the environment for ``client`` on ``python`` under ``root``.
+def ensure_env(
+    client: ClientSpec,
+    python: str,
+    root: Path,
+    *,
+    refresh: bool = False,
+    parser: str | None = None,
+) -> ClientEnv:
+    """Create (or reuse) the environment for ``client`` on ``python`` under ``root``, for the
+    cells that claim ``parser`` (None: no claim).
 
     An expanded release (``client.row``) that its Requires-Python or the installer refuses on
-    this Python raises :class:`ReleaseNotInstallable`.
+    this Python raises :class:`ReleaseNotInstallable`; a parser that does not install or that
+    the client does not use, :class:`~.parsers.ParserNotInstallable`.
     """
     installable(client, python)
     try:
-        return _ensure_env(client, python, root, refresh=refresh)
+        return _ensure_env(client, python, root, refresh=refresh, parser=parser)
+    except parsers.ParserNotInstallable:
+        raise
     except EnvError as exc:
         if client.row and _NOT_FOR_THIS_PYTHON.search(str(exc)):
             raise ReleaseNotInstallable(
@@ -182,20 +200,27 @@ def ensure_env(client: ClientSpec, python: str, root: Path, *, refresh: bool = F
         raise
 
 
-def _ensure_env(client: ClientSpec, python: str, root: Path, *, refresh: bool = False) -> ClientEnv:
-    location = root / env_name(client, python)
+def _ensure_env(
+    client: ClientSpec, python: str, root: Path, *, refresh: bool, parser: str | None
+) -> ClientEnv:
+    location = root / env_name(client, python, parser)
     requirements = [client.requirement, *SUITE_REQUIREMENTS]
-    wanted = {"python": python, "requirements": requirements}
+    extra = parsers.requirements(client, parser)
+    wanted: dict = {"python": python, "requirements": requirements}
+    if extra:
+        wanted["parser_requirements"] = extra
     stamp = location / STAMP
     if not refresh and stamp.is_file():
         try:
             recorded = json.loads(stamp.read_text())
         except ValueError:
             recorded = {}
-        fresh = pinned(client) or time.time() - recorded.get("created", 0) < FLOATING_MAX_AGE
-        same = {k: recorded.get(k) for k in wanted} == wanted
+        fixed = pinned(client) and parsers.pinned(client, parser)
+        fresh = fixed or time.time() - recorded.get("created", 0) < FLOATING_MAX_AGE
+        same = all(recorded.get(k) == wanted.get(k) for k in {*wanted, "parser_requirements"})
         if same and fresh and (location / "bin/python").exists():
-            return ClientEnv(client, python, location, recorded["client_version"], reused=True)
+            env = ClientEnv(client, python, location, recorded["client_version"], reused=True)
+            return _with_parser(env, parser)
 
     interpreter = find_python(python)
     what = f"creating the environment for client {client.name!r} (python {python})"
@@ -212,6 +237,15 @@ def _ensure_env(client: ClientSpec, python: str, root: Path, *, refresh: bool = 
     try:
         # "--": a requirement is never read as an option (matrix.yaml's are checked too)
         _run([*install, "--", *requirements], f"installing {' '.join(requirements)}")
+        if extra:  # a parser that does not install is a skipped cell, not a broken client
+            binary = [f"--only-binary={d}" for d in parsers.only_binary(parser)]
+            try:
+                _run([*install, *binary, "--", *extra], f"installing {' '.join(extra)}")
+            except EnvError as exc:
+                raise parsers.ParserNotInstallable(
+                    f"the {parser} parser does not install beside {client.package} on python "
+                    f"{python}: {str(exc).splitlines()[0]}"
+                ) from None
         version = _run(
             [
                 env_python,
@@ -226,7 +260,22 @@ def _ensure_env(client: ClientSpec, python: str, root: Path, *, refresh: bool = 
     stamp.write_text(
         json.dumps({**wanted, "client_version": version, "created": time.time()}, indent=2)
     )
-    return ClientEnv(client, python, location, version)
+    return _with_parser(ClientEnv(client, python, location, version), parser)
+
+
+def _with_parser(env: ClientEnv, parser: str | None) -> ClientEnv:
+    """``env`` with the parser its client really picks there (asked on every use: a python
+    environment may be shared with cells that claim no parser, and it must hold no hiredis);
+    :class:`~.parsers.ParserNotInstallable` when that is not ``parser``."""
+    if parser is None:
+        return env
+    found = parsers.probe(str(env.python), env.client)
+    cls = parsers.check(found, env.client, env.client_version, parser)
+    dist = parsers.DISTRIBUTIONS.get(parser, "")
+    version = found.get("versions", {}).get(dist, "") if dist else ""
+    return replace(
+        env, parser=parser, parser_class=cls, parser_version=f"{dist} {version}" if version else ""
+    )
 
 
 def cell_environ(base: dict[str, str] | None = None) -> dict[str, str]:

@@ -46,6 +46,8 @@ class EnvReady:
     package: str = ""
     version: str = ""
     error: str = ""  # why the environment could not be made
+    parser: str = ""  # the parser it is made for ("" when the row names none)
+    parser_version: str = ""  # e.g. "hiredis 3.1.0"
 
 
 @dataclass(frozen=True)

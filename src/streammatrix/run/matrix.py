@@ -38,6 +38,7 @@ from streammatrix.run.events import (
     RunPlanned,
 )
 from streammatrix.run.launch import Launcher, client_preload
+from streammatrix.run.parsers import ParserNotInstallable
 from streammatrix.run.paths import ReportPaths
 from streammatrix.run.pool import ServerPool
 from streammatrix.run.properties import base_properties
@@ -59,30 +60,45 @@ class RunOptions:
     start: str | None = None  # fork | spawn (how cells start); None: matrix.yaml's start
 
 
+EnvKey = tuple[str, str, str]  # client, python, parser ("" when the row names none)
+
+
+def env_key(cell: Cell) -> EnvKey:
+    """The environment a cell runs in: its client's, on its Python, for its parser."""
+    return (cell.client.name, cell.python, cell.parser or "")
+
+
 def make_envs(
     cells: Sequence[Cell], options: RunOptions, events: Events
-) -> dict[tuple[str, str], ClientEnv | EnvError]:
-    """Every (client, python) environment the cells need, made in parallel."""
-    wanted = {(c.client.name, c.python): c.client for c in cells if c.excluded is None}
-    result: dict[tuple[str, str], ClientEnv | EnvError] = {}
+) -> dict[EnvKey, ClientEnv | EnvError]:
+    """Every (client, python, parser) environment the cells need, made in parallel."""
+    wanted = {env_key(c): c.client for c in cells if c.excluded is None}
+    result: dict[EnvKey, ClientEnv | EnvError] = {}
     began = time.monotonic()
 
-    def make(key: tuple[str, str]) -> None:
+    def make(key: EnvKey) -> None:
         started = time.monotonic()
+        client, python, parser = key
         try:
-            env = ensure_env(wanted[key], key[1], options.envdir, refresh=options.refresh)
+            env = ensure_env(
+                wanted[key], python, options.envdir, refresh=options.refresh, parser=parser or None
+            )
         except EnvError as exc:
             result[key] = exc
-            events.emit(EnvReady(*key, time.monotonic() - started, error=str(exc)))
+            took = time.monotonic() - started
+            events.emit(EnvReady(client, python, took, error=str(exc), parser=parser))
             return
         result[key] = env
         events.emit(
             EnvReady(
-                *key,
+                client,
+                python,
                 time.monotonic() - started,
                 reused=env.reused,
                 package=env.client.package,
                 version=env.client_version,
+                parser=parser,
+                parser_version=env.parser_version,
             )
         )
 
@@ -160,17 +176,17 @@ def _run_cells(
         launcher = Launcher(shared_environ(plugin_dir), fork=start == o.START_FORK)
         # one fork server per interpreter, started while the servers start, in the order the
         # cells need them
-        for key in dict.fromkeys((c.client.name, c.python) for c in runnable):
+        for key in dict.fromkeys(env_key(c) for c in runnable):
             env = envs[key]
             if isinstance(env, ClientEnv):
                 launcher.warm(env.python, client_preload(env.client.module))
 
         def one(cell: Cell) -> tuple[CellResult, float | None]:
             begun.add(cell.id)
-            env = envs[(cell.client.name, cell.python)]
+            env = envs[env_key(cell)]
             kind = provider.kind_of(cell.server)
             props = base_properties(cell, env if isinstance(env, ClientEnv) else None, kind)
-            if isinstance(env, (PythonNotFound, ReleaseNotInstallable)):
+            if isinstance(env, (PythonNotFound, ReleaseNotInstallable, ParserNotInstallable)):
                 return record_not_run(cell, paths, o.CELL_SKIPPED, str(env), props), None
             if isinstance(env, EnvError):
                 return record_not_run(cell, paths, o.CELL_ERROR, str(env), props), None

@@ -45,10 +45,12 @@ def line(event: Event) -> str | None:
         return f"{event.kind} servers"
     if isinstance(event, EnvReady):
         head = f"environment {event.client} py{event.python}"
+        head += f" ({event.parser} parser)" if event.parser else ""
         if event.error:  # the first line names the failure and its reason; the rest is detail
             return f"{head}: {event.error.strip().splitlines()[0]}"
         how = "reused" if event.reused else f"created in {event.seconds:.1f}s"
-        return f"{head}: {event.package} {event.version} ({how})"
+        beside = f" + {event.parser_version}" if event.parser_version else ""
+        return f"{head}: {event.package} {event.version}{beside} ({how})"
     if isinstance(event, ServerStarted):
         return (
             f"server {event.name} ready at {event.url} ({event.family} {event.version}, "

@@ -22,6 +22,8 @@ def base_properties(cell: Cell, env: ClientEnv | None, provider: str) -> dict[st
     }
     if cell.protocol:
         props[o.SUITE_CELL_PROTOCOL] = cell.protocol
+    if cell.parser:
+        props[o.SUITE_CELL_PARSER] = cell.parser
     if cell.client.row:
         props[o.SUITE_CLIENT_ROW] = cell.client.row
         props[o.SUITE_CLIENT_RELEASES] = ",".join(cell.client.releases)
@@ -32,6 +34,8 @@ def base_properties(cell: Cell, env: ClientEnv | None, provider: str) -> dict[st
     if env is not None:
         props[o.SUITE_CLIENT_NAME] = cell.client.package
         props[o.SUITE_CLIENT_VERSION] = env.client_version
+        if env.parser_version:
+            props[o.SUITE_CLIENT_PARSER_VERSION] = env.parser_version
     return props
 
 

@@ -1,0 +1,127 @@
+"""A client environment's reply parser: what a parser adds to the environment, and which parser
+the client installed there really picks.
+
+redis-py has no switch for its parser: it uses hiredis by itself whenever the hiredis package is
+installed in a version it accepts, and its own pure-Python parser otherwise, silently. Measured
+with real installs on CPython 3.11 (a connection's parser class, no server needed): redis-py
+4.0-5.0 take any hiredis that installs (2.2.3 and later: older ones have no wheel for 3.11);
+5.1-6.1 ignore hiredis before 3.0 and 6.2 and later before 3.2.
+
+So a ``hiredis`` environment is the client's plus ``<package>[hiredis]`` (the client's own bound
+on hiredis) and ``hiredis<row's specifier>``, wheels only; a ``python`` environment is the client
+alone, the same environment as a row that names no parser. After the install the client in the
+environment is asked which parser class a new connection gets: a parser that does not install,
+or that the client then does not use, is a skipped cell with that reason, not an error. Each
+cell proves it again from its own connections (the plugin's ``parser`` claim).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+from streammatrix.config.model import ClientSpec
+from streammatrix.errors import EnvError
+from streammatrix.plugin import parser as measured
+
+# The distribution each parser installs beside the client (a parser not listed installs none).
+DISTRIBUTIONS = {"hiredis": "hiredis"}
+
+# Run in the client's environment: the parser class of a new connection of the client's own
+# sync client class (no server needed: a connection's parser is made with it), and the
+# installed version of each parser distribution.
+_PROBE = """
+import importlib, importlib.metadata as m, json, sys
+out = {"versions": {}}
+for name in sys.argv[2:]:
+    try:
+        out["versions"][name] = m.version(name)
+    except m.PackageNotFoundError:
+        pass
+try:
+    mod = importlib.import_module(sys.argv[1])
+    cls = next(getattr(mod, n) for n in ("Redis", "Valkey", "StrictRedis") if hasattr(mod, n))
+    out["class"] = type(cls().connection_pool.make_connection()._parser).__name__
+except Exception as exc:
+    out["error"] = ("%s: %s" % (type(exc).__name__, exc)).splitlines()[0][:300]
+print(json.dumps(out))
+"""
+
+
+class ParserNotInstallable(EnvError):
+    """A parser that does not install beside the client, or that the client does not use: its
+    cells are skipped with this reason."""
+
+
+def installs(parser: str | None) -> bool:
+    """Whether the parser adds anything to the client's environment (else it is the client's
+    own environment, shared with the cells that claim no parser)."""
+    return parser in DISTRIBUTIONS
+
+
+def requirements(client: ClientSpec, parser: str | None) -> list[str]:
+    """What ``parser`` installs beside the client: ``redis[hiredis]==X`` and ``hiredis>=3``."""
+    if not installs(parser):
+        return []
+    assert parser is not None
+    dist = DISTRIBUTIONS[parser]
+    return [f"{client.package}[{parser}]{client.version}", dist + _specifier(client, parser)]
+
+
+def only_binary(parser: str | None) -> list[str]:
+    """The parser's distribution from a wheel only: a C extension that would be compiled on the
+    machine (no wheel for this Python) is a parser that does not install, not a build step."""
+    return [DISTRIBUTIONS[parser]] if installs(parser) and parser else []
+
+
+def _specifier(client: ClientSpec, parser: str) -> str:
+    return client.hiredis if parser == "hiredis" else ""
+
+
+def pinned(client: ClientSpec, parser: str | None) -> bool:
+    """True when the parser's version is one exact release (or the parser installs nothing)."""
+    if not installs(parser) or parser is None:
+        return True
+    spec = _specifier(client, parser)
+    return spec.startswith("==") and "*" not in spec and "," not in spec
+
+
+def probe(python: str, client: ClientSpec) -> dict:
+    """What the probe says in the environment of ``python``: {"class", "versions"[, "error"]}."""
+    dists = sorted(set(DISTRIBUTIONS.values()))
+    done = subprocess.run(
+        [python, "-c", _PROBE, client.module, *dists],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    try:
+        return json.loads(done.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+        return {"versions": {}, "error": tail[0][:300]}
+
+
+def check(found: dict, client: ClientSpec, client_version: str, parser: str) -> str:
+    """The parser class a connection of the client gets, when it is ``parser``'s; else
+    :class:`ParserNotInstallable` saying which parser the client picked and why it matters."""
+    versions = found.get("versions", {})
+    what = f"{client.package} {client_version}"
+    with_parser = " ".join(f"{d} {v}" for d, v in sorted(versions.items()))
+    if "error" in found:
+        beside = f" with {with_parser}" if with_parser else ""
+        raise ParserNotInstallable(f"{what}{beside} cannot make a connection: {found['error']}")
+    cls = str(found.get("class", ""))
+    got = measured.family(cls)
+    if got != parser:
+        if installs(parser):
+            raise ParserNotInstallable(
+                f"{what} does not use {with_parser or parser}: its connections get {cls} "
+                f"(the {got} parser)"
+            )
+        raise ParserNotInstallable(
+            f"the {parser} parser cannot be had with {what}: its connections get {cls} "
+            f"({with_parser} is installed with it)"
+        )
+    return cls
