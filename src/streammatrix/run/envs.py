@@ -237,23 +237,17 @@ def _ensure_env(
     try:
         # "--": a requirement is never read as an option (matrix.yaml's are checked too)
         _run([*install, "--", *requirements], f"installing {' '.join(requirements)}")
+        version = _installed(env_python, client)
         if extra:  # a parser that does not install is a skipped cell, not a broken client
             binary = [f"--only-binary={d}" for d in parsers.only_binary(parser)]
+            pinned_extra = parsers.requirements(client, parser, version)
             try:
-                _run([*install, *binary, "--", *extra], f"installing {' '.join(extra)}")
+                _run([*install, *binary, "--", *pinned_extra], f"installing {' '.join(extra)}")
             except EnvError as exc:
                 raise parsers.ParserNotInstallable(
-                    f"the {parser} parser does not install beside {client.package} on python "
-                    f"{python}: {str(exc).splitlines()[0]}"
+                    f"the {parser} parser does not install beside {client.package} "
+                    f"{version} on python {python}: {_because(str(exc))}"
                 ) from None
-        version = _run(
-            [
-                env_python,
-                "-c",
-                f"import importlib.metadata as m; print(m.version({client.package!r}))",
-            ],
-            f"reading the installed version of {client.package}",
-        ).strip()
     except EnvError:
         shutil.rmtree(location, ignore_errors=True)  # no half-made environment is ever reused
         raise
@@ -261,6 +255,21 @@ def _ensure_env(
         json.dumps({**wanted, "client_version": version, "created": time.time()}, indent=2)
     )
     return _with_parser(ClientEnv(client, python, location, version), parser)
+
+
+def _installed(env_python: str, client: ClientSpec) -> str:
+    return _run(
+        [env_python, "-c", f"import importlib.metadata as m; print(m.version({client.package!r}))"],
+        f"reading the installed version of {client.package}",
+    ).strip()
+
+
+def _because(message: str) -> str:
+    """The installer's explanation in an install error, on one line: uv's "Because ..." lines
+    (which requirement bounds which), else the error's first line."""
+    lines = [_MARKS.sub("", line).strip() for line in message.splitlines()]
+    found = [line for line in lines if line.lower().startswith(("because", "and because"))]
+    return " ".join(found) if found else message.splitlines()[0]
 
 
 def _with_parser(env: ClientEnv, parser: str | None) -> ClientEnv:

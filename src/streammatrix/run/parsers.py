@@ -59,13 +59,17 @@ def installs(parser: str | None) -> bool:
     return parser in DISTRIBUTIONS
 
 
-def requirements(client: ClientSpec, parser: str | None) -> list[str]:
-    """What ``parser`` installs beside the client: ``redis[hiredis]==X`` and ``hiredis>=3``."""
+def requirements(client: ClientSpec, parser: str | None, installed: str = "") -> list[str]:
+    """What ``parser`` installs beside the client: ``redis[hiredis]==X`` and ``hiredis>=3``.
+
+    With ``installed`` (the client release already in the environment) the client is pinned to
+    it: a hiredis the newest client rejects must not make the installer pick an older client.
+    """
     if not installs(parser):
         return []
     assert parser is not None
-    dist = DISTRIBUTIONS[parser]
-    return [f"{client.package}[{parser}]{client.version}", dist + _specifier(client, parser)]
+    version = f"=={installed}" if installed else client.version
+    return [f"{client.package}[{parser}]{version}", DISTRIBUTIONS[parser] + _specifier(client, parser)]
 
 
 def only_binary(parser: str | None) -> list[str]:
