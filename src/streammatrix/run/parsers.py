@@ -69,7 +69,8 @@ def requirements(client: ClientSpec, parser: str | None, installed: str = "") ->
         return []
     assert parser is not None
     version = f"=={installed}" if installed else client.version
-    return [f"{client.package}[{parser}]{version}", DISTRIBUTIONS[parser] + _specifier(client, parser)]
+    parser_dist = DISTRIBUTIONS[parser] + _specifier(client, parser)
+    return [f"{client.package}[{parser}]{version}", parser_dist]
 
 
 def only_binary(parser: str | None) -> list[str]:
