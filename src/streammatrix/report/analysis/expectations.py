@@ -86,6 +86,7 @@ def in_scope(expectation: Expectation, cell: Cell, feature: str) -> bool:
         and server_matches(expectation.server, cell)
         and client_matches(expectation.client, cell)
         and fnmatch.fnmatchcase(cell.at.protocol, expectation.protocol)
+        and fnmatch.fnmatchcase(cell.record.parser, expectation.parser)
     )
 
 
@@ -108,6 +109,7 @@ def _cell_error_covered(expectations: Iterable[Expectation], cell: Cell) -> bool
         and server_matches(e.server, cell)
         and client_matches(e.client, cell)
         and fnmatch.fnmatchcase(cell.at.protocol, e.protocol)
+        and fnmatch.fnmatchcase(cell.record.parser, e.parser)
         for e in expectations
     )
 
