@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from streammatrix import shards
-from streammatrix.config.model import ClientSpec, Matrix, ServerSpec
+from streammatrix.config.model import DEFAULT_PARSER, ClientSpec, Matrix, ServerSpec
 from streammatrix.errors import ConfigError
 from streammatrix.junit.format import CELL_ID as CELL_ID  # re-exported: a cell id's pattern
 from streammatrix.names import ID_SEPARATOR
@@ -29,8 +29,10 @@ def protocol_suffix(protocol: str | None) -> str:
 
 
 def parser_suffix(parser: str | None) -> str:
-    """The cell id's suffix: "hiredis" -> "--parser-hiredis", None (no claim) -> ""."""
-    return f"{ID_SEPARATOR}parser-{parser}" if parser else ""
+    """The cell id's suffix: "hiredis" -> "--parser-hiredis"; the client's own parser (a claim
+    of "python", or none) adds nothing, so a row that gains ``parsers:`` keeps its cells' ids
+    and an earlier baseline still matches them."""
+    return f"{ID_SEPARATOR}parser-{parser}" if parser and parser != DEFAULT_PARSER else ""
 
 
 @dataclass(frozen=True)

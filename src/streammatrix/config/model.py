@@ -32,6 +32,7 @@ PROTOCOLS = ("2", "3", "3-unified")
 # or hiredis, the C parser redis-py picks by itself whenever the hiredis package is installed.
 # Without `parsers:` a cell claims none: its environment holds the client alone.
 PARSERS = ("python", "hiredis")
+DEFAULT_PARSER = "python"  # what a client without hiredis uses: its cells keep their plain ids
 # How a client range row (or a server row listing releases) becomes entries the grid runs: every
 # release ("all"), the first and the last of every minor line ("minor", the default), or only
 # the first and the last of the whole row ("ends"); bisection runs the others where it must.

@@ -16,7 +16,7 @@ PLACEHOLDER_NAME = "cell"
 EXPECTED_PROPERTY = "expected"  # written on merged test cases that matrix.yaml expects to fail
 # A cell id: server--client--pyX.Y[--respN][--parser-P]; matrix.yaml names allow nothing that
 # could break out of it. The protocol suffix is there only when matrix.yaml has `protocols:`, the
-# parser's only when the client row has `parsers:` (or names one as an extra).
+# parser's only for a parser other than the client's own (hiredis), named by the client row.
 # A cell's file is named after it, so a file that cannot be read still tells which cell it was.
 CELL_ID = re.compile(
     r"[A-Za-z0-9][A-Za-z0-9._-]*--[A-Za-z0-9][A-Za-z0-9._-]*--py[0-9][0-9.]*"

@@ -49,16 +49,20 @@ def test_parsers_make_a_cell_each_named_by_the_parser(tmp_path):
     new = matrix.client("new")
     assert (new.parsers, new.hiredis, new.package) == (("python", "hiredis"), ">=3", "redis")
     cells = plan(matrix)
+    # the client's own parser keeps the plain id: a baseline from before still matches
     assert [c.id for c in cells] == [
-        "redis-7.0--new--py3.11--parser-python",
+        "redis-7.0--new--py3.11",
         "redis-7.0--new--py3.11--parser-hiredis",
         "redis-7.0--old--py3.11",
     ]
+    assert [c.parser for c in cells] == ["python", "hiredis", None]
+    assert cells[0].coordinates()["parser"] == "python"
     assert cells[1].coordinates()["parser"] == "hiredis"
     assert all(CELL_ID.fullmatch(c.id) for c in cells)
     # --parsers selects by name; "default" selects the rows that name none
     assert [c.id for c in plan(matrix, parsers=["hiredis"])] == [cells[1].id]
     assert [c.id for c in plan(matrix, parsers=["default"])] == [cells[2].id]
+    assert [c.id for c in plan(matrix, parsers=["python"])] == [cells[0].id]
     with pytest.raises(ConfigError, match="--parsers 'cython' matches no parser"):
         plan(matrix, parsers=["cython"])
 
