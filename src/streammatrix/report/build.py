@@ -32,6 +32,7 @@ from streammatrix.report.analysis import expectations as expect
 from streammatrix.report.analysis import grid as report_grid
 from streammatrix.report.analysis import history as report_history
 from streammatrix.report.analysis import minimums as report_versions
+from streammatrix.report.analysis import parsers as report_parsers
 from streammatrix.report.analysis import protocols as report_protocols
 from streammatrix.report.analysis.model import Cell, Change, Report, Unexpected
 from streammatrix.report.views import badge as report_badge
@@ -124,6 +125,7 @@ def build_report(
                 report.expected[(cell.id, test.id)] = hit
     report.unexpected, report.facts = expect.split(report)
     report.protocol_dependent = report_protocols.dependences(report)
+    report.parser_dependent = report_parsers.dependences(report)
     report.boundaries = report_boundaries.build(
         shown,
         bisection,

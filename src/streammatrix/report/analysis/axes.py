@@ -1,4 +1,4 @@
-"""The axes of a cell beyond its server and client: Python and protocol today.
+"""The axes of a cell beyond its server and client: Python, protocol and parser today.
 
 Each axis is one entry: its name and the value a cell has on it. The glance folds an axis that
 changes no answer, the grid's header shows one row per axis, and report.json's cell table has
@@ -34,6 +34,13 @@ AXES: tuple[Axis, ...] = (
         label=lambda cell: cell.at.protocol_label,
         title=lambda cell: f"measured: RESP{cell.at.resp or '?'}",
         shown=lambda cells: any(c.at.protocol or c.at.resp for c in cells),
+    ),
+    Axis(
+        "parser",
+        value=lambda cell: cell.at.parser,  # "python", "hiredis 3.1.0"; "" where none is named
+        label=lambda cell: cell.at.parser or "none named",
+        title=lambda cell: f"measured: {cell.record.parser_classes or '?'}",
+        shown=lambda cells: any(c.at.parser for c in cells),
     ),
 )
 

@@ -14,10 +14,11 @@ from dataclasses import replace
 
 from packaging.version import Version
 
-from streammatrix.config.model import Expectation, Matrix
+from streammatrix.config.model import DEFAULT_PARSER, Expectation, Matrix
 from streammatrix.junit.records import CellRecord, TestRecord, worst
 from streammatrix.plugin import outcomes as o
 from streammatrix.report.analysis import expectations as expect
+from streammatrix.report.analysis import parsers
 from streammatrix.report.analysis.model import Cell, Coordinates, Entry, FeatureRow, Group, Latency
 from streammatrix.report.analysis.vocabulary import NO_RESULT
 from streammatrix.versions import family_rank, guess, parse
@@ -62,6 +63,7 @@ def coordinates(record: CellRecord, matrix: Matrix | None) -> Coordinates:
         client_note=_client_note(record),
         protocol=record.protocol,
         resp=record.resp,
+        parser=parsers.label(record),
     )
 
 
@@ -110,6 +112,8 @@ def cell_order(cell: Cell) -> tuple:
         cell.record.client,
         parse(at.python_version) or Version("0"),
         at.protocol,
+        cell.record.parser not in ("", DEFAULT_PARSER),  # the client's own parser first
+        at.parser,
         cell.id,
     )
 

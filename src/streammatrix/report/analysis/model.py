@@ -36,6 +36,7 @@ class Coordinates:
     client_note: str = ""
     protocol: str = ""  # the protocol the cell claims ("2", "3", "3-unified"); "" = none
     resp: str = ""  # the protocol its connections were measured to speak ("2", "3", "2 3")
+    parser: str = ""  # the parser the cell claims, as shown: "hiredis 3.1.0", "python"; "" = none
 
     @property
     def protocol_label(self) -> str:
@@ -315,6 +316,8 @@ class Report:
     generated: datetime | None = None
     # features whose outcome differs between protocols (report.protocols.ProtocolDependence)
     protocol_dependent: list = field(default_factory=list)
+    # features whose outcome differs between parsers (report.parsers.ParserDependence)
+    parser_dependent: list = field(default_factory=list)
     boundaries: Any = None  # report.boundaries.Boundaries: release ranges and bisection
     bisection_cells: list[Cell] = field(default_factory=list)  # cells that ran for a bisection
 

@@ -114,6 +114,11 @@ def _cell(row: dict[str, Any]) -> dict[str, Any]:
             "resp": row.get("resp", ""),
             "label": row.get("axis_protocol", ""),
         },
+        "parser": {
+            "claimed": row.get("parser", ""),
+            "classes": row.get("parser_classes", ""),
+            "label": row.get("axis_parser", ""),
+        },
         **{k: row.get(k) for k in ("provider", "seconds", "log", "source", "counts")},
     }
 
@@ -201,6 +206,22 @@ def expand(data: dict[str, Any]) -> dict[str, Any]:
                 ],
             }
             for d in rows_of(data.get("protocol_dependent"))
+        ],
+        "parser_dependent": [
+            {
+                **d,
+                "sides": [
+                    {
+                        "cell": s[0],
+                        "parser": s[1],
+                        "classes": s[2],
+                        "outcome": s[3],
+                        "message": _text(messages, s[4]),
+                    }
+                    for s in d.get("sides") or []
+                ],
+            }
+            for d in rows_of(data.get("parser_dependent"))
         ],
         "history": unpack_history(data["history"]) if data.get("history") else {},
         "ranges": ranges,

@@ -48,7 +48,8 @@ def _cell_columns() -> tuple[str, ...]:
         "id", "status", "reason", "server_entry", "server_name", "server_version",
         "server_redis_version", "server_measured", "client_entry", "client_name",
         "client_version", "client_measured", "python_entry", "python_version",
-        *(f"axis_{a.name}" for a in axes.AXES), "protocol", "resp", "provider", "seconds", "log",
+        *(f"axis_{a.name}" for a in axes.AXES), "protocol", "resp", "parser", "parser_classes",
+        "provider", "seconds", "log",
         "source", "counts", "tests", "outcomes", "test_seconds", "notes",
     )  # fmt: skip
 
@@ -73,7 +74,8 @@ def _cells(report: Report, tests: dict[str, int], text: Messages) -> dict[str, A
                 at.server_version, record.server_redis_version, bool(record.server_version),
                 record.client, at.client_family, at.client_version, bool(record.client_version),
                 record.python, at.python_version, *(a.value(cell) for a in axes.AXES),
-                at.protocol, at.resp, record.provider, record.seconds, cell.log,
+                at.protocol, at.resp, record.parser, record.parser_classes, record.provider,
+                record.seconds, cell.log,
                 str(record.source), dict(sorted(cell.counts.items())),
                 [tests[t.id] for t in record.tests],
                 "".join(stored.code(t.outcome) for t in record.tests),
@@ -200,6 +202,21 @@ def to_dict(report: Report) -> dict[str, Any]:
                     [[s.cell, s.protocol, s.resp, s.outcome, text(s.message)] for s in d.sides],
                 ]
                 for d in report.protocol_dependent
+            ),
+        ),
+        "parser_dependent": stored.table(
+            ("group", "feature", "server", "client", "python", "protocol", "sides"),
+            (
+                [
+                    d.group,
+                    d.feature,
+                    d.server,
+                    d.client,
+                    d.python,
+                    d.protocol,
+                    [[s.cell, s.parser, s.classes, s.outcome, text(s.message)] for s in d.sides],
+                ]
+                for d in report.parser_dependent
             ),
         ),
         "baseline": None

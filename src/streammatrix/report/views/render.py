@@ -160,6 +160,7 @@ def context(report: Report) -> dict[str, Any]:
         "client_labels": CLIENT_LABELS,
         "protocols_shown": any(c.at.protocol or c.at.resp for c in report.cells),
         "grid_axes": [axis for axis in axes.AXES if axis.shown(report.cells)],
+        "parsers_shown": any(c.at.parser for c in report.cells),
         "latency_cells": [
             c for c in report.cells if any(c.id in lat.values for lat in report.latencies)
         ],

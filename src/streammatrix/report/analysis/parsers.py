@@ -1,0 +1,88 @@
+"""Features that depend on the parser: the same server, client, Python and protocol, and a feature
+whose outcome differs between the cells that claim different parsers (python, hiredis).
+
+Each side keeps its measured outcome, the parser classes its connections were measured to use
+and the message of the test that decided it. Only cells that ran and proved their parser (at
+least one connection measured) take part: a skipped hiredis cell (it did not install) is the
+environment, which the grid shows, not a feature.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from streammatrix.junit.records import CellRecord
+from streammatrix.plugin import outcomes as o
+from streammatrix.report.analysis.model import Cell, FeatureRow, Report
+
+
+@dataclass
+class Side:
+    """One parser's cell of a parser-dependent feature."""
+
+    cell: str
+    parser: str  # e.g. "hiredis 3.1.0", "python"
+    classes: str  # the parser classes its connections used, e.g. "_HiredisParser"
+    outcome: str  # the measured outcome (not the expectation's)
+    message: str = ""  # the first line of the deciding test's failure, "" for a pass
+
+
+@dataclass
+class ParserDependence:
+    group: str
+    feature: str
+    server: str  # labels, e.g. "Redis 7.0.15"
+    client: str
+    python: str
+    protocol: str  # e.g. "RESP3", "default"
+    sides: list[Side] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        return f"{self.group}/{self.feature}"
+
+
+def label(record: CellRecord) -> str:
+    """The parser as the grid shows it: "hiredis 3.1.0", "python"; "" without a claim."""
+    version = record.prop(o.SUITE_CLIENT_PARSER_VERSION)
+    return version if record.parser and version else record.parser
+
+
+def _first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")
+
+
+def _side(cell: Cell, row: FeatureRow) -> Side | None:
+    entry = row.entries.get(cell.id)
+    if entry is None or entry.measured is None:
+        return None
+    message = ""
+    if entry.measured != o.PASS:
+        texts = [t.message or t.reason for t in entry.tests if t.outcome == entry.measured]
+        message = _first_line(next((t for t in texts if t), ""))
+    return Side(cell.id, cell.at.parser, cell.record.parser_classes, entry.measured, message)
+
+
+def dependences(report: Report) -> list[ParserDependence]:
+    """Every (feature, server, client, python, protocol) whose outcome differs between parsers."""
+    groups: dict[tuple[str, ...], list[Cell]] = {}
+    for cell in report.cells:
+        rec = cell.record
+        if cell.status == o.CELL_OK and rec.parser and rec.parser_classes:
+            key = (rec.server, rec.client, rec.python, rec.protocol)
+            groups.setdefault(key, []).append(cell)
+    found = []
+    for row in report.rows:
+        for cells in groups.values():
+            if len({c.record.parser for c in cells}) < 2:
+                continue
+            sides = [s for s in (_side(c, row) for c in cells) if s is not None]
+            if len({s.outcome for s in sides}) > 1:
+                at = cells[0].at
+                found.append(
+                    ParserDependence(
+                        row.group, row.feature, at.server_label, at.client_label,
+                        at.python_version, at.protocol_label, sides,
+                    )
+                )  # fmt: skip
+    return found
