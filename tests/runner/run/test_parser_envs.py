@@ -80,6 +80,18 @@ def test_a_newest_client_is_never_traded_for_an_older_one_that_admits_the_hiredi
         ensure_env(client, PY, tmp_path, parser="hiredis")
 
 
+def test_a_hiredis_the_client_installs_but_does_not_use_is_a_skip(tmp_path):
+    """valkey-py 6.0.2 installs beside hiredis 3.x and silently keeps its own parser: the
+    environment says so before any cell runs, from the parser class a connection gets."""
+    client = ClientSpec(
+        "valkey-py", package="valkey", module="valkey", version="==6.0.2", parsers=("hiredis",)
+    )
+    with pytest.raises(parsers.ParserNotInstallable) as caught:
+        ensure_env(client, PY, tmp_path, parser="hiredis")
+    assert str(caught.value).startswith("valkey 6.0.2 does not use hiredis 3.")
+    assert str(caught.value).endswith(": its connections get _RESP2Parser (the python parser)")
+
+
 PYTHON_PARSER = {"class": "_RESP2Parser", "versions": {}}
 HIREDIS_IGNORED = {"class": "_RESP2Parser", "versions": {"hiredis": "2.4.0"}}
 HIREDIS_USED = {"class": "_HiredisParser", "versions": {"hiredis": "3.1.0"}}
