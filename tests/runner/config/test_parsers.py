@@ -3,6 +3,7 @@ ids, selection, the lines bisection compares, and the runner's reading of the pl
 
 from __future__ import annotations
 
+import re
 import textwrap
 from dataclasses import replace
 
@@ -147,6 +148,25 @@ def test_an_expectation_may_name_a_parser(tmp_path):
     matrix = matrix_of(tmp_path, "- {name: c, version: latest, parsers: [hiredis]}\n", extra)
     assert matrix.expected[0].parser == "hiredis"
     assert load_default_expectation(tmp_path).parser == "*"
+
+
+@pytest.mark.parametrize(
+    ("clients", "parser", "problem"),
+    [
+        (
+            "parsers: [hiredis]",
+            "hiredis2",
+            "'hiredis2' matches none of the parsers the client rows",
+        ),
+        ("parsers: [python]", "hiredis", "(allowed: *, python)"),
+        ("default: true", "hiredis", "no client row has parsers:, so its cells claim none"),
+    ],
+)
+def test_an_expectation_for_a_parser_no_row_runs_is_refused(tmp_path, clients, parser, problem):
+    extra = f"expected:\n  - {{feature: xread, parser: {parser}, outcome: fail}}\n"
+    with pytest.raises(ConfigError, match=re.escape(problem)) as caught:
+        matrix_of(tmp_path, f"- {{name: c, version: latest, {clients}}}\n", extra)
+    assert "expected[0].parser" in str(caught.value)
 
 
 def load_default_expectation(tmp_path):
