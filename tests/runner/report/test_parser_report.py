@@ -96,3 +96,22 @@ def test_a_feature_that_depends_on_the_parser_is_listed_with_both_sides():
     assert 'id="parsers"' in html
     assert "&lt;b&gt;not&lt;/b&gt; the entries" in html  # text from a cell file is escaped
     assert "<b>not</b>" not in html
+
+
+def test_a_hostile_parser_version_in_a_cell_file_is_text():
+    hostile = "hiredis <img src=x onerror=alert(1)> | `x` *y*"
+
+    def edit(record):
+        if record.id != HIREDIS:
+            return record
+        props = {**record.properties, o.SUITE_CLIENT_PARSER_VERSION: hostile}
+        return dataclasses.replace(record, properties=props)
+
+    report = report_of(edit)
+    assert report.cells[1].at.parser == hostile
+    html = render_html(report)
+    assert "<img src=x" not in html
+    assert "hiredis &lt;img src=x onerror=alert(1)&gt;" in html
+    markdown = render_markdown(report)
+    assert "<img src=x" not in markdown
+    assert "RESP2, hiredis &lt;img src=x onerror=alert(1)&gt;" in markdown  # the grid's key
