@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from streammatrix.plugin import connections
 from streammatrix.plugin import outcomes as o
 
 # A feature with several tests in one cell shows the worst; index 0 is the worst.
@@ -89,8 +90,18 @@ class CellRecord:
     protocol = property(lambda self: self.prop(o.SUITE_CELL_PROTOCOL))  # the claim, "" = none
     resp = property(lambda self: self.prop(o.SUITE_CELL_RESP))  # measured: "2", "3", "2 3", ""
     parser = property(lambda self: self.prop(o.SUITE_CELL_PARSER))  # the claim, "" = none
-    # measured: the parser classes the suite's connections used, e.g. "_HiredisParser"
-    parser_classes = property(lambda self: self.prop(o.SUITE_CELL_PARSER_CLASSES))
+
+    @property
+    def parser_classes(self) -> str:
+        """The parser classes the suite's connections used, sync and asyncio, from the cell's
+        connection facts: "_AsyncHiredisParser _HiredisParser" ("" when none was measured)."""
+        found = {
+            value
+            for kind in connections.KINDS
+            for value in connections.parse(self.prop(connections.property_name(kind, "parser")))
+            if value != connections.UNKNOWN
+        }
+        return " ".join(sorted(found))
 
     @property
     def client_release(self) -> str:

@@ -36,7 +36,7 @@ from streammatrix.servers.base import RunningServer
 PLUGIN_FILES = ("__init__.py", "plugin/__init__.py", "plugin/outcomes.py", "plugin/resp.py",
                 "plugin/pytest_plugin.py", "plugin/protocol.py", "plugin/classify.py",
                 "plugin/properties.py", "plugin/current.py",
-                "plugin/connections.py")  # fmt: skip
+                "plugin/connections.py", "plugin/parser.py")  # fmt: skip
 
 
 @dataclass

@@ -1,5 +1,5 @@
 """The parser axis in matrix.yaml and the plan: `parsers:`, `redis[hiredis]`, `hiredis:`, cell
-ids, selection, the lines bisection compares, and the runner's reading of the plugin's proof."""
+ids, selection, the lines bisection compares, and expectations that name a parser."""
 
 from __future__ import annotations
 
@@ -12,8 +12,6 @@ import pytest
 from streammatrix.config.load import load
 from streammatrix.errors import ConfigError
 from streammatrix.plan import CELL_ID, line_keys, plan
-from streammatrix.plugin import outcomes as o
-from streammatrix.run.properties import parser_not_proven
 
 BASE = """\
 python: ["3.11"]
@@ -172,14 +170,3 @@ def test_an_expectation_for_a_parser_no_row_runs_is_refused(tmp_path, clients, p
 def load_default_expectation(tmp_path):
     extra = "expected:\n  - {feature: xread, outcome: fail}\n"
     return matrix_of(tmp_path, "- {name: c, version: latest}\n", extra).expected[0]
-
-
-def test_the_runner_reads_the_parsers_proof(tmp_path):
-    cell = plan(matrix_of(tmp_path, "- {name: c, version: latest, parsers: [hiredis]}\n"))[0]
-    proven = {o.SUITE_CELL_PARSER_CHECKED: "40", o.SUITE_CELL_PARSER_CLASSES: "_HiredisParser"}
-    assert parser_not_proven(cell, proven) == ""
-    assert "holds no parser measurement" in parser_not_proven(cell, {})
-    wrong = {**proven, o.SUITE_CELL_PARSER_ERROR: "claims the hiredis parser but ..."}
-    assert parser_not_proven(cell, wrong) == "claims the hiredis parser but ..."
-    unclaimed = plan(matrix_of(tmp_path, "- {name: c, version: latest}\n"))[0]
-    assert parser_not_proven(unclaimed, {}) == ""

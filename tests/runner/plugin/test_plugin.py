@@ -531,9 +531,6 @@ def test_testsuite_properties(tmp_path):
         outcomes.SUITE_CELL_RESP: "",
         outcomes.SUITE_CELL_RESP_SOURCE: "",
         outcomes.SUITE_CELL_RESP_CHECKED: "0",
-        # no parser claimed, and no connection among the test's fixtures to measure
-        outcomes.SUITE_CELL_PARSER_CLASSES: "",
-        outcomes.SUITE_CELL_PARSER_CHECKED: "0",
     }
 
 

@@ -16,7 +16,9 @@ from junitparser import JUnitXml
 from support import PY
 from support.matrix import copy_suite, write_matrix
 
+from streammatrix.junit import proof
 from streammatrix.junit.format import properties
+from streammatrix.plugin import connections
 from streammatrix.plugin import outcomes as o
 from streammatrix.plugin.parser import family
 from streammatrix.report.analysis.stored import expand
@@ -74,17 +76,17 @@ def test_each_cell_proves_its_parser_from_its_file(parser_run):
         props = suite_properties(cells / f"{name}.xml")
         assert props[o.SUITE_CELL_STATUS] == o.CELL_OK, (name, props)
         assert props[o.SUITE_CELL_PARSER] == claim
-        assert o.SUITE_CELL_PARSER_ERROR not in props
-        used = props[o.SUITE_CELL_PARSER_CLASSES].split()
-        assert used and {family(c) for c in used} == {claim}, (name, used)
-        assert int(props[o.SUITE_CELL_PARSER_CHECKED]) >= 45  # every test's connections
+        used = {k: proof.measured(props, k, "parser") for k in connections.KINDS}
+        classes = [c for found in used.values() for c in found]
+        assert classes and {family(c) for c in classes} == {claim}, (name, used)
+        assert sum(used[connections.SYNC].values()) >= 45  # every test's connections
         if claim == "hiredis":
             assert props[o.SUITE_CLIENT_PARSER_VERSION].startswith("hiredis "), props
         else:
             assert o.SUITE_CLIENT_PARSER_VERSION not in props
     # the newest client's asyncio tests went through hiredis too
     newest = suite_properties(cells / f"redis-7.0--new--py{PY}--parser-hiredis.xml")
-    assert "_AsyncHiredisParser" in newest[o.SUITE_CELL_PARSER_CLASSES].split()
+    assert set(proof.measured(newest, connections.ASYNC, "parser")) == {"_AsyncHiredisParser"}
 
 
 def test_a_parser_that_does_not_install_is_a_skipped_cell_with_the_reason(parser_run):
@@ -149,10 +151,10 @@ def test_a_hiredis_cell_whose_connections_used_the_python_parser_is_an_error(tmp
     cell = tmp_path / "report" / "cells" / f"redis-7.0--new--py{PY}--parser-hiredis.xml"
     props = suite_properties(cell)
     assert props[o.SUITE_CLIENT_PARSER_VERSION].startswith("hiredis ")  # hiredis was there
-    assert props[o.SUITE_CELL_PARSER_CLASSES] == "_RESP2Parser"  # ... and not used
+    assert proof.measured(props, connections.SYNC, "parser") == {"_RESP2Parser": 1}  # not used
     assert props[o.SUITE_CELL_STATUS] == o.CELL_ERROR, props
     assert props[o.SUITE_CELL_REASON] == (
-        "claims the hiredis parser but the suite's connections used _RESP2Parser (1 of 1)"
+        "claims the hiredis parser but its sync connections said _RESP2Parser (1 of 1)"
     )
     data = expand(json.loads((tmp_path / "report" / "report.json").read_text()))
     assert [u["kind"] for u in data["unexpected"]] == [KIND_CELL_ERROR]
