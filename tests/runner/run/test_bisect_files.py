@@ -125,3 +125,28 @@ def test_a_flaky_release_is_no_flip_to_bisect():
     state.add(_record("1.0", {"a": o.PASS, "b": o.FAIL}))
     state.add(_record("1.2", {"a": o.FLAKY, "b": o.FLAKY}))
     assert [(iv.feature, iv.lo, iv.hi) for iv in state.flips()] == [("b", "1.0", "1.2")]
+
+
+def test_each_parser_of_a_range_row_is_a_line_of_its_own():
+    """A range row with parsers: the python and the hiredis cells of a release are two lines;
+    a flip on one is bisected with that parser, the other's outcomes do not mix into it."""
+    releases = tuple(Release(Version(v)) for v in ("1.0", "1.1", "1.2"))
+    spec = ClientSpec("r", version=">=1.0", expand="minor", parsers=("python", "hiredis"))
+    rows = {"r": Row(spec, releases)}
+    matrix = Matrix(Path("m.yaml"), (ServerSpec("redis-7.0", image="redis:7.0"),), (), ("3.11",))
+    axes = Axes(matrix, rows)
+    state = _State(axes)
+
+    def record(version: str, outcome: str, parser: str):
+        found = _record(version, {"a": outcome})
+        found.properties[o.SUITE_CELL_PARSER] = parser
+        return found
+
+    for parser in ("python", "hiredis"):  # only hiredis changes between 1.0 and 1.2
+        state.add(record("1.0", "pass", parser))
+        state.add(record("1.2", "pass" if parser == "python" else "fail", parser))
+    (flip,) = state.flips()
+    assert flip.key[-1] == "hiredis" and (flip.lo, flip.hi) == ("1.0", "1.2")
+    cell = axes.cell(flip.key, "1.1")
+    assert (cell.client.version, cell.parser) == ("==1.1", "hiredis")
+    assert cell.id == "redis-7.0--redis-1.1--py3.11--parser-hiredis"
