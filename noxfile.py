@@ -6,9 +6,11 @@ works from nox, from CI, and by hand (``python -m streammatrix run --help``).
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import nox
+from nox.command import CommandFailed
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.sessions = ["lint", "tests"]
@@ -17,6 +19,15 @@ nox.options.error_on_missing_interpreters = False
 # pip downloads binary wheels for local servers (uv-made environments do not ship it); uv makes
 # the client environments in a fraction of pip's time.
 RUNNER = [".", "pip", "uv"]
+
+
+def _runner(session: nox.Session, *args: str) -> None:
+    """Run the runner's command line; nox ends with the runner's own exit code (README: 0, 1, 2,
+    3, 130), where it would turn any failure into 1."""
+    try:
+        session.run("streammatrix", *args)
+    except CommandFailed as exc:
+        sys.exit(exc.return_code if exc.return_code is not None else 1)
 
 
 def _envdir(session: nox.Session) -> str:
@@ -33,21 +44,21 @@ def matrix(session: nox.Session) -> None:
     --timeout S, --refresh, --keep, --list (see `python -m streammatrix run --help`).
     """
     session.install(*RUNNER)
-    session.run("streammatrix", "run", "--envdir", _envdir(session), *session.posargs)
+    _runner(session, "run", "--envdir", _envdir(session), *session.posargs)
 
 
 @nox.session
 def report(session: nox.Session) -> None:
     """Merge cell files (report/cells, or paths after --) into report/: JUnit, JSON, MD, HTML."""
     session.install(*RUNNER)
-    session.run("streammatrix", "report", *session.posargs)
+    _runner(session, "report", *session.posargs)
 
 
 @nox.session
 def images(session: nox.Session) -> None:
     """Build local server images from the binary sources in matrix.yaml (no registry needed)."""
     session.install(*RUNNER)
-    session.run("streammatrix", "images", *session.posargs)
+    _runner(session, "images", *session.posargs)
 
 
 @nox.session
@@ -64,7 +75,7 @@ def bench(session: nox.Session) -> None:
     e.g. `nox -s bench -- --fixed --workers 2 --rounds 3 --bisect-range none`).
     """
     session.install(*RUNNER)
-    session.run("streammatrix", "bench", "--envdir", _envdir(session), *session.posargs)
+    _runner(session, "bench", "--envdir", _envdir(session), *session.posargs)
 
 
 @nox.session
