@@ -16,9 +16,9 @@ nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.sessions = ["lint", "tests"]
 nox.options.error_on_missing_interpreters = False
 
-# pip downloads binary wheels for local servers (uv-made environments do not ship it); uv makes
-# the client environments in a fraction of pip's time.
-RUNNER = [".", "pip", "uv"]
+# pip downloads binary wheels for local servers (uv-made environments do not ship it); uv, which
+# makes the client environments, is a dependency of the runner.
+RUNNER = [".", "pip"]
 
 
 def _runner(session: nox.Session, *args: str) -> None:

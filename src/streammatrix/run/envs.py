@@ -57,7 +57,12 @@ def env_name(client: ClientSpec, python: str) -> str:
 
 
 def uv_binary() -> str | None:
-    """uv when it is installed (as a command or as the PyPI package): much faster than pip."""
+    """uv (a dependency of the runner): much faster than pip. The binary the ``uv`` wheel put
+    beside this interpreter, else one on PATH, else wherever the ``uv`` package says; None when
+    none of them works (environments are then made with pip)."""
+    beside = Path(sys.executable).parent / "uv"
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
     found = shutil.which("uv")
     if found:
         return found
@@ -65,8 +70,19 @@ def uv_binary() -> str | None:
         from uv import find_uv_bin  # type: ignore[import-not-found]
 
         return find_uv_bin()
-    except (ImportError, FileNotFoundError):
+    except Exception:  # noqa: BLE001 - not there, or it fails on this Python (EXE is None, ...)
         return None
+
+
+def without_uv() -> str | None:
+    """The one line a run says when uv cannot be found and environments are made with pip."""
+    if uv_binary() is not None:
+        return None
+    return (
+        f"uv was not found (not beside {sys.executable}, not on PATH, not through the uv "
+        "package): client environments are made with pip, several seconds each instead of a "
+        "fraction of one (pip install uv)"
+    )
 
 
 def _reports(executable: str, version: str) -> bool:

@@ -27,7 +27,7 @@ from streammatrix.run.cell import (
     run_cell,
     shared_environ,
 )
-from streammatrix.run.envs import ClientEnv, ReleaseNotInstallable, ensure_env
+from streammatrix.run.envs import ClientEnv, ReleaseNotInstallable, ensure_env, without_uv
 from streammatrix.run.events import (
     CellEnded,
     CellStarted,
@@ -154,6 +154,9 @@ def _run_cells(
     # A signal may come at any moment from here on (environments, fork servers, servers, cells):
     # whatever it interrupts, the clean-up below stops everything and writes the missing files.
     try:
+        note = without_uv()
+        if note:
+            events.say(note)
         envs = make_envs(runnable, options, events)
         plugin_dir = plugin_path(options.envdir)
         start = options.start or matrix.start
