@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from filelock import FileLock
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from streammatrix.config.model import ClientSpec
@@ -70,7 +71,7 @@ def uv_binary() -> str | None:
         from uv import find_uv_bin  # type: ignore[import-not-found]
 
         return find_uv_bin()
-    except Exception:  # noqa: BLE001 - not there, or it fails on this Python (EXE is None, ...)
+    except Exception:  # not there, or it fails on this Python (its EXE is None, ...)
         return None
 
 
@@ -199,16 +200,39 @@ def ensure_env(client: ClientSpec, python: str, root: Path, *, refresh: bool = F
 
 
 def _ensure_env(client: ClientSpec, python: str, root: Path, *, refresh: bool = False) -> ClientEnv:
+    """Under the environment's lock: runs sharing ``root`` (two nightly jobs, a user and a job)
+    wait for one that is making it, then reuse what it made; a kernel lock, so a run killed
+    while it holds one blocks nobody."""
+    asked = time.time()
+    lock = root / f"{env_name(client, python)}.lock"
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        held = FileLock(str(lock))
+        held.acquire()
+    except OSError as exc:
+        raise EnvError(f"cannot lock {lock}: {exc.strerror or exc}") from None
+    try:
+        # with --refresh, one made while this run waited for the lock is fresh enough
+        return _make_env(client, python, root, since=asked if refresh else None)
+    finally:
+        held.release()
+
+
+def _make_env(client: ClientSpec, python: str, root: Path, *, since: float | None) -> ClientEnv:
     location = root / env_name(client, python)
     requirements = [client.requirement, *SUITE_REQUIREMENTS]
     wanted = {"python": python, "requirements": requirements}
     stamp = location / STAMP
-    if not refresh and stamp.is_file():
+    if stamp.is_file():
         try:
             recorded = json.loads(stamp.read_text())
         except ValueError:
             recorded = {}
-        fresh = pinned(client) or time.time() - recorded.get("created", 0) < FLOATING_MAX_AGE
+        created = recorded.get("created", 0)
+        if since is None:
+            fresh = pinned(client) or time.time() - created < FLOATING_MAX_AGE
+        else:
+            fresh = created >= since
         same = {k: recorded.get(k) for k in wanted} == wanted
         if same and fresh and (location / "bin/python").exists():
             return ClientEnv(client, python, location, recorded["client_version"], reused=True)

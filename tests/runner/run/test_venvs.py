@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import sysconfig
+import time
 
 import pytest
 from support import PY
@@ -13,8 +15,8 @@ from support.matrix import copy_suite, write_matrix
 
 from streammatrix import cli
 from streammatrix.config.model import ClientSpec
-from streammatrix.run import envs
 from streammatrix.errors import EnvError, PythonNotFound
+from streammatrix.run import envs
 from streammatrix.run.envs import STAMP, ensure_env, pinned
 
 
@@ -106,3 +108,55 @@ def test_without_uv_a_run_says_so_once_and_makes_its_environment_with_pip(
     assert len([line for line in out.splitlines() if "uv was not found" in line]) == 1, out
     made = tmp_path / "envs" / f"matrix-c-py{PY}"
     assert (made / "bin" / "pip").exists()  # pip's venv, not uv's (which ships no pip)
+
+
+MAKE = """
+import sys, time
+from pathlib import Path
+from streammatrix.config.model import ClientSpec
+from streammatrix.run.envs import ensure_env
+root, go = Path(sys.argv[1]), float(sys.argv[2])
+time.sleep(max(0.0, go - time.time()))
+env = ensure_env(ClientSpec("redis-4.6", version="==4.6.0"), sys.argv[3], root)
+print("reused" if env.reused else "created", env.client_version)
+"""
+
+
+def test_two_processes_making_one_environment_share_it(tmp_path):
+    """Two runs started at once with one fresh envdir: one makes it, the other waits and
+    reuses it (without the lock both were red: "A virtual environment already exists")."""
+    go = str(time.time() + 1.0)  # both start making it at the same moment
+    command = [sys.executable, "-c", MAKE, str(tmp_path), go, PY]
+    runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)]
+    runs.append(
+        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    )
+    done = [run.communicate(timeout=300) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], done
+    assert sorted(out.strip() for out, _ in done) == ["created 4.6.0", "reused 4.6.0"], done
+
+
+def test_a_lock_held_by_a_killed_run_blocks_nobody(tmp_path):
+    client = ClientSpec("redis-4.6", version="==4.6.0")
+    lock = tmp_path / f"{envs.env_name(client, PY)}.lock"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time, filelock; filelock.FileLock(sys.argv[1])"
+         ".acquire(); print('held', flush=True); time.sleep(600)", str(lock)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert holder.stdout.readline().strip() == "held"
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    assert ensure_env(client, PY, tmp_path).client_version == "4.6.0"
+
+
+def test_refresh_after_waiting_reuses_what_the_other_run_just_made(tmp_path):
+    client = ClientSpec("redis-4.6", version="==4.6.0")
+    made = ensure_env(client, PY, tmp_path)
+    stamp = made.location / STAMP
+    # made by another run while this one waited for the lock: newer than this run's request
+    recorded = json.loads(stamp.read_text())
+    stamp.write_text(json.dumps({**recorded, "created": time.time() + 60}))
+    assert ensure_env(client, PY, tmp_path, refresh=True).reused
+    stamp.write_text(json.dumps({**recorded, "created": time.time() - 60}))
+    assert not ensure_env(client, PY, tmp_path, refresh=True).reused
