@@ -7,6 +7,7 @@ so the client's dependencies are exactly what a user of that client would get.
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import re
@@ -241,25 +242,9 @@ def _make_env(client: ClientSpec, python: str, root: Path, *, since: float | Non
     what = f"creating the environment for client {client.name!r} (python {python})"
     if location.exists():
         shutil.rmtree(location)
-    uv = uv_binary()
-    env_python = str(location / "bin" / "python")
-    if uv:
-        _run([uv, "venv", "--quiet", "--python", interpreter, str(location)], what)
-        install = [uv, "pip", "install", "--quiet", "--compile-bytecode", "--python", env_python]
-    else:
-        _run([interpreter, "-m", "venv", str(location)], what)
-        install = [env_python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     try:
-        # "--": a requirement is never read as an option (matrix.yaml's are checked too)
-        _run([*install, "--", *requirements], f"installing {' '.join(requirements)}")
-        version = _run(
-            [
-                env_python,
-                "-c",
-                f"import importlib.metadata as m; print(m.version({client.package!r}))",
-            ],
-            f"reading the installed version of {client.package}",
-        ).strip()
+        _install(location, interpreter, requirements, what, known=pinned(client))
+        version = installed_version(location, client.package)
     except EnvError:
         shutil.rmtree(location, ignore_errors=True)  # no half-made environment is ever reused
         raise
@@ -267,6 +252,50 @@ def _make_env(client: ClientSpec, python: str, root: Path, *, since: float | Non
         json.dumps({**wanted, "client_version": version, "created": time.time()}, indent=2)
     )
     return ClientEnv(client, python, location, version)
+
+
+def _install(
+    location: Path, interpreter: str, requirements: list[str], what: str, *, known: bool
+) -> None:
+    """A virtualenv at ``location`` with ``requirements``, nothing on the critical path a cell
+    does not need: no bytecode is compiled (a cell's imports compile what they use, once, into
+    the environment), and a pinned client (``known``) is installed from uv's cache alone when
+    it has everything (resolving against the index only where it does not): the release
+    cannot change, and the cache is as fresh as the last online resolution on the machine."""
+    uv = uv_binary()
+    env_python = str(location / "bin" / "python")
+    installing = f"installing {' '.join(requirements)}"
+    if uv:
+        _run([uv, "venv", "--quiet", "--python", interpreter, str(location)], what)
+        install = [uv, "pip", "install", "--quiet", "--python", env_python]
+        # "--": a requirement is never read as an option (matrix.yaml's are checked too)
+        if known:
+            try:
+                _run([*install, "--offline", "--", *requirements], installing)
+                return
+            except EnvError:
+                pass  # something is not in the cache: resolve online
+        _run([*install, "--", *requirements], installing)
+        return
+    _run([interpreter, "-m", "venv", str(location)], what)
+    install = [env_python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    _run([*install, "--no-compile", "--", *requirements], installing)
+
+
+def installed_version(location: Path, package: str) -> str:
+    """The version of ``package`` installed in the environment at ``location``, read from its
+    metadata (no interpreter started), else by asking the environment's Python."""
+    paths = [str(p) for p in location.glob("lib/python*/site-packages")]
+    for dist in importlib.metadata.distributions(name=package, path=paths):
+        return str(dist.version)
+    return _run(
+        [
+            str(location / "bin" / "python"),
+            "-c",
+            f"import importlib.metadata as m; print(m.version({package!r}))",
+        ],
+        f"reading the installed version of {package}",
+    ).strip()
 
 
 def cell_environ(base: dict[str, str] | None = None) -> dict[str, str]:

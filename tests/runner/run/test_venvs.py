@@ -160,3 +160,24 @@ def test_refresh_after_waiting_reuses_what_the_other_run_just_made(tmp_path):
     assert ensure_env(client, PY, tmp_path, refresh=True).reused
     stamp.write_text(json.dumps({**recorded, "created": time.time() - 60}))
     assert not ensure_env(client, PY, tmp_path, refresh=True).reused
+
+
+def test_no_bytecode_is_compiled_while_the_environment_is_made(tmp_path):
+    """Compiling every installed module cost twice the install itself; a cell compiles what it
+    imports, once."""
+    env = ensure_env(ClientSpec("redis-4.6", version="==4.6.0"), PY, tmp_path)
+    site = next(env.location.glob("lib/python*/site-packages"))
+    assert (site / "redis" / "client.py").is_file()
+    assert not list(site.glob("redis/**/*.pyc"))
+    assert not list(site.glob("_pytest/**/*.pyc"))
+
+
+def test_a_pinned_release_is_made_from_the_cache_without_the_index(tmp_path, monkeypatch):
+    client = ClientSpec("redis-4.6", version="==4.6.0")
+    ensure_env(client, PY, tmp_path / "first")  # the package cache has it now
+    for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.setenv(proxy, "http://127.0.0.1:9")  # nothing answers: no index
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    again = ensure_env(client, PY, tmp_path / "second")
+    assert (again.reused, again.client_version) == (False, "4.6.0")
