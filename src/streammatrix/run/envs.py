@@ -182,15 +182,24 @@ def installable(client: ClientSpec, python: str) -> None:
             )
 
 
-def ensure_env(client: ClientSpec, python: str, root: Path, *, refresh: bool = False) -> ClientEnv:
+def ensure_env(
+    client: ClientSpec,
+    python: str,
+    root: Path,
+    *,
+    refresh: bool = False,
+    since: float | None = None,
+) -> ClientEnv:
     """Create (or reuse) the environment for ``client`` on ``python`` under ``root``.
 
+    With ``refresh``, one made at or after ``since`` (default: this call) is fresh enough: the
+    run that asks made it, or another one while this one waited for it.
     An expanded release (``client.row``) that its Requires-Python or the installer refuses on
     this Python raises :class:`ReleaseNotInstallable`.
     """
     installable(client, python)
     try:
-        return _ensure_env(client, python, root, refresh=refresh)
+        return _ensure_env(client, python, root, refresh=refresh, since=since)
     except EnvError as exc:
         if client.row and _NOT_FOR_THIS_PYTHON.search(str(exc)):
             raise ReleaseNotInstallable(
@@ -200,11 +209,13 @@ def ensure_env(client: ClientSpec, python: str, root: Path, *, refresh: bool = F
         raise
 
 
-def _ensure_env(client: ClientSpec, python: str, root: Path, *, refresh: bool = False) -> ClientEnv:
+def _ensure_env(
+    client: ClientSpec, python: str, root: Path, *, refresh: bool, since: float | None
+) -> ClientEnv:
     """Under the environment's lock: runs sharing ``root`` (two nightly jobs, a user and a job)
     wait for one that is making it, then reuse what it made; a kernel lock, so a run killed
     while it holds one blocks nobody."""
-    asked = time.time()
+    asked = time.time() if since is None else since
     lock = root / f"{env_name(client, python)}.lock"
     try:
         root.mkdir(parents=True, exist_ok=True)
