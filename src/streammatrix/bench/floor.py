@@ -1,0 +1,111 @@
+"""A run against its CPU floor, and where the difference goes.
+
+The floor is the run's CPU time (this process and every process it waited for: environments,
+servers, fork servers and their cells) over the cores: no runner can take less wall time on
+them. The difference ``wall - floor`` is idle core time over the cores; each part of it below
+is core-seconds over the cores, so the parts are seconds of the wall and add up to it:
+
+* **start**: importing the runner and setting up the provider (no cell can run yet);
+* **environments**, **servers**, **fork-server warm-up**: what cells' workers waited for
+  after their turn came (their client environment, their server, their fork server);
+* **idle cores**: cores no worker held, from the first turn to the last cell's end (fewer
+  cells left than cores, or fewer workers than cores);
+* **report**: merging and writing the report after the last cell;
+* **in cells off the CPU**: the rest: what a running cell waits for (its server's replies,
+  the suite's sleeps and blocking reads), less the CPU time spent beside the cells (making
+  environments while cells run); negative when that work overlapped more than cells waited.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One cell's worker: when its turn came, what it waited for, when the cell ended."""
+
+    turn: float
+    waited_env: float
+    waited_server: float
+    waited_fork: float
+    ended: float
+
+
+def held_core_seconds(slots: Sequence[Slot], begin: float, end: float, cores: int) -> float:
+    """Core-seconds of [begin, end] that a worker held (from its cell's turn to its end), at
+    most ``cores`` at a time."""
+    points = sorted([(s.turn, 1) for s in slots] + [(s.ended, -1) for s in slots])
+    held, last, total = 0, begin, 0.0
+    for at, step in points:
+        at = min(max(at, begin), end)
+        total += min(held, cores) * (at - last)
+        held, last = held + step, at
+    return total
+
+
+def against_floor(
+    *,
+    wall: float,
+    cpu: float,
+    cores: int,
+    start: float,
+    report: float,
+    slots: Sequence[Slot],
+) -> dict[str, Any]:
+    """``wall`` (seconds, import included) against ``cpu`` over ``cores``, and where the
+    difference goes (:data:`__doc__`); ``start`` is import and provider time, ``report`` the
+    report's."""
+    floor = cpu / cores if cores else 0.0
+    parts: dict[str, float] = {"start": start}
+    if slots:
+        first, last = min(s.turn for s in slots), max(s.ended for s in slots)
+        span = last - first
+        parts["environments"] = sum(s.waited_env for s in slots) / cores
+        parts["servers"] = sum(s.waited_server for s in slots) / cores
+        parts["fork_warm_up"] = sum(s.waited_fork for s in slots) / cores
+        parts["idle_cores"] = span - held_core_seconds(slots, first, last, cores) / cores
+    parts["report"] = report
+    parts["in_cells_off_cpu"] = (wall - floor) - sum(parts.values())
+    return {
+        "wall_seconds": round(wall, 3),
+        "cpu_seconds": round(cpu, 3),
+        "cores": cores,
+        "floor_seconds": round(floor, 3),
+        "ratio": round(wall / floor, 3) if floor else None,
+        "gap_seconds": round(wall - floor, 3),
+        "gap": {name: round(value, 3) for name, value in parts.items()},
+    }
+
+
+def summary(measured: Sequence[tuple[str, dict[str, Any]]], matrix: str) -> dict[str, Any] | None:
+    """The median and range over runs (each a label and the floor of :func:`against_floor`) of
+    the wall, the floor, their ratio and each part of the difference."""
+    floors = [(label, f) for label, f in measured if f and f["ratio"] is not None]
+    if not floors:
+        return None
+
+    def spread(values: list[float]) -> dict[str, float]:
+        return {
+            "median": round(statistics.median(values), 3),
+            "min": round(min(values), 3),
+            "max": round(max(values), 3),
+        }
+
+    first = floors[0][1]
+    return {
+        "matrix": matrix,
+        "runs": [label for label, _ in floors],
+        "cores": first["cores"],
+        "wall_seconds": spread([f["wall_seconds"] for _, f in floors]),
+        "floor_seconds": spread([f["floor_seconds"] for _, f in floors]),
+        "ratio": spread([f["ratio"] for _, f in floors]),
+        "gap": {
+            part: spread([f["gap"][part] for _, f in floors])
+            for part in first["gap"]
+            if all(part in f["gap"] for _, f in floors)
+        },
+    }
