@@ -11,6 +11,8 @@ is core-seconds over the cores, so the parts are seconds of the wall and add up 
 * **idle cores**: cores no worker held, from the first turn to the last cell's end (fewer
   cells left than cores, or fewer workers than cores);
 * **report**: merging and writing the report after the last cell;
+* **other processes**: CPU time the machine's other processes took on these cores meanwhile
+  (a shared machine: the run waited for the cores they held), from ``/proc/stat``;
 * **in cells off the CPU**: the rest: what a running cell waits for (its server's replies,
   the suite's sleeps and blocking reads), less the CPU time spent beside the cells (making
   environments while cells run); negative when that work overlapped more than cells waited.
@@ -18,10 +20,32 @@ is core-seconds over the cores, so the parts are seconds of the wall and add up 
 
 from __future__ import annotations
 
+import os
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+
+def machine_busy_seconds() -> float | None:
+    """CPU time every process has spent on the cores this process may use, since boot
+    (``/proc/stat``); None where it cannot be read."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    cores = {f"cpu{n}" for n in affinity(0)} if affinity else None
+    try:
+        lines = Path("/proc/stat").read_text().splitlines()
+    except OSError:
+        return None
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    busy = 0
+    for line in lines:
+        name, *values = line.split()
+        if not name.startswith("cpu") or name == "cpu" or (cores and name not in cores):
+            continue
+        numbers = [int(v) for v in values[:8]]
+        busy += sum(numbers) - numbers[3] - numbers[4]  # all but idle and iowait
+    return busy / ticks
 
 
 @dataclass(frozen=True)
@@ -55,10 +79,11 @@ def against_floor(
     start: float,
     report: float,
     slots: Sequence[Slot],
+    machine: float | None = None,
 ) -> dict[str, Any]:
     """``wall`` (seconds, import included) against ``cpu`` over ``cores``, and where the
     difference goes (:data:`__doc__`); ``start`` is import and provider time, ``report`` the
-    report's."""
+    report's, ``machine`` the CPU time of every process on these cores meanwhile."""
     floor = cpu / cores if cores else 0.0
     parts: dict[str, float] = {"start": start}
     if slots:
@@ -69,6 +94,8 @@ def against_floor(
         parts["fork_warm_up"] = sum(s.waited_fork for s in slots) / cores
         parts["idle_cores"] = span - held_core_seconds(slots, first, last, cores) / cores
     parts["report"] = report
+    if machine is not None:  # the machine's CPU time meanwhile, ours included
+        parts["other_processes"] = max(0.0, machine - cpu) / cores
     parts["in_cells_off_cpu"] = (wall - floor) - sum(parts.values())
     return {
         "wall_seconds": round(wall, 3),

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from streammatrix.bench.cells import pytest_seconds, statuses
-from streammatrix.bench.floor import Slot, against_floor
+from streammatrix.bench.floor import Slot, against_floor, machine_busy_seconds
 from streammatrix.bench.loop import cpu_seconds, usable_cores
 from streammatrix.bench.startup import cell_startups
 from streammatrix.run.events import (
@@ -133,11 +133,13 @@ def matrix_run(
     if refresh:
         argv.append("--refresh")
     probe = Probe()
-    cpu = cpu_seconds()
+    cpu, machine = cpu_seconds(), machine_busy_seconds()
     began = time.monotonic()
     code = run(argv, [probe])
     wall = time.monotonic() - began
     cpu = cpu_seconds() - cpu
+    after = machine_busy_seconds()
+    machine = after - machine if after is not None and machine is not None else None
     first = min((s.turn for s in probe.slots), default=began + probe.provider)
     before = min((start for start, _ in probe.cells), default=began) - began
     total = wall + startup
@@ -177,5 +179,6 @@ def matrix_run(
             start=startup + first - began,
             report=probe.report,
             slots=probe.slots,
+            machine=machine,
         ),
     }

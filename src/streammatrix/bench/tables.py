@@ -201,6 +201,7 @@ GAP_PARTS = {
     "fork_warm_up": "waiting on fork-server warm-up",
     "idle_cores": "idle cores",
     "report": "the report",
+    "other_processes": "other processes on the machine",
     "in_cells_off_cpu": "in cells, off the CPU (rest)",
 }
 

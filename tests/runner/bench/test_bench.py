@@ -166,7 +166,7 @@ def test_tiny_bench_writes_every_part_of_bench_json(tmp_path):
         assert floor["cores"] >= 1 and floor["wall_seconds"] == run["total_seconds"]
         assert set(floor["gap"]) == {
             "start", "environments", "servers", "fork_warm_up", "idle_cores", "report",
-            "in_cells_off_cpu",
+            "in_cells_off_cpu", "other_processes",
         }  # fmt: skip
         assert floor["gap"]["start"] > 0 and floor["gap"]["report"] > 0
     cores = result["floor"]["selection"]["cores"]
