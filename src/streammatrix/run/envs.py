@@ -216,39 +216,60 @@ def _ensure_env(
     wait for one that is making it, then reuse what it made; a kernel lock, so a run killed
     while it holds one blocks nobody."""
     asked = time.time() if since is None else since
+    since = asked if refresh else None  # with --refresh, one made since it asked is fresh
     lock = root / f"{env_name(client, python)}.lock"
     try:
         root.mkdir(parents=True, exist_ok=True)
         held = FileLock(str(lock))
         held.acquire()
     except OSError as exc:
+        # a read-only envdir (a mounted cache) still serves the environments it holds
+        found = _reusable(client, python, root, since=since)
+        if found is not None:
+            return found
         raise EnvError(f"cannot lock {lock}: {exc.strerror or exc}") from None
     try:
-        # with --refresh, one made while this run waited for the lock is fresh enough
-        return _make_env(client, python, root, since=asked if refresh else None)
+        return _reusable(client, python, root, since=since) or _make_env(client, python, root)
     finally:
         held.release()
 
 
-def _make_env(client: ClientSpec, python: str, root: Path, *, since: float | None) -> ClientEnv:
-    location = root / env_name(client, python)
-    requirements = [client.requirement, *SUITE_REQUIREMENTS]
-    wanted = {"python": python, "requirements": requirements}
-    stamp = location / STAMP
-    if stamp.is_file():
-        try:
-            recorded = json.loads(stamp.read_text())
-        except ValueError:
-            recorded = {}
-        created = recorded.get("created", 0)
-        if since is None:
-            fresh = pinned(client) or time.time() - created < FLOATING_MAX_AGE
-        else:
-            fresh = created >= since
-        same = {k: recorded.get(k) for k in wanted} == wanted
-        if same and fresh and (location / "bin/python").exists():
-            return ClientEnv(client, python, location, recorded["client_version"], reused=True)
+def _wanted(client: ClientSpec, python: str) -> dict[str, object]:
+    """What an environment's stamp records and must match to be reused."""
+    return {"python": python, "requirements": [client.requirement, *SUITE_REQUIREMENTS]}
 
+
+def _reusable(
+    client: ClientSpec, python: str, root: Path, *, since: float | None
+) -> ClientEnv | None:
+    """The environment under ``root`` when it fits and is fresh (made since ``since``; without
+    it, a pinned one always is and a floating one for a day)."""
+    location = root / env_name(client, python)
+    try:
+        recorded = json.loads((location / STAMP).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(recorded, dict):
+        return None
+    created = recorded.get("created", 0)
+    if not isinstance(created, (int, float)):
+        return None
+    if since is None:
+        fresh = pinned(client) or time.time() - created < FLOATING_MAX_AGE
+    else:
+        fresh = created >= since
+    wanted = _wanted(client, python)
+    same = {k: recorded.get(k) for k in wanted} == wanted
+    if same and fresh and (location / "bin/python").exists():
+        return ClientEnv(client, python, location, str(recorded.get("client_version")), reused=True)
+    return None
+
+
+def _make_env(client: ClientSpec, python: str, root: Path) -> ClientEnv:
+    location = root / env_name(client, python)
+    wanted = _wanted(client, python)
+    requirements = [client.requirement, *SUITE_REQUIREMENTS]
+    stamp = location / STAMP
     interpreter = find_python(python)
     what = f"creating the environment for client {client.name!r} (python {python})"
     if location.exists():

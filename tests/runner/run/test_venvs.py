@@ -181,3 +181,26 @@ def test_a_pinned_release_is_made_from_the_cache_without_the_index(tmp_path, mon
     monkeypatch.delenv("no_proxy", raising=False)
     again = ensure_env(client, PY, tmp_path / "second")
     assert (again.reused, again.client_version) == (False, "4.6.0")
+
+
+def test_an_envdir_that_cannot_be_locked_still_serves_what_it_holds(tmp_path):
+    """A read-only envdir (a mounted cache): no lock can be taken there, the environments it
+    holds are reused all the same; one it lacks is an error that names the lock."""
+    client = ClientSpec("redis-4.6", version="==4.6.0")
+    ensure_env(client, PY, tmp_path)
+    lock = tmp_path / f"{envs.env_name(client, PY)}.lock"
+    lock.unlink()
+    lock.mkdir()  # opening it fails as a read-only directory would (the tests run as root)
+    assert ensure_env(client, PY, tmp_path).reused
+    other = ClientSpec("redis-5.0", version="==5.0.1")
+    (tmp_path / f"{envs.env_name(other, PY)}.lock").mkdir()
+    with pytest.raises(EnvError, match="cannot lock"):
+        ensure_env(other, PY, tmp_path)
+
+
+def test_a_stamp_of_the_wrong_shape_makes_the_environment_again(tmp_path):
+    client = ClientSpec("redis-4.6", version="==4.6.0")
+    env = ensure_env(client, PY, tmp_path)
+    for bad in ("[1, 2]", '{"created": "yesterday"}', "not json"):
+        (env.location / STAMP).write_text(bad)
+        assert not ensure_env(client, PY, tmp_path).reused
