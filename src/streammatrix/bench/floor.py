@@ -5,17 +5,19 @@ servers, fork servers and their cells) over the cores: no runner can take less w
 them. The difference ``wall - floor`` is idle core time over the cores; each part of it below
 is core-seconds over the cores, so the parts are seconds of the wall and add up to it:
 
-* **start**: importing the runner and setting up the provider (no cell can run yet);
+* **start**: importing the runner and setting up the provider (no cell can run yet; one core
+  works, the others idle);
 * **environments**, **servers**, **fork-server warm-up**: what cells' workers waited for
   after their turn came (their client environment, their server, their fork server);
 * **idle cores**: cores no worker held, from the first turn to the last cell's end (fewer
   cells left than cores, or fewer workers than cores);
-* **report**: merging and writing the report after the last cell;
+* **report**: merging and writing the report after the last cell (one core works);
 * **other processes**: CPU time the machine's other processes took on these cores meanwhile
   (a shared machine: the run waited for the cores they held), from ``/proc/stat``;
 * **in cells off the CPU**: the rest: what a running cell waits for (its server's replies,
   the suite's sleeps and blocking reads), less the CPU time spent beside the cells (making
-  environments while cells run); negative when that work overlapped more than cells waited.
+  environments while cells run); negative when that work overlapped more than cells waited,
+  and on a loaded machine, where other processes also ran while the run waited.
 """
 
 from __future__ import annotations
@@ -85,7 +87,8 @@ def against_floor(
     difference goes (:data:`__doc__`); ``start`` is import and provider time, ``report`` the
     report's, ``machine`` the CPU time of every process on these cores meanwhile."""
     floor = cpu / cores if cores else 0.0
-    parts: dict[str, float] = {"start": start}
+    busy = (cores - 1) / cores if cores else 0.0  # one core works in these, the others idle
+    parts: dict[str, float] = {"start": start * busy}
     if slots:
         first, last = min(s.turn for s in slots), max(s.ended for s in slots)
         span = last - first
@@ -93,7 +96,7 @@ def against_floor(
         parts["servers"] = sum(s.waited_server for s in slots) / cores
         parts["fork_warm_up"] = sum(s.waited_fork for s in slots) / cores
         parts["idle_cores"] = span - held_core_seconds(slots, first, last, cores) / cores
-    parts["report"] = report
+    parts["report"] = report * busy
     if machine is not None:  # the machine's CPU time meanwhile, ours included
         parts["other_processes"] = max(0.0, machine - cpu) / cores
     parts["in_cells_off_cpu"] = (wall - floor) - sum(parts.values())

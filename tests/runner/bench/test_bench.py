@@ -168,7 +168,8 @@ def test_tiny_bench_writes_every_part_of_bench_json(tmp_path):
             "start", "environments", "servers", "fork_warm_up", "idle_cores", "report",
             "in_cells_off_cpu", "other_processes",
         }  # fmt: skip
-        assert floor["gap"]["start"] > 0 and floor["gap"]["report"] > 0
+        if floor["cores"] > 1:  # one core works in them, the others idle
+            assert floor["gap"]["start"] > 0 and floor["gap"]["report"] > 0
     cores = result["floor"]["selection"]["cores"]
     selection = result["floor"]["selection"]
     warm_at_cores = [r["label"] for r in runs.values() if r["envs"] == "reused"]
