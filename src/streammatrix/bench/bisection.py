@@ -25,6 +25,7 @@ import yaml
 
 from streammatrix.bench.runs import RunCommand
 from streammatrix.junit.read import load_cells
+from streammatrix.report.analysis.stored import expand
 from streammatrix.run.events import BisectStepped
 
 DEFAULT_RANGE = ">=4.1.4,<4.4"
@@ -69,7 +70,7 @@ def _one(
     ranges: dict[str, Any] = {}
     report = out / "report.json"
     if report.is_file():
-        data = json.loads(report.read_text())
+        data = expand(json.loads(report.read_text()))  # the plain shape, whatever the schema
         for f in data.get("ranges", {}).get("features", []):
             key = f"{f['feature']} on {f['server']}"
             ranges[key] = [(s["outcome"], s["first"], s["last"]) for s in f["spans"]]

@@ -14,6 +14,7 @@ from support import ROOT
 from support.matrix import copy_suite, write_matrix
 
 from streammatrix import cli
+from streammatrix.report.analysis.stored import expand
 from streammatrix.run import envpool
 from streammatrix.run.events import BisectStepped, CellEnded, EnvReady
 
@@ -96,7 +97,7 @@ def test_bisection_makes_the_next_steps_releases_while_a_step_runs(tmp_path, mon
          str(tmp_path / "envs"), "--workers", "2", "--bisect"],
         [observe],
     )  # fmt: skip
-    data = json.loads((report / "report.json").read_text())
+    data = expand(json.loads((report / "report.json").read_text()))
     steps = data["ranges"]["bisection"]["steps"]
     probed: dict[int, set[str]] = {}
     for step in steps:
