@@ -1,22 +1,51 @@
 """Sessions: the compatibility matrix and the project's own checks.
 
 The sessions are thin: each installs the package and calls its command line, so the same run
-works from nox, from CI, and by hand (``python -m streammatrix run --help``).
+works from nox, from CI, and by hand (``python -m streammatrix run --help``). The runner's
+sessions keep their environment and install into it only when pyproject.toml or src/ changed
+(``--no-reuse-existing-virtualenvs`` makes it anew), and end with the runner's exit code.
 """
 
 from __future__ import annotations
 
+import hashlib
+import sys
 from pathlib import Path
 
 import nox
+from nox.command import CommandFailed
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.sessions = ["lint", "tests"]
 nox.options.error_on_missing_interpreters = False
 
-# pip downloads binary wheels for local servers (uv-made environments do not ship it); uv makes
-# the client environments in a fraction of pip's time.
-RUNNER = [".", "pip", "uv"]
+# pip downloads binary wheels for local servers (uv-made environments do not ship it); uv, which
+# makes the client environments, is a dependency of the runner.
+RUNNER = [".", "pip"]
+
+
+def _install_runner(session: nox.Session) -> None:
+    """Install the runner, unless the session's (reused) environment has this very one: what
+    it installs is RUNNER, pyproject.toml and src/, so their digest says when to install."""
+    digest = hashlib.sha256(repr(RUNNER).encode())
+    for path in [Path("pyproject.toml"), *sorted(Path("src").rglob("*"))]:
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(f"{path}\0".encode() + path.read_bytes())
+    stamp = Path(session.virtualenv.location) / ".streammatrix-runner"
+    if stamp.is_file() and stamp.read_text() == digest.hexdigest():
+        session.log("the runner is installed and unchanged: nothing to install")
+        return
+    session.install(*RUNNER)
+    stamp.write_text(digest.hexdigest())
+
+
+def _runner(session: nox.Session, *args: str) -> None:
+    """Run the runner's command line; nox ends with the runner's own exit code (README: 0, 1, 2,
+    3, 130), where it would turn any failure into 1."""
+    try:
+        session.run("streammatrix", *args)
+    except CommandFailed as exc:
+        sys.exit(exc.return_code if exc.return_code is not None else 1)
 
 
 def _envdir(session: nox.Session) -> str:
@@ -24,7 +53,7 @@ def _envdir(session: nox.Session) -> str:
     return str(Path(session.virtualenv.location).parent)
 
 
-@nox.session
+@nox.session(reuse_venv=True)
 def matrix(session: nox.Session) -> None:
     """Run the stream suite in every cell of matrix.yaml and write the report (report/).
 
@@ -32,25 +61,25 @@ def matrix(session: nox.Session) -> None:
     --provider auto|docker|binary, --report-dir, --baseline report.json, --history N,
     --timeout S, --refresh, --keep, --list (see `python -m streammatrix run --help`).
     """
-    session.install(*RUNNER)
-    session.run("streammatrix", "run", "--envdir", _envdir(session), *session.posargs)
+    _install_runner(session)
+    _runner(session, "run", "--envdir", _envdir(session), *session.posargs)
 
 
-@nox.session
+@nox.session(reuse_venv=True)
 def report(session: nox.Session) -> None:
     """Merge cell files (report/cells, or paths after --) into report/: JUnit, JSON, MD, HTML."""
-    session.install(*RUNNER)
-    session.run("streammatrix", "report", *session.posargs)
+    _install_runner(session)
+    _runner(session, "report", *session.posargs)
 
 
-@nox.session
+@nox.session(reuse_venv=True)
 def images(session: nox.Session) -> None:
     """Build local server images from the binary sources in matrix.yaml (no registry needed)."""
-    session.install(*RUNNER)
-    session.run("streammatrix", "images", *session.posargs)
+    _install_runner(session)
+    _runner(session, "images", *session.posargs)
 
 
-@nox.session
+@nox.session(reuse_venv=True)
 def bench(session: nox.Session) -> None:
     """Measure the runner itself; print tables and write report/bench.json (nothing asserted).
 
@@ -63,8 +92,8 @@ def bench(session: nox.Session) -> None:
     --bisect-range, --fixed (the fixed 30-cell matrix: 6 servers x 5 redis-py lines, RESP2;
     e.g. `nox -s bench -- --fixed --workers 2 --rounds 3 --bisect-range none`).
     """
-    session.install(*RUNNER)
-    session.run("streammatrix", "bench", "--envdir", _envdir(session), *session.posargs)
+    _install_runner(session)
+    _runner(session, "bench", "--envdir", _envdir(session), *session.posargs)
 
 
 @nox.session

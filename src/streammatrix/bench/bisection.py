@@ -4,12 +4,17 @@ release of the same range (``expand: all``). Numbers only: cells, wall seconds, 
 the cells' pytest ran, and whether both found the same ranges.
 
 One server (the selection's first), this Python, a range of the client (``--bisect-range``).
-Every release's environment is made once before the timed runs, so both are warm.
+Every release's environment is made once before the timed every-release run; the bisecting run
+makes its own from the warm package cache, as a nightly run does, and each of its steps is
+timed (``BisectStepped``): a step is its release's environment (made ahead while the step
+before runs) and a one-feature cell.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
+import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -20,6 +25,8 @@ import yaml
 
 from streammatrix.bench.runs import RunCommand
 from streammatrix.junit.read import load_cells
+from streammatrix.report.analysis.stored import expand
+from streammatrix.run.events import BisectStepped
 
 DEFAULT_RANGE = ">=4.1.4,<4.4"
 
@@ -45,11 +52,17 @@ def _one(
     label: str, matrix: Path, out: Path, envdir: Path, provider: str, run: RunCommand,
     extra: list[str],
 ) -> dict[str, Any]:  # fmt: skip
+    steps: list[BisectStepped] = []
+
+    def observe(event: Any) -> None:
+        if isinstance(event, BisectStepped):
+            steps.append(event)
+
     began = time.monotonic()
     code = run(
         ["run", "--config", str(matrix), "--envdir", str(envdir), "--report-dir", str(out),
          "--provider", provider, "--workers", "2", *extra],
-        [],
+        [observe],
     )  # fmt: skip
     wall = time.monotonic() - began
     grid, _ = load_cells([out / "cells"])
@@ -57,7 +70,7 @@ def _one(
     ranges: dict[str, Any] = {}
     report = out / "report.json"
     if report.is_file():
-        data = json.loads(report.read_text())
+        data = expand(json.loads(report.read_text()))  # the plain shape, whatever the schema
         for f in data.get("ranges", {}).get("features", []):
             key = f"{f['feature']} on {f['server']}"
             ranges[key] = [(s["outcome"], s["first"], s["last"]) for s in f["spans"]]
@@ -70,6 +83,14 @@ def _one(
         "cell_seconds": round(sum(r.seconds for r in grid), 3),
         "bisection_cell_seconds": round(sum(r.seconds for r in bisected), 3),
         "ranges": ranges,
+        "steps": [
+            {"step": e.step, "cells": e.cells, "seconds": round(e.seconds, 3)} for e in steps
+        ],
+        "step_median_seconds": (
+            round(statistics.median(e.seconds for e in steps), 3) if steps else None
+        ),
+        "step_min_seconds": round(min(e.seconds for e in steps), 3) if steps else None,
+        "step_max_seconds": round(max(e.seconds for e in steps), 3) if steps else None,
     }
 
 
@@ -92,7 +113,11 @@ def bisection_cost(
     say("bench: bisection: every release ...")
     all_releases = _one("every release", every, root / "every", envdir, provider, run, [])
     say("bench: bisection: first and last of each minor line, then --bisect ...")
-    bisection = _one("bisect", minor, root / "bisect", envdir, provider, run, ["--bisect"])
+    # its own environments, made anew from the warm package cache: each step makes its
+    # release's environment (ahead of the step, while the one before runs), as a real one does
+    fresh = envdir / "bisect-fresh"
+    shutil.rmtree(fresh, ignore_errors=True)
+    bisection = _one("bisect", minor, root / "bisect", fresh, provider, run, ["--bisect"])
     result = {
         "server": server,
         "range": version,
@@ -104,6 +129,6 @@ def bisection_cost(
         f"bench: bisection: {bisection['cells']} cells ({bisection['bisection_cells']} "
         f"bisecting) in {bisection['wall_seconds']:.1f}s vs every release: "
         f"{all_releases['cells']} cells in {all_releases['wall_seconds']:.1f}s; "
-        f"same ranges: {result['same_ranges']}"
+        f"same ranges: {result['same_ranges']}; step median {bisection['step_median_seconds']}s"
     )
     return result

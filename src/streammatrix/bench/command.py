@@ -47,7 +47,10 @@ from typing import Any
 from streammatrix import files
 from streammatrix.bench.bisection import DEFAULT_RANGE, bisection_cost
 from streammatrix.bench.cells import latencies
+from streammatrix.bench.envs import env_cost
+from streammatrix.bench.floor import summary
 from streammatrix.bench.goals import GOALS, PROVIDERS, goals_met
+from streammatrix.bench.loop import usable_cores
 from streammatrix.bench.runs import RunCommand, import_seconds, matrix_run
 from streammatrix.bench.speed import add_arguments as speed_arguments
 from streammatrix.bench.speed import beside_runs, from_runs
@@ -94,6 +97,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--fixed", action="store_true",
         help=f"the fixed {len(FIXED_SERVERS) * len(FIXED_CLIENTS)}-cell matrix instead: "
         f"{len(FIXED_SERVERS)} servers x {len(FIXED_CLIENTS)} redis-py lines, RESP2, one Python",
+    )  # fmt: skip
+    parser.add_argument(
+        "--envs", type=int, default=5,
+        help="client environments made from a warm package cache, timed (0: none)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--default-matrix", type=int, default=0, metavar="N",
+        help="also time N warm runs of the whole default matrix (what `nox -s matrix` runs) "
+        "against their CPU floor (default 0: none)",
     )  # fmt: skip
     speed_arguments(parser)
 
@@ -190,6 +202,14 @@ def run_bench(args: argparse.Namespace, console: Any, run: RunCommand) -> int:
         _matrix_runs(result, args, workers, envdir, say, run)
         result.update(from_runs(result["runs"]))
         beside_runs(result, args, envdir, say, run)
+    if args.envs > 0 and clients:
+        say(f"bench: {args.envs} client environments from a warm package cache ...")
+        client = next(c for c in matrix.clients if c.name == clients[0])
+        result["env"] = env_cost(client, pythons[0], args.envs, envdir / "env-cost")
+        say(f"bench: one environment: median {result['env']['median_seconds']}s")
+    if not args.skip_runs and args.default_matrix > 0:
+        result["default_runs"] = _default_runs(args, envdir, say, run)
+    result["floor"] = _floors(result, args)
     if not args.skip_runs and args.bisect_range != "none" and servers:
         result["bisection"] = bisection_cost(
             args.config, servers[0], args.bisect_range, args.provider, report_dir, envdir, say,
@@ -200,6 +220,46 @@ def run_bench(args: argparse.Namespace, console: Any, run: RunCommand) -> int:
     print_tables(result, console)
     say(f"bench: {out}")
     return 0
+
+
+def _default_runs(
+    args: argparse.Namespace, envdir: Path, say: Callable[[str], None], run: RunCommand
+) -> list[dict[str, Any]]:
+    """The whole default matrix: once to make its environments, then ``--default-matrix``
+    warm runs at as many workers as cores."""
+    cores = usable_cores()
+    runs = []
+    for turn in range(args.default_matrix + 1):
+        label = "default warm-up" if turn == 0 else f"default {turn}"
+        say(f"bench: {label}: the whole default matrix ({cores} workers) ...")
+        measured = matrix_run(
+            label, config=args.config, servers=[], clients=[], pythons=None,
+            provider=args.provider, workers=cores, refresh=False,
+            report_dir=args.report_dir / "bench" / label.replace(" ", "-"), envdir=envdir,
+            startup=import_seconds(), run=run,
+        )  # fmt: skip
+        say(f"bench: {label}: {measured['total_seconds']:.1f}s, {measured['cells']} cells")
+        runs.append(measured)
+    return runs
+
+
+def _floors(result: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    """Warm runs against their CPU floor: the selection's (the fixed matrix with --fixed) at as
+    many workers as cores, with the runs against the hand-written loop, and the default
+    matrix's."""
+    cores = usable_cores()
+    measured = [
+        (r["label"], r.get("floor"))
+        for r in result["runs"]
+        if r["envs"] == "reused" and r["workers"] == cores
+    ]
+    for turn, row in enumerate((result.get("loop") or {}).get("rounds", [])):
+        measured.append((f"vs loop {turn + 1}", row.get("runner_floor")))
+    default = [(r["label"], r.get("floor")) for r in result.get("default_runs", [])[1:]]
+    return {
+        "selection": summary(measured, "fixed" if args.fixed else "selection"),
+        "default": summary(default, "default"),
+    }
 
 
 def _matrix_runs(

@@ -17,6 +17,10 @@ GOALS = {
     "loop_ratio": 0.25,  # the runner's warm wall time over a hand-written loop's
     "one_feature_seconds": 0.25,  # wall time of a forked cell narrowed to one feature
     "cold_vs_warm": 2.0,  # a cold run (no client environments) over a warm one
+    "floor_ratio": 1.2,  # a warm run's wall over its CPU floor (the fixed matrix, w = cores)
+    "default_floor_ratio": 1.3,  # the same for the whole default matrix
+    "env_seconds": 0.3,  # one client environment from a warm package cache (median)
+    "bisect_step_seconds": 1.0,  # a bisection step: its release's environment and cell (median)
 }
 PROVIDERS = ("docker", "binary")
 
@@ -141,6 +145,7 @@ def _speed_rows(result: dict[str, Any], warm: list[dict[str, Any]]) -> list[dict
                 f"spawned {feature['spawn']['median_seconds']}s",
             )
         )
+    rows += _floor_rows(result)
     cold = result.get("cold_vs_warm")
     if cold:
         limit = GOALS["cold_vs_warm"]
@@ -151,6 +156,56 @@ def _speed_rows(result: dict[str, Any], warm: list[dict[str, Any]]) -> list[dict
                 limit,
                 f"<= {limit}x",
                 f"w{cold['workers']}: {cold['cold_seconds']}s vs {cold['warm_seconds']}s",
+            )
+        )
+    return rows
+
+
+def _floor_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Wall over CPU floor (fixed or selected matrix, default matrix), one environment, a
+    bisection step: medians, with the range in the note."""
+    rows = []
+    floors = result.get("floor") or {}
+    for key, goal in (("selection", "floor_ratio"), ("default", "default_floor_ratio")):
+        floor = floors.get(key)
+        if not floor:
+            continue
+        ratio, limit = floor["ratio"], GOALS[goal]
+        rows.append(
+            _row(
+                f"wall / CPU floor, {floor['matrix']} matrix",
+                ratio["median"],
+                limit,
+                f"<= {limit}x",
+                f"{len(floor['runs'])} runs, ratio {ratio['min']}-{ratio['max']}; wall "
+                f"{floor['wall_seconds']['median']}s, floor {floor['floor_seconds']['median']}s "
+                f"on {floor['cores']} cores",
+            )
+        )
+    env = result.get("env")
+    if env and env["median_seconds"] is not None:
+        limit = GOALS["env_seconds"]
+        rows.append(
+            _row(
+                "one client environment, warm cache",
+                env["median_seconds"],
+                limit,
+                f"<= {limit}s",
+                f"{env['client']} {env['release']} ({env['installer']}), "
+                f"{len(env['samples'])} made: {env['min_seconds']}-{env['max_seconds']}s",
+            )
+        )
+    bisect = (result.get("bisection") or {}).get("bisect") or {}
+    if bisect.get("step_median_seconds") is not None:
+        limit = GOALS["bisect_step_seconds"]
+        rows.append(
+            _row(
+                "bisection step",
+                bisect["step_median_seconds"],
+                limit,
+                f"<= {limit}s",
+                f"{len(bisect['steps'])} steps: {bisect['step_min_seconds']}-"
+                f"{bisect['step_max_seconds']}s",
             )
         )
     return rows

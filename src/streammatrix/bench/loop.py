@@ -161,6 +161,7 @@ def against_loop(
                 "runner_cpu_seconds": round(between - before, 3),
                 "loop_cpu_seconds": round(cpu_seconds() - between, 3),
                 "runner_exit_code": ran["exit_code"],
+                "runner_floor": ran.get("floor"),
                 "loop_codes": looped["codes"],
             }
         )

@@ -17,9 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from streammatrix.bench.cells import pytest_seconds, statuses
+from streammatrix.bench.floor import Slot, against_floor, machine_busy_seconds
+from streammatrix.bench.loop import cpu_seconds, usable_cores
 from streammatrix.bench.startup import cell_startups
 from streammatrix.run.events import (
     CellEnded,
+    CellStarted,
     EnvReady,
     EnvsReady,
     Event,
@@ -53,9 +56,13 @@ class Probe:
     report: float = 0.0
     server_starts: list[float] = field(default_factory=list)
     cells: list[tuple[float, float]] = field(default_factory=list)  # (start, end), monotonic
+    starts: dict[str, CellStarted] = field(default_factory=dict)  # by cell id
+    slots: list[Slot] = field(default_factory=list)  # each started cell's worker
 
     def __call__(self, event: Event) -> None:
-        if isinstance(event, ProviderReady):
+        if isinstance(event, CellStarted):
+            self.starts[event.cell_id] = event
+        elif isinstance(event, ProviderReady):
             self.provider += event.seconds
         elif isinstance(event, EnvReady):
             self.envs_reused.append(event.reused)
@@ -65,6 +72,12 @@ class Probe:
             self.server_starts.append(event.seconds)
         elif isinstance(event, CellEnded) and event.started is not None:
             self.cells.append((event.started, event.at))
+            began = self.starts.get(event.result.cell.id)
+            if began is not None and began.turn is not None:
+                self.slots.append(
+                    Slot(began.turn, began.waited_env, began.waited_server, began.waited_fork,
+                         event.at)
+                )  # fmt: skip
         elif isinstance(event, ReportWritten):
             self.report += event.seconds
 
@@ -106,10 +119,13 @@ def matrix_run(
 ) -> dict[str, Any]:
     """One real ``streammatrix run`` in this process, timed phase by phase."""
     argv = [
-        "run", "--config", str(config), "--servers", ",".join(servers),
-        "--clients", ",".join(clients), "--provider", provider, "--workers", str(workers),
+        "run", "--config", str(config), "--provider", provider, "--workers", str(workers),
         "--report-dir", str(report_dir), "--envdir", str(envdir),
     ]  # fmt: skip
+    if servers:  # none: matrix.yaml's default rows
+        argv += ["--servers", ",".join(servers)]
+    if clients:
+        argv += ["--clients", ",".join(clients)]
     if pythons:
         argv += ["--python", ",".join(pythons)]
     if protocols:
@@ -117,9 +133,15 @@ def matrix_run(
     if refresh:
         argv.append("--refresh")
     probe = Probe()
+    cpu, machine = cpu_seconds(), machine_busy_seconds()
     began = time.monotonic()
     code = run(argv, [probe])
     wall = time.monotonic() - began
+    cpu = cpu_seconds() - cpu
+    after = machine_busy_seconds()
+    machine = after - machine if after is not None and machine is not None else None
+    first = min((s.turn for s in probe.slots), default=began + probe.provider)
+    before = min((start for start, _ in probe.cells), default=began) - began
     total = wall + startup
     cells_wall = union_seconds(probe.cells)
     overhead = total - cells_wall
@@ -141,11 +163,22 @@ def matrix_run(
         "cells_sum_seconds": round(sum(end - start for start, end in probe.cells), 3),
         "pytest_sum_seconds": round(pytest_seconds(report_dir / "cells"), 3),
         "report_seconds": round(probe.report, 3),
-        "other_seconds": round(
-            total - startup - probe.provider - probe.envs - cells_wall - probe.report, 3
-        ),
+        # from the run's start to its first cell's: provider, that cell's environment, server
+        # and fork server (the other environments are made while cells run)
+        "before_cells_seconds": round(before, 3),
+        "other_seconds": round(total - startup - before - cells_wall - probe.report, 3),
         "overhead_seconds": round(overhead, 3),
         "overhead_share": round(overhead / total, 4) if total else None,
         "report_dir": str(report_dir),
         **cell_startups(report_dir / "cells"),
+        "floor": against_floor(
+            # the import's CPU time: a fresh interpreter importing is one busy core
+            wall=total,
+            cpu=cpu + startup,
+            cores=usable_cores(),
+            start=startup + first - began,
+            report=probe.report,
+            slots=probe.slots,
+            machine=machine,
+        ),
     }

@@ -42,6 +42,7 @@ def print_tables(result: dict[str, Any], console: Any) -> None:
     if result["latencies"]:
         _print_latencies(result, console)
     _print_speed(result, console)
+    _print_floor(result, console)
     _print_goals(result, console)
 
 
@@ -191,3 +192,42 @@ def _print_speed(result: dict[str, Any], console: Any) -> None:
         table.add_row(*_row(f"one-feature cell, {how}", _s(row["median_seconds"]), detail))
     if table.row_count:
         console.print(table)
+
+
+GAP_PARTS = {
+    "start": "start (import, provider)",
+    "environments": "waiting on environments",
+    "servers": "waiting on servers",
+    "fork_warm_up": "waiting on fork-server warm-up",
+    "idle_cores": "idle cores",
+    "report": "the report",
+    "other_processes": "other processes on the machine",
+    "in_cells_off_cpu": "in cells, off the CPU (rest)",
+}
+
+
+def _print_floor(result: dict[str, Any], console: Any) -> None:
+    """Warm runs against their CPU floor, and where the difference goes (medians, ranges)."""
+    from rich.table import Table
+
+    floors = [f for f in (result.get("floor") or {}).values() if f]
+    if not floors:
+        return
+    table = Table(title="Against the CPU floor, seconds: median (min-max) over the warm runs")
+    table.add_column("measure")
+    for floor in floors:
+        table.add_column(f"{floor['matrix']} ({len(floor['runs'])} runs)", justify="right")
+
+    def spread(value: dict[str, float], digits: int = 2) -> str:
+        return (
+            f"{_s(value['median'], digits)} ({_s(value['min'], digits)}-{_s(value['max'], digits)})"
+        )
+
+    table.add_row(*_row("wall", *(spread(f["wall_seconds"]) for f in floors)))
+    table.add_row(*_row("CPU floor", *(spread(f["floor_seconds"]) for f in floors)))
+    table.add_row(*_row("wall / floor", *(spread(f["ratio"], 3) for f in floors)))
+    for part, name in GAP_PARTS.items():
+        table.add_row(
+            *_row(name, *(spread(f["gap"][part]) if part in f["gap"] else "-" for f in floors))
+        )
+    console.print(table)

@@ -26,7 +26,7 @@ from streammatrix.plan import Cell, Line, excluded, lines
 from streammatrix.plugin import outcomes as o
 from streammatrix.releases import Row
 from streammatrix.run.bisect_cells import BisectPaths, BisectRunner
-from streammatrix.run.events import Events
+from streammatrix.run.events import BisectStepped, Events
 from streammatrix.run.matrix import RunOptions
 
 DEFAULT_BUDGET = 40  # bisection cells per run
@@ -208,7 +208,11 @@ def bisect(
                     cells.append((cell, sorted(union)))
                     where.append((key, version))
                 names = {f: state.tests.get(f, set()) for _, fs in cells for f in fs}
+                if result.cells + len(cells) < budget:  # a next step may come: prepare it
+                    runner.ahead([axes.cell(k, v) for k, v in next_probes(intervals, state)])
+                stepped = time.monotonic()
                 ran = runner.run(cells, step, names, [key[0] for key, _ in where])
+                events.emit(BisectStepped(step, len(ran), time.monotonic() - stepped))
                 for res, _ in ran:
                     for record in load_cells([runner.paths.cell_file(res.cell)])[0]:
                         state.add(record)
@@ -226,6 +230,22 @@ def bisect(
     result.exact = sum(1 for iv in state.flips() if not state.gap(iv))
     result.seconds = time.monotonic() - began
     return result
+
+
+def next_probes(intervals: list[Interval], state: _State) -> list[tuple[Key, str]]:
+    """The releases the next step may probe, whatever this step's probes measure: for each
+    interval, the middle of each half its probe leaves (the step itself runs the middle)."""
+    found: dict[tuple[Key, str], None] = {}
+    for iv in intervals:
+        middle = state.between(iv)
+        if not middle:
+            continue
+        probe = middle[len(middle) // 2]
+        for lo, hi in ((iv.lo, probe), (probe, iv.hi)):
+            half = state.between(Interval(iv.key, iv.feature, lo, hi, iv.lo_out, iv.hi_out))
+            if half:
+                found[(iv.key, half[len(half) // 2])] = None
+    return list(found)
 
 
 def _narrow(intervals: list[Interval], state: _State) -> list[Interval]:

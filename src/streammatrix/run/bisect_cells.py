@@ -18,10 +18,13 @@ from streammatrix.run.cell import (
     plugin_path,
     record_not_run,
     run_cell,
+    shared_environ,
 )
+from streammatrix.run.envpool import env_key
 from streammatrix.run.envs import ClientEnv, ReleaseNotInstallable
 from streammatrix.run.events import Events
-from streammatrix.run.matrix import RunOptions, env_key, make_envs
+from streammatrix.run.launch import Launcher, client_preload
+from streammatrix.run.matrix import RunOptions
 from streammatrix.run.parsers import ParserNotInstallable
 from streammatrix.run.paths import ReportPaths
 from streammatrix.run.pool import ServerPool
@@ -43,7 +46,8 @@ class BisectPaths(ReportPaths):
 
 
 class BisectRunner:
-    """Runs bisection cells: environments, one server pool for the whole bisection."""
+    """Runs bisection cells: one pool of environments (made ahead: the releases a later step
+    may need are asked for while this one runs) and one of servers for the whole bisection."""
 
     def __init__(
         self, matrix: Matrix, options: RunOptions, events: Events, paths: BisectPaths,
@@ -52,8 +56,24 @@ class BisectRunner:
         self.paths = paths
         self.provider: Provider | None = None
         self.pool: ServerPool | None = None
+        start = options.start or matrix.start
+        self.launcher = Launcher(
+            shared_environ(plugin_path(options.envdir)), fork=start == o.START_FORK
+        )
+        # a release's fork server starts as soon as its environment is made, a later step's too
+        self.envs = options.env_pool(
+            events, lambda env: self.launcher.warm(env.python, client_preload(env.client.module))
+        )
+
+    def ahead(self, cells: Sequence[Cell]) -> None:
+        """Make the environments of cells a later step may run, while this one runs."""
+        for cell in cells:
+            if cell.excluded is None:
+                self.envs.ahead(cell)
 
     def stop(self) -> None:
+        self.envs.close()
+        self.launcher.close()
         if self.pool is not None:
             self.pool.stop_all()
 
@@ -71,7 +91,7 @@ class BisectRunner:
             self.provider = make_provider(self.options.provider, notify=self.events.say)
             self.pool = ServerPool(self.provider, self.events)
         options, paths = self.options, self.paths
-        envs = make_envs([c for c, _ in cells], options, self.events)
+        self.envs.want([c for c, _ in cells])
         plugin_dir = plugin_path(options.envdir)
         workdir = self.matrix.path.parent.resolve()
         suite = (workdir / self.matrix.suite).resolve()
@@ -79,7 +99,7 @@ class BisectRunner:
 
         def one(item: tuple[Cell, list[str]]) -> tuple[CellResult, list[str]]:
             cell, features = item
-            env = envs.get(env_key(cell))  # none for an excluded cell
+            env = self.envs.get(env_key(cell)) if cell.excluded is None else None
             extra = {o.SUITE_CELL_BISECT: ",".join(features), o.SUITE_CELL_BISECT_STEP: str(step)}
             if cell.id in stepped:
                 extra[o.SUITE_CELL_BISECT_AXIS] = stepped[cell.id]
@@ -104,7 +124,7 @@ class BisectRunner:
             self.events.say(f"bisect step {step}: {cell.id}: {', '.join(features)}")
             res = run_cell(
                 cell, made, server, suite=suite, paths=paths, plugin_dir=plugin_dir,
-                timeout=timeout, workdir=workdir,
+                timeout=timeout, workdir=workdir, launcher=self.launcher,
                 pytest_args=["-k", " or ".join(names)] if names else [], extra=extra,
             )  # fmt: skip
             return res, features

@@ -7,6 +7,7 @@ so the client's dependencies are exactly what a user of that client would get.
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import re
@@ -18,6 +19,7 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from filelock import FileLock
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from streammatrix.config.model import ClientSpec
@@ -64,7 +66,12 @@ def env_name(client: ClientSpec, python: str, parser: str | None = None) -> str:
 
 
 def uv_binary() -> str | None:
-    """uv when it is installed (as a command or as the PyPI package): much faster than pip."""
+    """uv (a dependency of the runner): much faster than pip. The binary the ``uv`` wheel put
+    beside this interpreter, else one on PATH, else wherever the ``uv`` package says; None when
+    none of them works (environments are then made with pip)."""
+    beside = Path(sys.executable).parent / "uv"
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
     found = shutil.which("uv")
     if found:
         return found
@@ -72,8 +79,19 @@ def uv_binary() -> str | None:
         from uv import find_uv_bin  # type: ignore[import-not-found]
 
         return find_uv_bin()
-    except (ImportError, FileNotFoundError):
+    except Exception:  # not there, or it fails on this Python (its EXE is None, ...)
         return None
+
+
+def without_uv() -> str | None:
+    """The one line a run says when uv cannot be found and environments are made with pip."""
+    if uv_binary() is not None:
+        return None
+    return (
+        f"uv was not found (not beside {sys.executable}, not on PATH, not through the uv "
+        "package): client environments are made with pip, several seconds each instead of a "
+        "fraction of one (pip install uv)"
+    )
 
 
 def _reports(executable: str, version: str) -> bool:
@@ -177,18 +195,21 @@ def ensure_env(
     root: Path,
     *,
     refresh: bool = False,
+    since: float | None = None,
     parser: str | None = None,
 ) -> ClientEnv:
     """Create (or reuse) the environment for ``client`` on ``python`` under ``root``, for the
     cells that claim ``parser`` (None: no claim).
 
+    With ``refresh``, one made at or after ``since`` (default: this call) is fresh enough: the
+    run that asks made it, or another one while this one waited for it.
     An expanded release (``client.row``) that its Requires-Python or the installer refuses on
     this Python raises :class:`ReleaseNotInstallable`; a parser that does not install or that
     the client does not use, :class:`~.parsers.ParserNotInstallable`.
     """
     installable(client, python)
     try:
-        return _ensure_env(client, python, root, refresh=refresh, parser=parser)
+        return _ensure_env(client, python, root, refresh=refresh, since=since, parser=parser)
     except parsers.ParserNotInstallable:
         raise
     except EnvError as exc:
@@ -201,67 +222,121 @@ def ensure_env(
 
 
 def _ensure_env(
-    client: ClientSpec, python: str, root: Path, *, refresh: bool, parser: str | None
+    client: ClientSpec,
+    python: str,
+    root: Path,
+    *,
+    refresh: bool,
+    since: float | None,
+    parser: str | None,
 ) -> ClientEnv:
-    location = root / env_name(client, python, parser)
-    requirements = [client.requirement, *SUITE_REQUIREMENTS]
-    extra = parsers.requirements(client, parser)
-    wanted: dict = {"python": python, "requirements": requirements}
-    if extra:
-        wanted["parser_requirements"] = extra
-    stamp = location / STAMP
-    if not refresh and stamp.is_file():
-        try:
-            recorded = json.loads(stamp.read_text())
-        except ValueError:
-            recorded = {}
-        fixed = pinned(client) and parsers.pinned(client, parser)
-        fresh = fixed or time.time() - recorded.get("created", 0) < FLOATING_MAX_AGE
-        same = all(recorded.get(k) == wanted.get(k) for k in {*wanted, "parser_requirements"})
-        if same and fresh and (location / "bin/python").exists():
-            env = ClientEnv(client, python, location, recorded["client_version"], reused=True)
-            return _with_parser(env, parser)
+    """Under the environment's lock: runs sharing ``root`` (two nightly jobs, a user and a job)
+    wait for one that is making it, then reuse what it made; a kernel lock, so a run killed
+    while it holds one blocks nobody."""
+    asked = time.time() if since is None else since
+    since = asked if refresh else None  # with --refresh, one made since it asked is fresh
+    lock = root / f"{env_name(client, python, parser)}.lock"
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        held = FileLock(str(lock))
+        held.acquire()
+    except OSError as exc:
+        # a read-only envdir (a mounted cache) still serves the environments it holds
+        found = _reusable(client, python, root, since=since, parser=parser)
+        if found is not None:
+            return _with_parser(found, parser)
+        raise EnvError(f"cannot lock {lock}: {exc.strerror or exc}") from None
+    try:
+        found = _reusable(client, python, root, since=since, parser=parser)
+        return _with_parser(found or _make_env(client, python, root, parser), parser)
+    finally:
+        held.release()
 
+
+def _wanted(client: ClientSpec, python: str, parser: str | None) -> dict[str, object]:
+    """What an environment's stamp records and must match to be reused (a parser's own
+    requirements too: an environment made for one parser never serves another)."""
+    return {
+        "python": python,
+        "requirements": [client.requirement, *SUITE_REQUIREMENTS],
+        "parser_requirements": parsers.requirements(client, parser) or None,
+    }
+
+
+def _reusable(
+    client: ClientSpec, python: str, root: Path, *, since: float | None, parser: str | None
+) -> ClientEnv | None:
+    """The environment under ``root`` when it fits and is fresh (made since ``since``; without
+    it, a pinned one always is and a floating one for a day)."""
+    location = root / env_name(client, python, parser)
+    try:
+        recorded = json.loads((location / STAMP).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(recorded, dict):
+        return None
+    created = recorded.get("created", 0)
+    if not isinstance(created, (int, float)):
+        return None
+    if since is None:
+        fixed = pinned(client) and parsers.pinned(client, parser)
+        fresh = fixed or time.time() - created < FLOATING_MAX_AGE
+    else:
+        fresh = created >= since
+    wanted = _wanted(client, python, parser)
+    same = {k: recorded.get(k) for k in wanted} == wanted
+    if same and fresh and (location / "bin/python").exists():
+        return ClientEnv(client, python, location, str(recorded.get("client_version")), reused=True)
+    return None
+
+
+def _make_env(client: ClientSpec, python: str, root: Path, parser: str | None) -> ClientEnv:
+    location = root / env_name(client, python, parser)
+    wanted = _wanted(client, python, parser)
+    extra = parsers.requirements(client, parser)
+    requirements = [client.requirement, *SUITE_REQUIREMENTS]
+    stamp = location / STAMP
     interpreter = find_python(python)
     what = f"creating the environment for client {client.name!r} (python {python})"
     if location.exists():
         shutil.rmtree(location)
-    uv = uv_binary()
-    env_python = str(location / "bin" / "python")
-    if uv:
-        _run([uv, "venv", "--quiet", "--python", interpreter, str(location)], what)
-        install = [uv, "pip", "install", "--quiet", "--compile-bytecode", "--python", env_python]
-    else:
-        _run([interpreter, "-m", "venv", str(location)], what)
-        install = [env_python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     try:
-        # "--": a requirement is never read as an option (matrix.yaml's are checked too)
-        _run([*install, "--", *requirements], f"installing {' '.join(requirements)}")
-        version = _installed(env_python, client)
+        _install(location, interpreter, requirements, what, known=pinned(client))
+        version = installed_version(location, client.package)
         if extra:  # a parser that does not install is a skipped cell, not a broken client
-            binary = [f"--only-binary={d}" for d in parsers.only_binary(parser)]
-            pinned_extra = parsers.requirements(client, parser, version)
-            try:
-                _run([*install, *binary, "--", *pinned_extra], f"installing {' '.join(extra)}")
-            except EnvError as exc:
-                raise parsers.ParserNotInstallable(
-                    f"the {parser} parser does not install beside {client.package} "
-                    f"{version} on python {python}: {_because(str(exc))}"
-                ) from None
+            _install_parser(location, client, python, parser, version)
     except EnvError:
         shutil.rmtree(location, ignore_errors=True)  # no half-made environment is ever reused
         raise
     stamp.write_text(
         json.dumps({**wanted, "client_version": version, "created": time.time()}, indent=2)
     )
-    return _with_parser(ClientEnv(client, python, location, version), parser)
+    return ClientEnv(client, python, location, version)
 
 
-def _installed(env_python: str, client: ClientSpec) -> str:
-    return _run(
-        [env_python, "-c", f"import importlib.metadata as m; print(m.version({client.package!r}))"],
-        f"reading the installed version of {client.package}",
-    ).strip()
+def _install_parser(
+    location: Path, client: ClientSpec, python: str, parser: str | None, version: str
+) -> None:
+    """The parser's packages beside the installed client release (pinned to it, so the
+    installer never moves the client to another release that accepts them), from wheels only;
+    :class:`~.parsers.ParserNotInstallable` (a skipped cell, not a broken client) when they do
+    not install."""
+    env_python = str(location / "bin" / "python")
+    uv = uv_binary()
+    if uv:
+        install = [uv, "pip", "install", "--quiet", "--python", env_python]
+    else:
+        install = [env_python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    binary = [f"--only-binary={d}" for d in parsers.only_binary(parser)]
+    requirements = parsers.requirements(client, parser, version)
+    try:
+        # "--": a requirement is never read as an option (matrix.yaml's are checked too)
+        _run([*install, *binary, "--", *requirements], f"installing {' '.join(requirements)}")
+    except EnvError as exc:
+        raise parsers.ParserNotInstallable(
+            f"the {parser} parser does not install beside {client.package} "
+            f"{version} on python {python}: {_because(str(exc))}"
+        ) from None
 
 
 def _because(message: str) -> str:
@@ -285,6 +360,50 @@ def _with_parser(env: ClientEnv, parser: str | None) -> ClientEnv:
     return replace(
         env, parser=parser, parser_class=cls, parser_version=f"{dist} {version}" if version else ""
     )
+
+
+def _install(
+    location: Path, interpreter: str, requirements: list[str], what: str, *, known: bool
+) -> None:
+    """A virtualenv at ``location`` with ``requirements``, nothing on the critical path a cell
+    does not need: no bytecode is compiled (a cell's imports compile what they use, once, into
+    the environment), and a pinned client (``known``) is installed from uv's cache alone when
+    it has everything (resolving against the index only where it does not): the release
+    cannot change, and the cache is as fresh as the last online resolution on the machine."""
+    uv = uv_binary()
+    env_python = str(location / "bin" / "python")
+    installing = f"installing {' '.join(requirements)}"
+    if uv:
+        _run([uv, "venv", "--quiet", "--python", interpreter, str(location)], what)
+        install = [uv, "pip", "install", "--quiet", "--python", env_python]
+        # "--": a requirement is never read as an option (matrix.yaml's are checked too)
+        if known:
+            try:
+                _run([*install, "--offline", "--", *requirements], installing)
+                return
+            except EnvError:
+                pass  # something is not in the cache: resolve online
+        _run([*install, "--", *requirements], installing)
+        return
+    _run([interpreter, "-m", "venv", str(location)], what)
+    install = [env_python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    _run([*install, "--no-compile", "--", *requirements], installing)
+
+
+def installed_version(location: Path, package: str) -> str:
+    """The version of ``package`` installed in the environment at ``location``, read from its
+    metadata (no interpreter started), else by asking the environment's Python."""
+    paths = [str(p) for p in location.glob("lib/python*/site-packages")]
+    for dist in importlib.metadata.distributions(name=package, path=paths):
+        return str(dist.version)
+    return _run(
+        [
+            str(location / "bin" / "python"),
+            "-c",
+            f"import importlib.metadata as m; print(m.version({package!r}))",
+        ],
+        f"reading the installed version of {package}",
+    ).strip()
 
 
 def cell_environ(base: dict[str, str] | None = None) -> dict[str, str]:

@@ -70,6 +70,12 @@ class CellStarted:
     cell_id: str
     index: int
     total: int
+    # what the cell's worker waited for since its turn came (``turn``, monotonic), seconds:
+    # its client environment, its server, its fork server's warm-up
+    turn: float | None = None
+    waited_env: float = 0.0
+    waited_server: float = 0.0
+    waited_fork: float = 0.0
     at: float = field(default_factory=_now)
 
 
@@ -83,6 +89,15 @@ class CellEnded:
 
 
 @dataclass(frozen=True)
+class BisectStepped:
+    """One bisection step ended: its cells, and its wall time (environments, servers, cells)."""
+
+    step: int
+    cells: int
+    seconds: float
+
+
+@dataclass(frozen=True)
 class ReportWritten:
     directory: str
     seconds: float
@@ -90,7 +105,7 @@ class ReportWritten:
 
 Event = Union[
     Message, RunPlanned, ProviderReady, EnvReady, EnvsReady, ServerStarted, CellStarted,
-    CellEnded, ReportWritten,
+    CellEnded, BisectStepped, ReportWritten,
 ]  # fmt: skip
 Observer = Callable[[Event], None]
 

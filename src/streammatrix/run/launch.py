@@ -113,6 +113,12 @@ class Launcher:
         cmd = [str(python), "-m", "pytest", *args]
         return Launched(spawn_pytest(cmd, environ, cwd, log, timeout), o.START_SPAWN)
 
+    def prepare(self, python: str | Path, preload: tuple[str, ...] = ()) -> None:
+        """Wait until the fork server for ``python`` is up (started now if none was asked for),
+        so that what a cell waits for it is seen apart from the cell; nothing when spawning."""
+        if self.fork:
+            self._take(str(python), tuple(preload))
+
     def close(self) -> None:
         """Stop every fork server; from then on every cell is spawned. Idempotent."""
         with self._lock:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import contextlib
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from streammatrix import processes
@@ -27,12 +27,11 @@ from streammatrix.run.cell import (
     run_cell,
     shared_environ,
 )
-from streammatrix.run.envs import ClientEnv, ReleaseNotInstallable, ensure_env
+from streammatrix.run.envpool import EnvPool, env_key
+from streammatrix.run.envs import ClientEnv, ReleaseNotInstallable, without_uv
 from streammatrix.run.events import (
     CellEnded,
     CellStarted,
-    EnvReady,
-    EnvsReady,
     Events,
     ProviderReady,
     RunPlanned,
@@ -58,54 +57,15 @@ class RunOptions:
     timeout: float | None = None
     provider: str = "auto"
     start: str | None = None  # fork | spawn (how cells start); None: matrix.yaml's start
+    # when the run began: with refresh, an environment made since then is this run's own
+    began: float = field(default_factory=time.time)
 
-
-EnvKey = tuple[str, str, str]  # client, python, parser ("" when the row names none)
-
-
-def env_key(cell: Cell) -> EnvKey:
-    """The environment a cell runs in: its client's, on its Python, for its parser."""
-    return (cell.client.name, cell.python, cell.parser or "")
-
-
-def make_envs(
-    cells: Sequence[Cell], options: RunOptions, events: Events
-) -> dict[EnvKey, ClientEnv | EnvError]:
-    """Every (client, python, parser) environment the cells need, made in parallel."""
-    wanted = {env_key(c): c.client for c in cells if c.excluded is None}
-    result: dict[EnvKey, ClientEnv | EnvError] = {}
-    began = time.monotonic()
-
-    def make(key: EnvKey) -> None:
-        started = time.monotonic()
-        client, python, parser = key
-        try:
-            env = ensure_env(
-                wanted[key], python, options.envdir, refresh=options.refresh, parser=parser or None
-            )
-        except EnvError as exc:
-            result[key] = exc
-            took = time.monotonic() - started
-            events.emit(EnvReady(client, python, took, error=str(exc), parser=parser))
-            return
-        result[key] = env
-        events.emit(
-            EnvReady(
-                client,
-                python,
-                time.monotonic() - started,
-                reused=env.reused,
-                package=env.client.package,
-                version=env.client_version,
-                parser=parser,
-                parser_version=env.parser_version,
-            )
-        )
-
-    with ThreadPoolExecutor(max(1, options.workers)) as pool:
-        list(pool.map(make, wanted))
-    events.emit(EnvsReady(time.monotonic() - began))
-    return result
+    def env_pool(self, events: Events, ready: Callable[[ClientEnv], None] | None = None) -> EnvPool:
+        """A pool that makes this run's client environments ahead of its cells."""
+        return EnvPool(
+            self.envdir, events, workers=self.workers, refresh=self.refresh, since=self.began,
+            ready=ready,
+        )  # fmt: skip
 
 
 def run_matrix(
@@ -165,25 +125,31 @@ def _run_cells(
     begun: set[str] = set()  # cells whose turn came: each one writes its file, whatever happens
     pool = ServerPool(provider, events)
     launcher: Launcher | None = None
+    envs: EnvPool | None = None
     executor = ThreadPoolExecutor(max(1, options.workers), thread_name_prefix="cell")
     futures: list = []
     # A signal may come at any moment from here on (environments, fork servers, servers, cells):
     # whatever it interrupts, the clean-up below stops everything and writes the missing files.
     try:
-        envs = make_envs(runnable, options, events)
+        note = without_uv()
+        if note:
+            events.say(note)
         plugin_dir = plugin_path(options.envdir)
         start = options.start or matrix.start
         launcher = Launcher(shared_environ(plugin_dir), fork=start == o.START_FORK)
-        # one fork server per interpreter, started while the servers start, in the order the
-        # cells need them
-        for key in dict.fromkeys(env_key(c) for c in runnable):
-            env = envs[key]
-            if isinstance(env, ClientEnv):
-                launcher.warm(env.python, client_preload(env.client.module))
+        warm = launcher.warm
+        # each environment is made ahead of its cells (while the cells whose environment is
+        # ready run), and its fork server started as soon as it is made
+        envs = options.env_pool(
+            events, lambda env: warm(env.python, client_preload(env.client.module))
+        )
+        envs.want(runnable)
 
         def one(cell: Cell) -> tuple[CellResult, float | None]:
             begun.add(cell.id)
-            env = envs[env_key(cell)]
+            turn = time.monotonic()
+            env = envs.get(env_key(cell))
+            env_ready = time.monotonic()
             kind = provider.kind_of(cell.server)
             props = base_properties(cell, env if isinstance(env, ClientEnv) else None, kind)
             if isinstance(env, (PythonNotFound, ReleaseNotInstallable, ParserNotInstallable)):
@@ -197,7 +163,13 @@ def _run_cells(
                 if processes.interrupted():
                     reason = f"{INTERRUPTED_BEFORE} ({reason})"
                 return record_not_run(cell, paths, o.CELL_ERROR, reason, props), None
-            started = CellStarted(cell.id, order[cell.id], total)
+            server_ready = time.monotonic()
+            launcher.prepare(env.python, client_preload(env.client.module))
+            started = CellStarted(
+                cell.id, order[cell.id], total, turn=turn, waited_env=env_ready - turn,
+                waited_server=server_ready - env_ready,
+                waited_fork=time.monotonic() - server_ready,
+            )  # fmt: skip
             events.emit(started)
             result = run_cell(
                 cell, env, server, suite=suite, paths=paths, plugin_dir=plugin_dir,
@@ -215,6 +187,8 @@ def _run_cells(
         raise
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
+        if envs is not None:
+            envs.close()
         if launcher is not None:
             launcher.close()
         pool.stop_all()

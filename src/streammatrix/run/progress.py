@@ -7,6 +7,7 @@ from collections.abc import Callable
 from streammatrix.plugin import outcomes as o
 from streammatrix.run.cell import CellResult
 from streammatrix.run.events import (
+    BisectStepped,
     CellEnded,
     CellStarted,
     EnvReady,
@@ -60,6 +61,8 @@ def line(event: Event) -> str | None:
         return f"[{event.index}/{event.total}] start {event.cell_id}"
     if isinstance(event, CellEnded):
         return cell_line(event.index, event.total, event.result)
+    if isinstance(event, BisectStepped):
+        return f"bisect step {event.step}: {event.cells} cells in {event.seconds:.1f}s"
     if isinstance(event, ReportWritten):
         return f"report written to {event.directory} in {event.seconds:.1f}s"
     return None

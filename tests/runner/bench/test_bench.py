@@ -54,7 +54,7 @@ def test_tiny_bench_writes_every_part_of_bench_json(tmp_path):
         tmp_path,
         *("--starts", "2", "--workers", "1,2", "--providers", "docker,binary"),
         *("--bisect-range", ">=4.3.3,<4.3.6"),  # 4.3.3 fails xautoclaim, 4.3.4 passes
-        *("--rounds", "1", "--repeats", "2"),
+        *("--rounds", "1", "--repeats", "2", "--envs", "2", "--default-matrix", "1"),
         env={"DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock"},
     )
     output = done.stdout + done.stderr
@@ -159,11 +159,43 @@ def test_tiny_bench_writes_every_part_of_bench_json(tmp_path):
         assert isinstance(row["within"], bool)
         assert "::" in row["test"] and row["feature"]
 
+    # each run against its CPU floor: every part of the difference is there
+    for run in runs.values():
+        floor = run["floor"]
+        assert floor["cpu_seconds"] > 0 and floor["floor_seconds"] > 0 and floor["ratio"] > 0
+        assert floor["cores"] >= 1 and floor["wall_seconds"] == run["total_seconds"]
+        assert set(floor["gap"]) == {
+            "start", "environments", "servers", "fork_warm_up", "idle_cores", "report",
+            "in_cells_off_cpu", "other_processes",
+        }  # fmt: skip
+        if floor["cores"] > 1:  # one core works in them, the others idle
+            assert floor["gap"]["start"] > 0 and floor["gap"]["report"] > 0
+    cores = result["floor"]["selection"]["cores"]
+    selection = result["floor"]["selection"]
+    warm_at_cores = [r["label"] for r in runs.values() if r["envs"] == "reused"]
+    warm_at_cores = [label for label in warm_at_cores if runs[label]["workers"] == cores]
+    assert selection["runs"] == [*warm_at_cores, "vs loop 1"]
+    spread = selection["ratio"]
+    assert spread["min"] <= spread["median"] <= spread["max"]
+    # the whole default matrix of that matrix.yaml (one server, one client): a warm-up, a run
+    assert [r["label"] for r in result["default_runs"]] == ["default warm-up", "default 1"]
+    assert result["default_runs"][1]["envs"] == "reused"
+    assert result["floor"]["default"]["runs"] == ["default 1"]
+
+    env = result["env"]
+    assert (env["client"], env["python"], env["installer"]) == ("redis-7", PY, "uv")
+    assert env["release"].startswith("7.") and len(env["samples"]) == 2
+    # the bisecting run made its own environments and timed its one step
+    steps = result["bisection"]["bisect"]["steps"]
+    assert [(s["step"], s["cells"]) for s in steps] == [(1, 1)]
+
     goals = {row["goal"]: row for row in result["summary"]}
     assert set(goals) == {
         "warm run overhead share", "docker server ready", "binary server ready", "--workers 2 vs 1",
         "cell start-up median", "ratio to a hand-written loop", "one-feature cell",
-        "cold vs warm ratio",
+        "cold vs warm ratio", "wall / CPU floor, selection matrix",
+        "wall / CPU floor, default matrix", "one client environment, warm cache",
+        "bisection step",
     }  # fmt: skip
     assert goals["docker server ready"]["met"] is None  # not measured, not missed
     assert "floor" in goals["ratio to a hand-written loop"]["note"]
@@ -173,7 +205,9 @@ def test_tiny_bench_writes_every_part_of_bench_json(tmp_path):
         isinstance(row["met"], bool) for row in result["summary"] if row["value"] is not None
     )
 
-    for title in ("Server start-to-ready", "Matrix runs", "Stream latencies", "Speed", "Goals"):
+    titles = ("Server start-to-ready", "Matrix runs", "Stream latencies", "Speed", "Goals",
+              "Against the CPU floor")  # fmt: skip
+    for title in titles:
         assert title in output, output
 
 
