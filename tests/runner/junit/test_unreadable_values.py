@@ -34,6 +34,9 @@ BAD = {
     "bisect step": ('name="cell.seconds" value="3.2" />', 'name="cell.seconds" value="3.2" />'
                     '<property name="cell.bisect" value="xadd" />'
                     '<property name="cell.bisect.step" value="one" />'),
+    "bisect step huge": ('name="cell.seconds" value="3.2" />', 'name="cell.seconds" value="3.2" />'
+                         '<property name="cell.bisect" value="xadd" />'
+                         f'<property name="cell.bisect.step" value="{"9" * 5000}" />'),
     "bisect axis": ('name="cell.seconds" value="3.2" />', 'name="cell.seconds" value="3.2" />'
                     '<property name="cell.bisect.axis" value="python" />'),
     "start": ('name="cell.seconds" value="3.2" />', 'name="cell.seconds" value="3.2" />'
