@@ -206,7 +206,9 @@ def cmd_report(args: argparse.Namespace, observers: Sequence[Observer] = ()) -> 
     baseline = load_baseline(args.baseline) if args.baseline else None
     inputs = args.inputs or [args.report_dir / "cells"]
     events = Events([printer(_say), *observers])
-    return _report(inputs, args.report_dir, matrix, baseline, events, history=args.history)
+    # a run into this dir would write over the report, and its cells are half there
+    with report_dir_lock(args.report_dir):
+        return _report(inputs, args.report_dir, matrix, baseline, events, history=args.history)
 
 
 def _report(

@@ -19,7 +19,7 @@ from support.matrix import write_matrix
 from support.servers import eventually, runner_pids
 
 from streammatrix.report.analysis.stored import expand
-from streammatrix.run.lock import LOCK_NAME
+from streammatrix.run.lock import LOCK_NAME, report_dir_lock
 
 SLOW = f"redis-6.2--new--py{PY}"
 
@@ -163,3 +163,24 @@ def test_a_lock_file_that_cannot_be_written_is_one_line(tmp_path):
     assert done.returncode == 3, said
     assert f"{report / LOCK_NAME}: cannot write: " in said and "Traceback" not in said, said
 
+
+def test_report_into_a_dir_a_run_holds_stops_and_writes_nothing(tmp_path):
+    """`report` writes the report files a run is about to write: it waits its turn too."""
+    report = tmp_path / "report"
+    assert quick_run(tmp_path, report).returncode == 0
+
+    def written() -> dict[str, int]:
+        return {p.name: p.stat().st_mtime_ns for p in report.glob("*.*") if p.name != LOCK_NAME}
+
+    before = written()
+    assert "report.json" in before
+    with report_dir_lock(report):  # the kernel lock a run holds, as run/lock.py takes it
+        done = subprocess.run(
+            [sys.executable, "-m", "streammatrix", "report", str(report / "cells"),
+             "--report-dir", str(report)],
+            capture_output=True, text=True, env=env(), cwd=tmp_path, timeout=120, check=False,
+        )  # fmt: skip
+    said = done.stdout + done.stderr
+    assert done.returncode == 2, said
+    assert f"{report}: another run is writing its report here" in said, said
+    assert written() == before
