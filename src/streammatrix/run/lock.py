@@ -79,9 +79,7 @@ def report_dir_lock(root: Path) -> Iterator[None]:
             os.ftruncate(fd, 0)
             os.write(fd, (_owner() + "\n").encode())
         except OSError as exc:  # a full disk: nothing of the run can be written
-            raise OutputError(
-                f"{root / LOCK_NAME}: cannot write: {exc.strerror or exc}"
-            ) from None
+            raise OutputError(f"{root / LOCK_NAME}: cannot write: {exc.strerror or exc}") from None
         yield
     finally:
         os.close(fd)  # closing the only descriptor releases the lock
