@@ -42,6 +42,8 @@ from streammatrix.errors import ConfigError
 def load(path: str | Path) -> Matrix:
     """Read and validate ``path``; raise one ConfigError naming file, key path and line."""
     path = Path(path)
+    if path.exists() and not path.is_file():  # /dev/zero never ends, a FIFO may never open
+        raise ConfigError(f"{path}: cannot read the matrix file: not a file")
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
