@@ -101,3 +101,16 @@ def test_a_version_too_long_to_read_is_no_version_and_the_report_is_written(tmp_
     result = write_reports([cells], tmp_path / "out")
     assert CELL in {c.id for c in result.report.cells}
     assert (tmp_path / "out" / "report.html").is_file()
+
+
+def test_a_listed_release_too_long_to_read_does_not_stop_the_release_ranges(tmp_path):
+    """client.releases (a range row's releases) with a 5000-digit release: the ranges are
+    still made, and the report is written."""
+    cells = tmp_path / "cells"
+    shutil.copytree(DATA / "ranges" / "cells", cells)
+    first = next(cells.glob("*.xml"))
+    text = first.read_text()
+    start = text.index('name="client.releases" value="') + len('name="client.releases" value="')
+    first.write_text(text[:start] + "9" * 5000 + "," + text[start:])
+    result = write_reports([cells], tmp_path / "out")
+    assert result.report.cells and (tmp_path / "out" / "report.html").is_file()
