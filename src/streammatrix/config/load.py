@@ -13,8 +13,8 @@ from typing import Any
 
 import yaml
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.version import InvalidVersion, Version
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
 
 from streammatrix import names, versions
 from streammatrix.config import server_rows, values
@@ -90,10 +90,9 @@ def _selector(check: Checker, keys: list[Any], text: str) -> Selector:
     selector = Selector(text)
     family_range = selector.family_range
     if family_range is not None:
-        try:
-            SpecifierSet(family_range[1])
-        except InvalidSpecifier:
-            raise check.fail(keys, f"{text!r}: not a valid version range") from None
+        problem = names.range_problem(family_range[1])
+        if problem:
+            raise check.fail(keys, f"{text!r}: {problem}")
     return selector
 
 
@@ -230,7 +229,7 @@ def _no_release_names(check: Checker, clients: list[ClientSpec], raw: list[Any])
                 continue
             try:
                 version = Version(text)
-            except InvalidVersion:
+            except ValueError:  # InvalidVersion, or too long for int(): no release
                 continue
             if SpecifierSet(row.version).contains(version, prereleases=True):
                 line = check.line(["clients", r])

@@ -12,6 +12,7 @@ import sys
 import pytest
 from support import DATA, ROOT
 
+from streammatrix.config.load import load
 from streammatrix.junit.read import load_cells
 from streammatrix.plugin import outcomes as o
 from streammatrix.report.build import write_reports
@@ -114,3 +115,20 @@ def test_a_listed_release_too_long_to_read_does_not_stop_the_release_ranges(tmp_
     first.write_text(text[:start] + "9" * 5000 + "," + text[start:])
     result = write_reports([cells], tmp_path / "out")
     assert result.report.cells and (tmp_path / "out" / "report.html").is_file()
+
+
+def test_a_server_version_too_long_to_read_matches_no_version_range(tmp_path):
+    """matrix.yaml's `redis>=7` compared with a cell file's 5000-digit server version."""
+    text = (DATA / "cells" / f"{CELL}.xml").read_text()
+    head = 'name="server.version" value="'
+    start = text.index(head) + len(head)
+    old = text[start : text.index('"', start)]
+    cells, _ = _cells(tmp_path, f'{head}{old}"', f'{head}{"9" * 5000}"')
+    (tmp_path / "tests" / "streams").mkdir(parents=True)
+    config = tmp_path / "matrix.yaml"
+    config.write_text(
+        "servers: [{name: redis-6.2, image: 'redis:6.2'}]\nclients: [{version: latest}]\n"
+        "expected: [{feature: '*', server: 'redis>=7', outcome: fail, reason: r}]\n"
+    )
+    result = write_reports([cells], tmp_path / "out", matrix=load(config))
+    assert CELL in {c.id for c in result.report.cells}
