@@ -149,9 +149,10 @@ def _run(
             [options.report_dir / "cells"],
             options.report_dir,
             matrix,
-            None if interrupted else baseline,  # a partial run is no night of history
+            baseline,
             events,
             history=args.history,
+            partial=interrupted,  # no night of history, but the nights before it are kept
         )
     if noted.is_set() and not interrupted:
         _error("interrupted while the report was written; it was written whole")
@@ -206,7 +207,9 @@ def cmd_report(args: argparse.Namespace, observers: Sequence[Observer] = ()) -> 
     baseline = load_baseline(args.baseline) if args.baseline else None
     inputs = args.inputs or [args.report_dir / "cells"]
     events = Events([printer(_say), *observers])
-    return _report(inputs, args.report_dir, matrix, baseline, events, history=args.history)
+    # a run into this dir would write over the report, and its cells are half there
+    with report_dir_lock(args.report_dir):
+        return _report(inputs, args.report_dir, matrix, baseline, events, history=args.history)
 
 
 def _report(
@@ -217,9 +220,10 @@ def _report(
     events: Events,
     *,
     history: int | None = None,
+    partial: bool = False,
 ) -> int:
     began = time.monotonic()
-    result = write_reports(inputs, out, matrix, baseline, history=history)
+    result = write_reports(inputs, out, matrix, baseline, history=history, partial=partial)
     events.emit(ReportWritten(str(out), time.monotonic() - began))
     for warning in result.warnings:
         _say(f"warning: {warning}", style="yellow")

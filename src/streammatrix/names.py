@@ -101,7 +101,28 @@ def specifier_problem(text: str) -> str | None:
     if text != text.strip():
         return f"{text!r} has whitespace at its start or end"
     try:
-        SpecifierSet(text)
+        specifiers = SpecifierSet(text)
     except InvalidSpecifier:
         return f"{text!r} is not a pip version specifier (e.g. 5.0.1, 5.0.*, >=5,<6)"
+    return _unreadable_version(specifiers)
+
+
+def _unreadable_version(specifiers: SpecifierSet) -> str | None:
+    """Each version is read only when compared: one too long for int() (4300 digits) would
+    raise then, in the middle of a run."""
+    for specifier in specifiers:
+        try:
+            specifier.contains("0", prereleases=True)
+        except ValueError:
+            return f"{str(specifier)[:40]!r}...: a version number too long to read"
     return None
+
+
+def range_problem(text: str) -> str | None:
+    """Why the version range of a selector (``>=7`` of ``redis>=7``) cannot be read, or None."""
+    try:
+        specifiers = SpecifierSet(text)
+    except InvalidSpecifier:
+        return "not a valid version range"
+    problem = _unreadable_version(specifiers)
+    return f"not a valid version range ({problem})" if problem else None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 SERVER_FAMILIES = ("redis", "valkey")  # in report order; an unknown family sorts after them
 SERVER_LABELS = {"redis": "Redis", "valkey": "Valkey"}
@@ -19,10 +19,11 @@ _NUMBER = re.compile(r"\d+(?:\.\d+)*")
 
 
 def parse(text: str | None) -> Version | None:
-    """``text`` as a PEP 440 version, or None when it is empty or not a version."""
+    """``text`` as a PEP 440 version, or None when it is empty or not a version (a number
+    too long for ``int``, as a hostile cell file or baseline may hold, is not one either)."""
     try:
         return Version(text) if text else None
-    except InvalidVersion:
+    except ValueError:  # InvalidVersion, and int()'s limit on digits
         return None
 
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import yaml
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.version import InvalidVersion, Version
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
 
 from streammatrix import names, versions
 from streammatrix.config import server_rows, values
@@ -42,6 +42,8 @@ from streammatrix.errors import ConfigError
 def load(path: str | Path) -> Matrix:
     """Read and validate ``path``; raise one ConfigError naming file, key path and line."""
     path = Path(path)
+    if path.exists() and not path.is_file():  # /dev/zero never ends, a FIFO may never open
+        raise ConfigError(f"{path}: cannot read the matrix file: not a file")
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -88,10 +90,9 @@ def _selector(check: Checker, keys: list[Any], text: str) -> Selector:
     selector = Selector(text)
     family_range = selector.family_range
     if family_range is not None:
-        try:
-            SpecifierSet(family_range[1])
-        except InvalidSpecifier:
-            raise check.fail(keys, f"{text!r}: not a valid version range") from None
+        problem = names.range_problem(family_range[1])
+        if problem:
+            raise check.fail(keys, f"{text!r}: {problem}")
     return selector
 
 
@@ -228,7 +229,7 @@ def _no_release_names(check: Checker, clients: list[ClientSpec], raw: list[Any])
                 continue
             try:
                 version = Version(text)
-            except InvalidVersion:
+            except ValueError:  # InvalidVersion, or too long for int(): no release
                 continue
             if SpecifierSet(row.version).contains(version, prereleases=True):
                 line = check.line(["clients", r])

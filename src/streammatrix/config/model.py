@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from packaging.specifiers import SpecifierSet
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from streammatrix import versions
 
@@ -139,7 +139,7 @@ class Selector:
             return False
         try:
             return Version(version) in SpecifierSet(spec)
-        except InvalidVersion:
+        except ValueError:  # InvalidVersion, or a number too long for int(): no version
             return False
 
 

@@ -13,6 +13,7 @@ reads from a cell file is checked here, once, and such a cell is an error cell n
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from xml.etree.ElementTree import ParseError
@@ -49,6 +50,7 @@ _NAMES = {
     o.SUITE_CELL_START: o.START_METHODS,
 }
 _COUNTS = (o.SUITE_CELL_BISECT_STEP,)
+_COUNT = re.compile(r"[0-9]{1,9}")  # ASCII digits, few enough for int() (at most 4300)
 
 
 def _number_problem(what: str, read: Callable[[], object]) -> str:
@@ -61,7 +63,7 @@ def _number_problem(what: str, read: Callable[[], object]) -> str:
     except (ValueError, TypeError, OverflowError) as exc:
         return f"{what} is not a number ({exc})"
     if not math.isfinite(number) or number < 0:
-        return f"{what} is {value!r}, not a number of at least 0"
+        return f"{what} is {str(value)[:80]!r}, not a number of at least 0"
     return ""
 
 
@@ -75,8 +77,10 @@ def unreadable(suite: JUnitSuite, props: dict[str, str]) -> str:
                 f"property {name} is {props[name][:80]!r}, not one of {', '.join(allowed)}"
             )
     for name in _COUNTS:
-        if props.get(name) and not (props[name].isascii() and props[name].isdigit()):
-            problems.append(f"property {name} is {props[name][:80]!r}, not a whole number")
+        if props.get(name) and not _COUNT.fullmatch(props[name]):
+            problems.append(
+                f"property {name} is {props[name][:80]!r}, not a whole number of 1-9 digits"
+            )
     for case in suite:
         case_props = properties(case)
         label = f"test {(case.name or '')[:80]!r}"

@@ -75,8 +75,12 @@ def build_report(
     *,
     warnings: Sequence[str] = (),
     history: int | None = None,
+    partial: bool = False,
 ) -> Report:
-    """Classify, group and summarise merged cells (see the modules this one calls)."""
+    """Classify, group and summarise merged cells (see the modules this one calls).
+
+    ``partial``: the run was interrupted; it is compared with no baseline and is no night of
+    history, but the baseline's history is kept."""
     cells = list(cells)
     # bisection cells ran only some features: they feed the release ranges, not the grid
     bisection = _cells([c for c in cells if c.prop(o.SUITE_CELL_BISECT)], matrix)
@@ -135,14 +139,17 @@ def build_report(
     report.bisection_cells = bisection
     report.unexpected += report.boundaries.unexpected()
     before = report_baseline.read(baseline) if baseline is not None else None
-    if before is not None:
+    if before is not None and not partial:
         report.baseline = report_baseline.diff(report, before)
         report.baseline.not_compared += report_baseline.minimums_not_compared(report, before)
         report.unexpected += report_baseline.newly_failing(report.baseline)
         report.unexpected += report_baseline.minimum_raised(report, before)
     if history is None and matrix is not None:
         history = matrix.history
-    report.history = report_history.carry(report, before, history)
+    if partial and before is not None:
+        report.history = report_history.kept(before, history)
+    else:
+        report.history = report_history.carry(report, before, history)
     report.causes = report_causes.group(report.unexpected, shown)
     return report
 
@@ -232,6 +239,7 @@ def write_reports(
     matrix: Matrix | None = None,
     baseline: str | Path | dict[str, Any] | None = None,
     history: int | None = None,
+    partial: bool = False,
 ) -> ReportResult:
     """Merge the cell files under ``inputs`` and write the four reports into ``out_dir``.
 
@@ -248,7 +256,9 @@ def write_reports(
     data = (
         report_baseline.load_baseline(baseline) if isinstance(baseline, (str, Path)) else baseline
     )
-    report = build_report(records, matrix, data, warnings=warnings, history=history)
+    report = build_report(
+        records, matrix, data, warnings=warnings, history=history, partial=partial
+    )
     for cell in report.cells:
         cell.log = _log_link(cell.record, out, inputs)
     expected = {key: e.reason or f"expected {e.outcome}" for key, e in report.expected.items()}

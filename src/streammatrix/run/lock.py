@@ -11,9 +11,11 @@ wait: it stops at once, naming the directory and the run that holds it.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import socket
+import stat
 import sys
 import time
 from collections.abc import Iterator
@@ -35,16 +37,35 @@ def _owner() -> str:
     return "".join(c if c.isprintable() else "?" for c in owner)[:1000]  # one line, read back
 
 
+def _open(root: Path) -> int:
+    """The lock file's descriptor: a regular file of the report dir, never a link's target."""
+    path = root / LOCK_NAME
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        # no O_TRUNC: a run that does not get the lock must not erase the holder's name;
+        # O_NOFOLLOW: a link planted there must not make the run write over its target
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
+    except OSError as exc:
+        if root.exists() and not root.is_dir():
+            why: object = "exists and is not a directory"
+        elif exc.errno == errno.ELOOP:
+            why = f"{path} is a symbolic link; remove it (the run keeps its lock there)"
+        else:
+            why = exc
+        raise OutputError(f"{root}: cannot write the run's files: {why}") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):  # a FIFO, a device
+        os.close(fd)
+        raise OutputError(
+            f"{root}: cannot write the run's files: {path} is not a regular file; remove it "
+            "(the run keeps its lock there)"
+        )
+    return fd
+
+
 @contextlib.contextmanager
 def report_dir_lock(root: Path) -> Iterator[None]:
     """Hold the report directory ``root`` for the block; ReportDirInUse if another run does."""
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-        # no O_TRUNC: a run that does not get the lock must not erase the holder's name
-        fd = os.open(root / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as exc:
-        why = "exists and is not a directory" if root.exists() and not root.is_dir() else exc
-        raise OutputError(f"{root}: cannot write the run's files: {why}") from None
+    fd = _open(root)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -54,8 +75,11 @@ def report_dir_lock(root: Path) -> Iterator[None]:
                 f"{root}: another run is writing its report here ({holder}); wait for it to "
                 "end, or give this run another --report-dir"
             ) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, (_owner() + "\n").encode())
+        try:
+            os.ftruncate(fd, 0)
+            os.write(fd, (_owner() + "\n").encode())
+        except OSError as exc:  # a full disk: nothing of the run can be written
+            raise OutputError(f"{root / LOCK_NAME}: cannot write: {exc.strerror or exc}") from None
         yield
     finally:
         os.close(fd)  # closing the only descriptor releases the lock

@@ -50,3 +50,19 @@ def test_an_empty_shard_option_is_refused_not_read_as_no_shard(tmp_path):
     done = streammatrix("list", "--config", str(config), "--shard", "", cwd=tmp_path)
     assert done.returncode == 2, done.stdout + done.stderr
     assert done.stdout.strip() == "error: --shard '': expected I/N, e.g. 1/4"
+
+
+def test_a_matrix_file_that_is_no_file_is_refused_without_reading_it(tmp_path):
+    """/dev/zero never ends (the run read it into memory until MemoryError), a FIFO without a
+    writer never opens: both hung the run. Refused as --baseline and --declared refuse them."""
+    fifo = tmp_path / "matrix.fifo"
+    os.mkfifo(fifo)
+    base = {k: v for k, v in os.environ.items() if k != "STREAMMATRIX_CONFIG"}
+    for path in (fifo, Path("/dev/zero"), tmp_path):
+        done = subprocess.run(
+            [sys.executable, "-m", "streammatrix", "list", "--config", str(path)],
+            capture_output=True, text=True, cwd=tmp_path, timeout=20, check=False,
+            env={**base, "PYTHONPATH": str(ROOT / "src"), "COLUMNS": "400"},
+        )  # fmt: skip
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert done.stdout.strip() == f"error: {path}: cannot read the matrix file: not a file"

@@ -102,3 +102,33 @@ def test_every_item_is_in_exactly_one_part_in_order(total):
     assert sum(1 for part in parts if set(range(10, 15)) & set(part)) == 1
     sizes = [len(p) for p in parts]
     assert max(sizes) <= -(-50 // total) + 4  # about len/total each, a unit more at most
+
+
+LONG = "9" * 5000  # int() reads at most 4300 digits: packaging raises a plain ValueError
+
+
+@pytest.mark.parametrize(
+    ("tail", "where"),
+    [
+        (f"clients: [{{name: r, version: '>=4.3,<{LONG}', expand: minor}}]", "clients[0].version"),
+        (f"exclude: [{{server: 'redis<{LONG}', reason: x}}]", "exclude[0].server"),
+    ],
+)
+def test_a_version_too_long_to_read_is_one_line_not_a_traceback(tmp_path, tail, where):
+    (tmp_path / "tests" / "streams").mkdir(parents=True, exist_ok=True)
+    path = tmp_path / "matrix.yaml"
+    clients = "" if tail.startswith("clients") else "clients: [{version: latest}]\n"
+    path.write_text(f"servers: [{{name: a, image: 'redis:7.0'}}]\n{clients}{tail}\n")
+    with pytest.raises(ConfigError) as info:
+        load(path)
+    assert f": {where}: " in str(info.value), str(info.value)[:300]
+
+
+def test_a_row_named_like_a_release_too_long_to_read_is_no_release(tmp_path):
+    path = _matrix(tmp_path, "")
+    path.write_text(
+        "servers: [{name: a, image: 'redis:7.0'}]\nclients:\n"
+        "  - {name: r, version: '>=4.3,<4.4', expand: minor}\n"
+        f"  - {{name: redis-{LONG}, version: '5.0.1'}}\n"
+    )
+    assert [c.name for c in load(path).clients] == ["r", f"redis-{LONG}"]

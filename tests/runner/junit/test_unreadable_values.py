@@ -12,6 +12,7 @@ import sys
 import pytest
 from support import DATA, ROOT
 
+from streammatrix.config.load import load
 from streammatrix.junit.read import load_cells
 from streammatrix.plugin import outcomes as o
 from streammatrix.report.build import write_reports
@@ -34,6 +35,9 @@ BAD = {
     "bisect step": ('name="cell.seconds" value="3.2" />', 'name="cell.seconds" value="3.2" />'
                     '<property name="cell.bisect" value="xadd" />'
                     '<property name="cell.bisect.step" value="one" />'),
+    "bisect step huge": ('name="cell.seconds" value="3.2" />', 'name="cell.seconds" value="3.2" />'
+                         '<property name="cell.bisect" value="xadd" />'
+                         f'<property name="cell.bisect.step" value="{"9" * 5000}" />'),
     "bisect axis": ('name="cell.seconds" value="3.2" />', 'name="cell.seconds" value="3.2" />'
                     '<property name="cell.bisect.axis" value="python" />'),
     "start": ('name="cell.seconds" value="3.2" />', 'name="cell.seconds" value="3.2" />'
@@ -85,3 +89,46 @@ def test_report_names_the_bad_file_and_does_not_pass(tmp_path):
     assert done.returncode == 1, done.stdout + done.stderr
     assert f"warning: {bad}: cell {CELL!r}: property cell.status is 'passed'" in done.stdout
     assert (tmp_path / "out" / "report.json").is_file()
+
+
+@pytest.mark.parametrize("prop", ["server.version", "client.version"])
+def test_a_version_too_long_to_read_is_no_version_and_the_report_is_written(tmp_path, prop):
+    """int() refuses more than 4300 digits: a version of 5000 is not a version, no traceback."""
+    text = (DATA / "cells" / f"{CELL}.xml").read_text()
+    head = f'name="{prop}" value="'
+    start = text.index(head) + len(head)
+    old = text[start : text.index('"', start)]
+    cells, _ = _cells(tmp_path, f'{head}{old}"', f'{head}{"9" * 5000}"')
+    result = write_reports([cells], tmp_path / "out")
+    assert CELL in {c.id for c in result.report.cells}
+    assert (tmp_path / "out" / "report.html").is_file()
+
+
+def test_a_listed_release_too_long_to_read_does_not_stop_the_release_ranges(tmp_path):
+    """client.releases (a range row's releases) with a 5000-digit release: the ranges are
+    still made, and the report is written."""
+    cells = tmp_path / "cells"
+    shutil.copytree(DATA / "ranges" / "cells", cells)
+    first = next(cells.glob("*.xml"))
+    text = first.read_text()
+    start = text.index('name="client.releases" value="') + len('name="client.releases" value="')
+    first.write_text(text[:start] + "9" * 5000 + "," + text[start:])
+    result = write_reports([cells], tmp_path / "out")
+    assert result.report.cells and (tmp_path / "out" / "report.html").is_file()
+
+
+def test_a_server_version_too_long_to_read_matches_no_version_range(tmp_path):
+    """matrix.yaml's `redis>=7` compared with a cell file's 5000-digit server version."""
+    text = (DATA / "cells" / f"{CELL}.xml").read_text()
+    head = 'name="server.version" value="'
+    start = text.index(head) + len(head)
+    old = text[start : text.index('"', start)]
+    cells, _ = _cells(tmp_path, f'{head}{old}"', f'{head}{"9" * 5000}"')
+    (tmp_path / "tests" / "streams").mkdir(parents=True)
+    config = tmp_path / "matrix.yaml"
+    config.write_text(
+        "servers: [{name: redis-6.2, image: 'redis:6.2'}]\nclients: [{version: latest}]\n"
+        "expected: [{feature: '*', server: 'redis>=7', outcome: fail, reason: r}]\n"
+    )
+    result = write_reports([cells], tmp_path / "out", matrix=load(config))
+    assert CELL in {c.id for c in result.report.cells}

@@ -123,3 +123,15 @@ def test_a_baseline_that_is_not_a_file_is_refused_without_reading_it(tmp_path):
     for path in (tmp_path, "/dev/zero"):  # /dev/zero would be read forever
         with pytest.raises(BaselineError, match="not a file"):
             load_baseline(path)
+
+
+@pytest.mark.parametrize("side", ["server", "client"])
+def test_a_baseline_minimum_too_long_to_read_compares_as_no_version(tmp_path, side):
+    """A minimum of 5000 digits (int() reads at most 4300) raises nothing: no version."""
+    data = _written(tmp_path)
+    minimum = next(m for m in data["minimum"] if m[side])
+    minimum[side] = "9" * 5000
+    path = tmp_path / "baseline.json"
+    path.write_text(json.dumps(data))
+    result = write_reports([CELLS], tmp_path / "new", baseline=load_baseline(path))
+    assert json.loads(result.paths["json"].read_text())["cells"]

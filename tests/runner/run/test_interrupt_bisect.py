@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 from junitparser import JUnitXml
-from support import PY
+from support import DATA, PY
 from support.matrix import write_matrix
 from support.servers import eventually, runner_pids, server_port
 
@@ -26,6 +26,8 @@ from streammatrix import cli
 from streammatrix.plugin import outcomes as o
 from streammatrix.plugin import resp
 from streammatrix.report.analysis.stored import expand
+from streammatrix.report.build import write_reports
+from streammatrix.run.events import CellEnded
 
 GRID = [f"redis-6.2--redis-{v}--py{PY}" for v in ("4.3.3", "4.3.5")]
 PROBE = f"redis-6.2--redis-4.3.4--py{PY}"  # what bisection runs between them
@@ -139,3 +141,39 @@ def test_a_signal_while_the_report_is_written_lets_it_finish(tmp_path, monkeypat
     assert "interrupted while the report was written" in said
     data = expand(json.loads((report / "report.json").read_text()))
     assert [c["id"] for c in data["cells"]] == [f"s--c--py{PY}"]
+
+
+def test_an_interrupted_run_keeps_the_baselines_history(tmp_path, capsys):
+    """A partial run is no night of history, but its report.json (the next night's baseline)
+    keeps the nights before it: a real SIGINT at the end of the run's only cell."""
+    first = write_reports([DATA / "cells"], tmp_path / "night1")
+    second = write_reports([DATA / "cells"], tmp_path / "night2", baseline=first.paths["json"])
+    before = expand(json.loads(second.paths["json"].read_text()))["history"]
+    assert len(before["runs"]) == 2 and before["outcomes"]
+    config = tmp_path / "matrix.yaml"
+    (tmp_path / "suite").mkdir()
+    config.write_text(
+        yaml.safe_dump({
+            "suite": "suite", "provider": "binary", "python": [PY],
+            "servers": [{"name": "s", "binary": {"pypi": "x==1", "path": "x"}}],
+            "clients": [{"name": "c", "version": "5.0.1"}],
+            "exclude": [{"server": "s", "reason": "only this cell, excluded: nothing starts"}],
+        })
+    )  # fmt: skip
+
+    def interrupt(event: object) -> None:
+        if isinstance(event, CellEnded):
+            os.kill(os.getpid(), signal.SIGINT)
+
+    report = tmp_path / "report"
+    code = cli.main(
+        ["run", "--config", str(config), "--report-dir", str(report),
+         "--envdir", str(tmp_path / "envs"), "--baseline", str(second.paths["json"])],
+        [interrupt],
+    )  # fmt: skip
+    said = capsys.readouterr().out
+    assert code == 130 and "writing a partial report" in said, said
+    history = expand(json.loads((report / "report.json").read_text()))["history"]
+    assert history["runs"] == before["runs"]
+    assert history["outcomes"] == before["outcomes"]
+    assert history["minimums"] == before["minimums"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -18,7 +19,7 @@ from support.matrix import write_matrix
 from support.servers import eventually, runner_pids
 
 from streammatrix.report.analysis.stored import expand
-from streammatrix.run.lock import LOCK_NAME
+from streammatrix.run.lock import LOCK_NAME, report_dir_lock
 
 SLOW = f"redis-6.2--new--py{PY}"
 
@@ -114,3 +115,72 @@ def test_a_run_killed_outright_leaves_no_lock_that_blocks_the_next(tmp_path):
     assert second.returncode == 0, second.stdout + second.stderr
     cells = expand(json.loads((report / "report.json").read_text()))["cells"]
     assert [c["id"] for c in cells] == [f"s--c--py{PY}"]
+
+
+def _no_run_writes(tmp_path: Path, report: Path, words: str) -> None:
+    """``run`` into ``report`` stops with one line naming the lock file (exit 3)."""
+    done = quick_run(tmp_path, report)
+    said = done.stdout + done.stderr
+    assert done.returncode == 3, said
+    assert f"{report / LOCK_NAME}" in said and words in said, said
+    assert "Traceback" not in said and not (report / "report.json").exists()
+
+
+def test_a_link_in_place_of_the_lock_file_is_refused_and_its_target_untouched(tmp_path):
+    report, target = tmp_path / "report", tmp_path / "someone-elses-file"
+    report.mkdir()
+    target.write_text("precious\n")
+    (report / LOCK_NAME).symlink_to(target)
+    _no_run_writes(tmp_path, report, "is a symbolic link")
+    assert target.read_text() == "precious\n"
+    (report / LOCK_NAME).unlink()
+    (report / LOCK_NAME).symlink_to(tmp_path / "nowhere")  # dangling: nothing is created there
+    _no_run_writes(tmp_path, report, "is a symbolic link")
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_a_fifo_in_place_of_the_lock_file_is_refused(tmp_path):
+    report = tmp_path / "report"
+    report.mkdir()
+    os.mkfifo(report / LOCK_NAME)
+    _no_run_writes(tmp_path, report, "is not a regular file")
+
+
+def test_a_lock_file_that_cannot_be_written_is_one_line(tmp_path):
+    """No space for the holder's name (here: a file size limit of 0, as a full disk): exit 3."""
+    folder, report = tmp_path / "other", tmp_path / "report"
+    quick_run(tmp_path, tmp_path / "warm")  # the matrix file and suite, written unlimited
+
+    def no_writes() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
+
+    done = subprocess.run(
+        run_args(folder / "matrix.yaml", report, folder / "envs"),
+        capture_output=True, text=True, env=env(), timeout=120, check=False,
+        preexec_fn=no_writes,
+    )  # fmt: skip
+    said = done.stdout + done.stderr
+    assert done.returncode == 3, said
+    assert f"{report / LOCK_NAME}: cannot write: " in said and "Traceback" not in said, said
+
+
+def test_report_into_a_dir_a_run_holds_stops_and_writes_nothing(tmp_path):
+    """`report` writes the report files a run is about to write: it waits its turn too."""
+    report = tmp_path / "report"
+    assert quick_run(tmp_path, report).returncode == 0
+
+    def written() -> dict[str, int]:
+        return {p.name: p.stat().st_mtime_ns for p in report.glob("*.*") if p.name != LOCK_NAME}
+
+    before = written()
+    assert "report.json" in before
+    with report_dir_lock(report):  # the kernel lock a run holds, as run/lock.py takes it
+        done = subprocess.run(
+            [sys.executable, "-m", "streammatrix", "report", str(report / "cells"),
+             "--report-dir", str(report)],
+            capture_output=True, text=True, env=env(), cwd=tmp_path, timeout=120, check=False,
+        )  # fmt: skip
+    said = done.stdout + done.stderr
+    assert done.returncode == 2, said
+    assert f"{report}: another run is writing its report here" in said, said
+    assert written() == before

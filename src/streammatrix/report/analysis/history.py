@@ -109,6 +109,34 @@ def carry(report: Report, baseline: Baseline | None, limit: int | None) -> dict[
         }
         old = before["feature_minimums"].get(row.key)
         feature_minimums[row.key] = {**value, "changed": _changed(old, value, now)}
+    return _history(limit, runs, outcomes, minimums, feature_minimums)
+
+
+def kept(baseline: Baseline | None, limit: int | None) -> dict[str, Any]:
+    """The baseline's history as it was, for a run that is no night of its own (an interrupted
+    one): its report must not drop the nights before it, the next run's baseline."""
+    limit = DEFAULT_RUNS if limit is None else max(1, limit)
+    before = _previous(baseline)
+    runs = list(before["runs"])[-limit:]
+    width = len(runs)
+    outcomes = {
+        key: {
+            cid: [None] * (width - len(seq[-width:])) + list(seq[-width:])
+            for cid, seq in per_cell.items()
+            if width and any(x is not None for x in seq[-width:])
+        }
+        for key, per_cell in before["outcomes"].items()
+    }
+    return _history(limit, runs, outcomes, before["minimums"], before["feature_minimums"])
+
+
+def _history(
+    limit: int,
+    runs: list[str],
+    outcomes: dict[str, dict[str, list[str | None]]],
+    minimums: dict[str, Any],
+    feature_minimums: dict[str, Any],
+) -> dict[str, Any]:
     return {
         "limit": limit,
         "runs": runs,

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from streammatrix import versions
 from streammatrix.plugin import outcomes as o
@@ -135,10 +135,7 @@ class FeatureRanges:
 
 
 def _key(text: str) -> Version:
-    try:
-        return Version(text)
-    except InvalidVersion:
-        return Version("0")
+    return versions.parse(text) or Version("0")  # not a version (or too long for int()): 0
 
 
 def _placements(cell: Cell) -> list[tuple[tuple[str, ...], str, str, str, str, bool, str]]:
