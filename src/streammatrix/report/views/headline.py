@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 
 from streammatrix.report.analysis.model import Blocker, Minimum, Report
+from streammatrix.report.views.markdown import one_line
 from streammatrix.versions import CLIENT_LABELS, SERVER_LABELS
 
 LINE_LIMIT = 110  # characters per line; three lines stay under 300 with the separators
@@ -116,7 +117,9 @@ def lines(report: Report) -> list[str]:
     while pending and len(out) < 2:
         protocol, minimums = pending[0]
         head = f"RESP{protocol.replace('-', ' ')}: " if protocol else ""
-        parts = rest or _parts(report, protocol, minimums, head)
+        # Feature names, messages and versions come from cell files: one line each, so the
+        # headline stays its three lines on the console, in report.json and in the badge.
+        parts = rest or [one_line(p) for p in _parts(report, protocol, minimums, head)]
         line, rest = _fit(head, parts)
         out.append(line)
         if not rest:
