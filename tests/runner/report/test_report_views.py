@@ -17,13 +17,14 @@ from support.cells import default_rule, write_cells
 from streammatrix.config.load import load
 from streammatrix.config.model import Matrix
 from streammatrix.junit.read import load_cells
+from streammatrix.junit.records import CellRecord, TestRecord
 from streammatrix.plugin import outcomes as o
 from streammatrix.report.analysis.baseline import BaselineError, load_baseline
 from streammatrix.report.analysis.stored import expand, rows_of, unpack_history
 from streammatrix.report.build import build_report, write_reports
-from streammatrix.report.views import headline
+from streammatrix.report.views import headline, markdown
 from streammatrix.report.views.json_view import json_schema, to_dict
-from streammatrix.report.views.render import MARKDOWN_BUDGET
+from streammatrix.report.views.render import MARKDOWN_BUDGET, render_markdown
 from streammatrix.report.views.summary import COLUMN_LIMIT, overview
 
 REQUIRED = load(ROOT / "matrix.yaml").required
@@ -293,3 +294,53 @@ def test_rows_of_matrix_yaml_that_resolve_to_one_release_are_one_column(tmp_path
     table = overview(build_report(load_cells([tmp_path / "cells"])[0], matrix(), None))
     assert table.servers == ["Redis 7.0.15"]
     assert table.clients == ["redis-py 5.0.8-7.0.1"]
+
+
+def unmarked_suite_cells(features: int) -> list[CellRecord]:
+    """A user's suite without marks (every test its own feature, long names), 3 servers x 5
+    clients x 2 Pythons: every 7th test breaks on redis-py 5, every 11th on Redis 6.2."""
+    cells = []
+    for server in ("6.2.5", "7.0.15", "7.2.4"):
+        for client in ("4.0.0", "4.5.5", "5.0.8", "6.4.0", "7.0.1"):
+            for python in ("3.11", "3.13"):
+                cell_id = f"redis-{server}--redis-{client}--py{python}"
+                tests = []
+                for i in range(features):
+                    name = f"test_user_behaviour_{i:03d}_with_a_rather_long_descriptive_name"
+                    broken = (i % 7 == 0 and client == "5.0.8") or (i % 11 == 0 and server < "7")
+                    outcome = o.FAIL if broken else o.PASS
+                    message = f"AssertionError: expected {i}, got something else" if broken else ""
+                    tests.append(TestRecord(f"tests.test_m{i % 20}", name, name, outcome,
+                                            message=message))  # fmt: skip
+                props = {
+                    o.SUITE_CELL: cell_id,
+                    o.SUITE_CELL_STATUS: o.CELL_OK,
+                    o.SUITE_SERVER_NAME: "redis",
+                    o.SUITE_SERVER_VERSION: server,
+                    o.SUITE_CLIENT_NAME: "redis",
+                    o.SUITE_CLIENT_VERSION: client,
+                    o.SUITE_PYTHON_VERSION: python,
+                }
+                cells.append(CellRecord(cell_id, Path(f"{cell_id}.xml"), props, tests))
+    return cells
+
+
+def test_report_md_of_500_unmarked_features_keeps_every_minimum():
+    """Too many features for the budget: the features that share the most common minimums fold
+    into one row that says how many it stands for; every other feature keeps its own row, the
+    page stays under budget and says what it left out (the table is never cut off midway)."""
+    report = build_report(unmarked_suite_cells(500), None, None)
+    text = render_markdown(report)
+    assert len(text.encode()) < MARKDOWN_BUDGET
+    assert "cut here" not in text
+    table = text.split("### Minimum versions per feature", 1)[1].split("\n###", 1)[0]
+    lines = [line for line in table.splitlines() if line.startswith("| ")][1:]
+    named = {line.split(" | ")[1].removesuffix(" (required)") for line in lines}
+    other = [line for line in lines if " other features" in line]
+    assert len(other) == 1
+    count = int(other[0].split(" | ")[1].split()[0])
+    shown = [r for r in report.rows if markdown.text(r.feature) in named]
+    assert len(shown) + count == len(report.rows) == 500
+    assert all(r.breaks or r.min_server["redis"] != "6.2.5" for r in shown)
+    assert "6.2.5 (lowest tested) | 4.0.0 (lowest tested)" in other[0]
+    assert "the names of the features that share the most common minimums" in text
