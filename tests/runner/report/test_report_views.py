@@ -344,3 +344,40 @@ def test_report_md_of_500_unmarked_features_keeps_every_minimum():
     assert all(r.breaks or r.min_server["redis"] != "6.2.5" for r in shown)
     assert "6.2.5 (lowest tested) | 4.0.0 (lowest tested)" in other[0]
     assert "the names of the features that share the most common minimums" in text
+
+
+def _column(table, name, change):
+    """``change`` applied to column ``name`` of every row of a /3 table."""
+    index = table["columns"].index(name)
+    for row in table["rows"]:
+        row[index] = change(row[index])
+
+
+CORRUPT = {
+    "a cell row one value short": lambda d: d["cells"]["rows"][0].pop(),
+    "a cell row one value long": lambda d: d["cells"]["rows"][0].append("x"),
+    "a feature row one value short": lambda d: d["features"]["rows"][0].pop(),
+    "an outcome code out of range": lambda d: _column(d["cells"], "outcomes", lambda s: "Z" * len(s)),
+    "a grid code out of range": lambda d: _column(d["features"], "grid", lambda s: "Z" * len(s)),
+    "a grid longer than the cells": lambda d: _column(d["features"], "grid", lambda s: s + "P"),
+    "fewer outcomes than tests": lambda d: _column(d["cells"], "outcomes", lambda s: s[:-1]),
+    "a negative test index": lambda d: _column(d["cells"], "tests", lambda t: [-1] * len(t)),
+    "a message index past the end": lambda d: _column(
+        d["cells"], "notes", lambda notes: [[n[0], 10**6, n[2], n[3]] for n in notes]
+    ),
+    "a note that is no note": lambda d: _column(d["cells"], "notes", lambda notes: "text"),
+    "a table whose rows are no list": lambda d: d["features"].update(rows={"a": 1}),
+}
+
+
+@pytest.mark.parametrize("corrupt", CORRUPT.values(), ids=CORRUPT.keys())
+def test_a_corrupt_compact_baseline_is_a_clear_error_not_a_shifted_one(tmp_path, corrupt):
+    """A /3 file a real run wrote, then damaged: read as a baseline it is one clear error (exit
+    2 before a run starts), never a baseline with rows shortened, shifted or misread."""
+    data = json.loads(json.dumps(to_dict(protocol_report([PROTOCOLS]))))
+    assert any(row[data["cells"]["columns"].index("notes")] for row in data["cells"]["rows"])
+    corrupt(data)
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(BaselineError, match="not the shape of a streammatrix-report/3 file"):
+        load_baseline(path)
