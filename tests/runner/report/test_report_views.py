@@ -357,7 +357,9 @@ CORRUPT = {
     "a cell row one value short": lambda d: d["cells"]["rows"][0].pop(),
     "a cell row one value long": lambda d: d["cells"]["rows"][0].append("x"),
     "a feature row one value short": lambda d: d["features"]["rows"][0].pop(),
-    "an outcome code out of range": lambda d: _column(d["cells"], "outcomes", lambda s: "Z" * len(s)),
+    "an outcome code out of range": lambda d: _column(
+        d["cells"], "outcomes", lambda s: "Z" * len(s)
+    ),
     "a grid code out of range": lambda d: _column(d["features"], "grid", lambda s: "Z" * len(s)),
     "a grid longer than the cells": lambda d: _column(d["features"], "grid", lambda s: s + "P"),
     "fewer outcomes than tests": lambda d: _column(d["cells"], "outcomes", lambda s: s[:-1]),
@@ -381,3 +383,24 @@ def test_a_corrupt_compact_baseline_is_a_clear_error_not_a_shifted_one(tmp_path,
     path.write_text(json.dumps(data))
     with pytest.raises(BaselineError, match="not the shape of a streammatrix-report/3 file"):
         load_baseline(path)
+
+
+def test_a_client_that_could_not_be_installed_is_one_glance_label_not_two():
+    """Cells whose client was never installed show the claimed release marked "not
+    installed": the column says it once, and neighbours with the same answer still fold."""
+    cells = []
+    for client in ("4.0.0", "5.0.8"):
+        cell_id = f"redis-7.0--redis-{client}--py3.11"
+        props = {
+            o.SUITE_CELL: cell_id,
+            o.SUITE_CELL_SERVER: "redis-7.0",
+            o.SUITE_CELL_CLIENT: f"redis-{client}",
+            o.SUITE_CELL_STATUS: o.CELL_ERROR,
+            o.SUITE_CELL_REASON: "pip could not install it",
+            o.SUITE_CELL_PROVIDER: "binary",
+        }
+        cells.append(CellRecord(cell_id, Path(f"{cell_id}.xml"), props))
+    table = overview(build_report(cells, None, None))
+    assert table.clients == ["redis-py 4.0.0 (not installed) - redis-py 5.0.8 (not installed)"]
+    # ... and the headline, with no minimum to state, still counts the red results
+    assert headline.lines(build_report(cells, None, None))[-1].startswith("2 red results")

@@ -106,8 +106,11 @@ def _fit(head: str, parts: list[str]) -> tuple[str, list[str]]:
 def lines(report: Report) -> list[str]:
     """At most three lines: the minimums per protocol (two lines; the rest "+N more below"),
     then the red count."""
-    if not report.minimums:
-        return ["No cell ran to the end, so no minimum supported version can be stated."]
+    if not report.minimums:  # every cell could not run: the red count says how many
+        return [
+            "No cell ran to the end, so no minimum supported version can be stated.",
+            _red(report),
+        ]
     by_protocol: dict[str, list[Minimum]] = {}
     for m in report.minimums:
         by_protocol.setdefault(m.protocol, []).append(m)
@@ -130,13 +133,17 @@ def lines(report: Report) -> list[str]:
         if len(out[-1]) + len(more) > LINE_LIMIT:
             out[-1] = out[-1][: LINE_LIMIT - len(more) - 1].rsplit(" ", 1)[0] + "…"
         out[-1] += more
+    out.append(_red(report))
+    return out
+
+
+def _red(report: Report) -> str:
     red = len(report.unexpected)
-    out.append(
+    return (
         f"{red} red result{'s' if red != 1 else ''}"
         + (f" ({len(report.causes)} cause(s))" if red and len(report.causes) < red else "")
         + f", {len(report.facts)} fail(s) below a minimum (not red)"
     )
-    return out
 
 
 def text(report: Report) -> str:
