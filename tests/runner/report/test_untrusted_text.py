@@ -158,7 +158,9 @@ def test_a_hostile_feature_name_keeps_the_headline_its_lines():
         cell_id = f"redis-7.2--redis-{client}--py3.11"
         tests = [
             TestRecord("tests.test_user", "test_ok", "ok", o.PASS),
-            TestRecord("tests.test_user", "test_evil", f"new\nline {RLO}evil", o.FAIL, message="x\ny"),
+            TestRecord(
+                "tests.test_user", "test_evil", f"new\nline {RLO}evil", o.FAIL, message="x\ny"
+            ),
         ]
         props = {
             o.SUITE_CELL: cell_id,
