@@ -404,3 +404,25 @@ def test_a_client_that_could_not_be_installed_is_one_glance_label_not_two():
     assert table.clients == ["redis-py 4.0.0 (not installed) - redis-py 5.0.8 (not installed)"]
     # ... and the headline, with no minimum to state, still counts the red results
     assert headline.lines(build_report(cells, None, None))[-1].startswith("2 red results")
+
+
+def xadd_from_4_3(feature, since, base, server, client):
+    """xadd (required) fails on redis-py before 4.3.0: a client minimum above the lowest."""
+    if feature == "xadd" and client < Version("4.3.0"):
+        return o.FAIL
+    return default_rule(feature, since, base, server, client)
+
+
+def test_a_headline_line_too_long_drops_remarks_before_it_cuts_a_minimum(tmp_path):
+    """Three protocol claims: the second line takes "+1 more below"; to make room it drops the
+    "(lowest tested)" remarks (the table below has them), never the client's minimum."""
+    for protocol in ("2", "3", "3-unified"):
+        write_cells(tmp_path / "cells", SERVERS, CLIENTS[4:8], ("3.11",), xadd_from_4_3, protocol)
+    report = build_report(load_cells([tmp_path / "cells"])[0], matrix(), None)
+    resp3 = next(m for m in report.minimums if m.protocol == "3" and m.server_family == "redis")
+    assert resp3.client == "4.3.0" and not resp3.client_lowest_tested
+    lines = headline.lines(report)
+    assert len("\n".join(lines)) <= 300
+    assert lines[1].startswith("RESP3: ") and lines[1].endswith("; +1 more below")
+    assert f" with redis-py >= {resp3.client}" in lines[1], lines[1]
+    assert "…" not in lines[1]

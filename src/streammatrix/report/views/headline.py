@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 
 from streammatrix.report.analysis.model import Blocker, Minimum, Report
+from streammatrix.report.analysis.vocabulary import BOUND_LOWEST_TESTED
 from streammatrix.report.views.markdown import one_line
 from streammatrix.versions import CLIENT_LABELS, SERVER_LABELS
 
@@ -21,12 +22,12 @@ FEATURES_NAMED = 2  # features a "none passes" clause names before "+N"
 
 def _server(m: Minimum) -> str:
     name = SERVER_LABELS.get(m.server_family, m.server_family)
-    return f"{name} >= {m.server}" + (" (lowest tested)" if m.server_lowest_tested else "")
+    return f"{name} >= {m.server}" + (f" ({BOUND_LOWEST_TESTED})" if m.server_lowest_tested else "")
 
 
 def _client(m: Minimum) -> str:
     name = CLIENT_LABELS.get(m.client_family, m.client_family)
-    return f"{name} >= {m.client}" + (" (lowest tested)" if m.client_lowest_tested else "")
+    return f"{name} >= {m.client}" + (f" ({BOUND_LOWEST_TESTED})" if m.client_lowest_tested else "")
 
 
 def _requirement(report: Report, protocol: str, family: str, client: str) -> str:
@@ -90,14 +91,25 @@ def _parts(report: Report, protocol: str, minimums: list[Minimum], head: str) ->
     return parts
 
 
+def _shorten(text: str, limit: int) -> str:
+    """``text`` in ``limit`` characters: first without the "(lowest tested)" remarks (the
+    minimum table below keeps them), only then cut at a word, so a minimum is not cut off
+    for a remark about it."""
+    if len(text) > limit:
+        text = text.replace(f" ({BOUND_LOWEST_TESTED})", "")
+    if len(text) > limit:
+        text = text[: limit - 1].rsplit(" ", 1)[0] + "…"
+    return text
+
+
 def _fit(head: str, parts: list[str]) -> tuple[str, list[str]]:
     """As many of ``parts`` as fit on one line after ``head``; the rest."""
     text = head
     for i, part in enumerate(parts):
         candidate = text + ("; " if text != head else "") + part
         if len(candidate) > LINE_LIMIT:
-            if text == head:  # even the first part is too long: cut it at a word
-                return candidate[: LINE_LIMIT - 1].rsplit(" ", 1)[0] + "…", parts[i + 1 :]
+            if text == head:  # even the first part is too long: shorten it
+                return _shorten(candidate, LINE_LIMIT), parts[i + 1 :]
             return text, parts[i:]
         text = candidate
     return text, []
@@ -130,8 +142,7 @@ def lines(report: Report) -> list[str]:
     left = len(rest) + sum(len(_parts(report, p, ms, "")) for p, ms in pending[1 if rest else 0 :])
     if left:
         more = f"; +{left} more below"
-        if len(out[-1]) + len(more) > LINE_LIMIT:
-            out[-1] = out[-1][: LINE_LIMIT - len(more) - 1].rsplit(" ", 1)[0] + "…"
+        out[-1] = _shorten(out[-1], LINE_LIMIT - len(more))
         out[-1] += more
     out.append(_red(report))
     return out
