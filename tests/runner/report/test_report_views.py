@@ -426,3 +426,22 @@ def test_a_headline_line_too_long_drops_remarks_before_it_cuts_a_minimum(tmp_pat
     assert lines[1].startswith("RESP3: ") and lines[1].endswith("; +1 more below")
     assert f" with redis-py >= {resp3.client}" in lines[1], lines[1]
     assert "…" not in lines[1]
+
+
+def test_cells_that_ran_with_versions_that_do_not_order_are_not_called_unrun():
+    """A cell ran to the end and passed, but its server says no PEP 440 version ("unstable"):
+    no minimum can be stated, and the headline says why, not that no cell ran."""
+    props = {
+        o.SUITE_CELL: "redis-dev--redis-5.0--py3.11",
+        o.SUITE_CELL_STATUS: o.CELL_OK,
+        o.SUITE_SERVER_NAME: "redis",
+        o.SUITE_SERVER_VERSION: "unstable",
+        o.SUITE_CLIENT_NAME: "redis",
+        o.SUITE_CLIENT_VERSION: "5.0.8",
+    }
+    tests = [TestRecord("tests.test_user", "test_a", "a", o.PASS)]
+    report = build_report(
+        [CellRecord(props[o.SUITE_CELL], Path("c.xml"), props, tests)], None, None
+    )
+    first = headline.lines(report)[0]
+    assert not first.startswith("No cell ran") and "unstable" in first, first

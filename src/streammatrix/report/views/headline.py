@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from streammatrix.plugin import outcomes as o
 from streammatrix.report.analysis.model import Blocker, Minimum, Report
 from streammatrix.report.analysis.vocabulary import BOUND_LOWEST_TESTED
 from streammatrix.report.views.markdown import one_line
@@ -118,11 +119,15 @@ def _fit(head: str, parts: list[str]) -> tuple[str, list[str]]:
 def lines(report: Report) -> list[str]:
     """At most three lines: the minimums per protocol (two lines; the rest "+N more below"),
     then the red count."""
-    if not report.minimums:  # every cell could not run: the red count says how many
-        return [
-            "No cell ran to the end, so no minimum supported version can be stated.",
-            _red(report),
-        ]
+    if not report.minimums:  # nothing to order: the red count says how many
+        ran = [c for c in report.cells if c.status == o.CELL_OK]
+        versions = ", ".join(sorted({f"{c.at.server_label} / {c.at.client_label}" for c in ran}))
+        why = (
+            _shorten(f"No cell that ran has versions that order ({versions})", LINE_LIMIT - 40)
+            if ran
+            else "No cell ran to the end"
+        )
+        return [one_line(f"{why}, so no minimum supported version can be stated."), _red(report)]
     by_protocol: dict[str, list[Minimum]] = {}
     for m in report.minimums:
         by_protocol.setdefault(m.protocol, []).append(m)
