@@ -369,6 +369,9 @@ CORRUPT = {
     ),
     "a note that is no note": lambda d: _column(d["cells"], "notes", lambda notes: "text"),
     "a table whose rows are no list": lambda d: d["features"].update(rows={"a": 1}),
+    "history cells that are one string": lambda d: d.update(
+        history={"runs": ["r"], "outcomes": {"cells": "abc", "features": {"k": ["P", "P", "P"]}}}
+    ),
 }
 
 

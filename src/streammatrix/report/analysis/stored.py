@@ -112,6 +112,8 @@ def unpack_history(history: dict[str, Any]) -> dict[str, Any]:
     if not (isinstance(outcomes, dict) and "cells" in outcomes and "features" in outcomes):
         return history
     cells = outcomes["cells"]
+    if not isinstance(cells, list) or not all(isinstance(c, str) for c in cells):
+        raise ValueError("history: its cells are not a list of cell ids")
     for key, strings in outcomes["features"].items():
         if not isinstance(strings, list) or len(strings) != len(cells):
             raise ValueError(f"history: {key!r:.60}: not one code string per cell")
