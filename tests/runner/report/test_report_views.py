@@ -296,7 +296,7 @@ def test_rows_of_matrix_yaml_that_resolve_to_one_release_are_one_column(tmp_path
     assert table.clients == ["redis-py 5.0.8-7.0.1"]
 
 
-def unmarked_suite_cells(features: int) -> list[CellRecord]:
+def unmarked_suite_cells(features: int, breaks_every: int = 7) -> list[CellRecord]:
     """A user's suite without marks (every test its own feature, long names), 3 servers x 5
     clients x 2 Pythons: every 7th test breaks on redis-py 5, every 11th on Redis 6.2."""
     cells = []
@@ -307,7 +307,9 @@ def unmarked_suite_cells(features: int) -> list[CellRecord]:
                 tests = []
                 for i in range(features):
                     name = f"test_user_behaviour_{i:03d}_with_a_rather_long_descriptive_name"
-                    broken = (i % 7 == 0 and client == "5.0.8") or (i % 11 == 0 and server < "7")
+                    broken = (i % breaks_every == 0 and client == "5.0.8") or (
+                        i % 11 == 0 and server < "7"
+                    )
                     outcome = o.FAIL if broken else o.PASS
                     message = f"AssertionError: expected {i}, got something else" if broken else ""
                     tests.append(TestRecord(f"tests.test_m{i % 20}", name, name, outcome,
@@ -448,3 +450,12 @@ def test_cells_that_ran_with_versions_that_do_not_order_are_not_called_unrun():
     )
     first = headline.lines(report)[0]
     assert not first.startswith("No cell ran") and "unstable" in first, first
+
+
+def test_a_page_cut_at_the_budget_still_says_what_it_left_out():
+    """Every feature breaks somewhere: no minimum row folds, the page is cut at the budget; the
+    cut says so, and still names what it had left out before (the note at the end is gone)."""
+    text = render_markdown(build_report(unmarked_suite_cells(500, breaks_every=1), None, None))
+    assert len(text.encode()) < MARKDOWN_BUDGET
+    last = text.rstrip().splitlines()[-1]
+    assert "cut here" in last and "the grid" in last and "the failure details" in last, last

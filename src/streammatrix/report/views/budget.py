@@ -147,7 +147,9 @@ def fit(render: Callable[[dict[str, Any]], str], budget: int) -> str:
     if len(text.encode()) < budget:
         return text
     # Still too long (an enormous list of unexpected results): cut at a line, say so.
-    note = "\n\n_… cut here to stay under the size budget: report.html has everything._\n"
+    # The cut takes the closing note with it: say here what the page had left out already.
+    before = f" (it left out {', '.join(left_out)} already)" if left_out else ""
+    note = f"\n\n_… cut here to stay under the size budget{before}: report.html has everything._\n"
     room = budget - len(note.encode()) - 1
     cut = text.encode()[:room].decode(errors="ignore")
     return cut[: cut.rfind("\n")] + note
