@@ -17,13 +17,14 @@ from support.cells import default_rule, write_cells
 from streammatrix.config.load import load
 from streammatrix.config.model import Matrix
 from streammatrix.junit.read import load_cells
+from streammatrix.junit.records import CellRecord, TestRecord
 from streammatrix.plugin import outcomes as o
 from streammatrix.report.analysis.baseline import BaselineError, load_baseline
 from streammatrix.report.analysis.stored import expand, rows_of, unpack_history
 from streammatrix.report.build import build_report, write_reports
-from streammatrix.report.views import headline
+from streammatrix.report.views import headline, markdown
 from streammatrix.report.views.json_view import json_schema, to_dict
-from streammatrix.report.views.render import MARKDOWN_BUDGET
+from streammatrix.report.views.render import MARKDOWN_BUDGET, render_markdown
 from streammatrix.report.views.summary import COLUMN_LIMIT, overview
 
 REQUIRED = load(ROOT / "matrix.yaml").required
@@ -293,3 +294,168 @@ def test_rows_of_matrix_yaml_that_resolve_to_one_release_are_one_column(tmp_path
     table = overview(build_report(load_cells([tmp_path / "cells"])[0], matrix(), None))
     assert table.servers == ["Redis 7.0.15"]
     assert table.clients == ["redis-py 5.0.8-7.0.1"]
+
+
+def unmarked_suite_cells(features: int, breaks_every: int = 7) -> list[CellRecord]:
+    """A user's suite without marks (every test its own feature, long names), 3 servers x 5
+    clients x 2 Pythons: every 7th test breaks on redis-py 5, every 11th on Redis 6.2."""
+    cells = []
+    for server in ("6.2.5", "7.0.15", "7.2.4"):
+        for client in ("4.0.0", "4.5.5", "5.0.8", "6.4.0", "7.0.1"):
+            for python in ("3.11", "3.13"):
+                cell_id = f"redis-{server}--redis-{client}--py{python}"
+                tests = []
+                for i in range(features):
+                    name = f"test_user_behaviour_{i:03d}_with_a_rather_long_descriptive_name"
+                    broken = (i % breaks_every == 0 and client == "5.0.8") or (
+                        i % 11 == 0 and server < "7"
+                    )
+                    outcome = o.FAIL if broken else o.PASS
+                    message = f"AssertionError: expected {i}, got something else" if broken else ""
+                    tests.append(TestRecord(f"tests.test_m{i % 20}", name, name, outcome,
+                                            message=message))  # fmt: skip
+                props = {
+                    o.SUITE_CELL: cell_id,
+                    o.SUITE_CELL_STATUS: o.CELL_OK,
+                    o.SUITE_SERVER_NAME: "redis",
+                    o.SUITE_SERVER_VERSION: server,
+                    o.SUITE_CLIENT_NAME: "redis",
+                    o.SUITE_CLIENT_VERSION: client,
+                    o.SUITE_PYTHON_VERSION: python,
+                }
+                cells.append(CellRecord(cell_id, Path(f"{cell_id}.xml"), props, tests))
+    return cells
+
+
+def test_report_md_of_500_unmarked_features_keeps_every_minimum():
+    """Too many features for the budget: the features that share the most common minimums fold
+    into one row that says how many it stands for; every other feature keeps its own row, the
+    page stays under budget and says what it left out (the table is never cut off midway)."""
+    report = build_report(unmarked_suite_cells(500), None, None)
+    text = render_markdown(report)
+    assert len(text.encode()) < MARKDOWN_BUDGET
+    assert "cut here" not in text
+    table = text.split("### Minimum versions per feature", 1)[1].split("\n###", 1)[0]
+    lines = [line for line in table.splitlines() if line.startswith("| ")][1:]
+    named = {line.split(" | ")[1].removesuffix(" (required)") for line in lines}
+    other = [line for line in lines if " other features" in line]
+    assert len(other) == 1
+    count = int(other[0].split(" | ")[1].split()[0])
+    shown = [r for r in report.rows if markdown.text(r.feature) in named]
+    assert len(shown) + count == len(report.rows) == 500
+    assert all(r.breaks or r.min_server["redis"] != "6.2.5" for r in shown)
+    assert "6.2.5 (lowest tested) | 4.0.0 (lowest tested)" in other[0]
+    assert "the names of the features that share the most common minimums" in text
+
+
+def _column(table, name, change):
+    """``change`` applied to column ``name`` of every row of a /3 table."""
+    index = table["columns"].index(name)
+    for row in table["rows"]:
+        row[index] = change(row[index])
+
+
+CORRUPT = {
+    "a cell row one value short": lambda d: d["cells"]["rows"][0].pop(),
+    "a cell row one value long": lambda d: d["cells"]["rows"][0].append("x"),
+    "a feature row one value short": lambda d: d["features"]["rows"][0].pop(),
+    "an outcome code out of range": lambda d: _column(
+        d["cells"], "outcomes", lambda s: "Z" * len(s)
+    ),
+    "a grid code out of range": lambda d: _column(d["features"], "grid", lambda s: "Z" * len(s)),
+    "a grid longer than the cells": lambda d: _column(d["features"], "grid", lambda s: s + "P"),
+    "fewer outcomes than tests": lambda d: _column(d["cells"], "outcomes", lambda s: s[:-1]),
+    "a negative test index": lambda d: _column(d["cells"], "tests", lambda t: [-1] * len(t)),
+    "a message index past the end": lambda d: _column(
+        d["cells"], "notes", lambda notes: [[n[0], 10**6, n[2], n[3]] for n in notes]
+    ),
+    "a note that is no note": lambda d: _column(d["cells"], "notes", lambda notes: "text"),
+    "a table whose rows are no list": lambda d: d["features"].update(rows={"a": 1}),
+    "history cells that are one string": lambda d: d.update(
+        history={"runs": ["r"], "outcomes": {"cells": "abc", "features": {"k": ["P", "P", "P"]}}}
+    ),
+}
+
+
+@pytest.mark.parametrize("corrupt", CORRUPT.values(), ids=CORRUPT.keys())
+def test_a_corrupt_compact_baseline_is_a_clear_error_not_a_shifted_one(tmp_path, corrupt):
+    """A /3 file a real run wrote, then damaged: read as a baseline it is one clear error (exit
+    2 before a run starts), never a baseline with rows shortened, shifted or misread."""
+    data = json.loads(json.dumps(to_dict(protocol_report([PROTOCOLS]))))
+    assert any(row[data["cells"]["columns"].index("notes")] for row in data["cells"]["rows"])
+    corrupt(data)
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(BaselineError, match="not the shape of a streammatrix-report/3 file"):
+        load_baseline(path)
+
+
+def test_a_client_that_could_not_be_installed_is_one_glance_label_not_two():
+    """Cells whose client was never installed show the claimed release marked "not
+    installed": the column says it once, and neighbours with the same answer still fold."""
+    cells = []
+    for client in ("4.0.0", "5.0.8"):
+        cell_id = f"redis-7.0--redis-{client}--py3.11"
+        props = {
+            o.SUITE_CELL: cell_id,
+            o.SUITE_CELL_SERVER: "redis-7.0",
+            o.SUITE_CELL_CLIENT: f"redis-{client}",
+            o.SUITE_CELL_STATUS: o.CELL_ERROR,
+            o.SUITE_CELL_REASON: "pip could not install it",
+            o.SUITE_CELL_PROVIDER: "binary",
+        }
+        cells.append(CellRecord(cell_id, Path(f"{cell_id}.xml"), props))
+    table = overview(build_report(cells, None, None))
+    assert table.clients == ["redis-py 4.0.0 (not installed) - redis-py 5.0.8 (not installed)"]
+    # ... and the headline, with no minimum to state, still counts the red results
+    assert headline.lines(build_report(cells, None, None))[-1].startswith("2 red results")
+
+
+def xadd_from_4_3(feature, since, base, server, client):
+    """xadd (required) fails on redis-py before 4.3.0: a client minimum above the lowest."""
+    if feature == "xadd" and client < Version("4.3.0"):
+        return o.FAIL
+    return default_rule(feature, since, base, server, client)
+
+
+def test_a_headline_line_too_long_drops_remarks_before_it_cuts_a_minimum(tmp_path):
+    """Three protocol claims: the second line takes "+1 more below"; to make room it drops the
+    "(lowest tested)" remarks (the table below has them), never the client's minimum."""
+    for protocol in ("2", "3", "3-unified"):
+        write_cells(tmp_path / "cells", SERVERS, CLIENTS[4:8], ("3.11",), xadd_from_4_3, protocol)
+    report = build_report(load_cells([tmp_path / "cells"])[0], matrix(), None)
+    resp3 = next(m for m in report.minimums if m.protocol == "3" and m.server_family == "redis")
+    assert resp3.client == "4.3.0" and not resp3.client_lowest_tested
+    lines = headline.lines(report)
+    assert len("\n".join(lines)) <= 300
+    assert lines[1].startswith("RESP3: ") and lines[1].endswith("; +1 more below")
+    assert f" with redis-py >= {resp3.client}" in lines[1], lines[1]
+    assert "…" not in lines[1]
+
+
+def test_cells_that_ran_with_versions_that_do_not_order_are_not_called_unrun():
+    """A cell ran to the end and passed, but its server says no PEP 440 version ("unstable"):
+    no minimum can be stated, and the headline says why, not that no cell ran."""
+    props = {
+        o.SUITE_CELL: "redis-dev--redis-5.0--py3.11",
+        o.SUITE_CELL_STATUS: o.CELL_OK,
+        o.SUITE_SERVER_NAME: "redis",
+        o.SUITE_SERVER_VERSION: "unstable",
+        o.SUITE_CLIENT_NAME: "redis",
+        o.SUITE_CLIENT_VERSION: "5.0.8",
+    }
+    tests = [TestRecord("tests.test_user", "test_a", "a", o.PASS)]
+    report = build_report(
+        [CellRecord(props[o.SUITE_CELL], Path("c.xml"), props, tests)], None, None
+    )
+    first = headline.lines(report)[0]
+    assert not first.startswith("No cell ran") and "unstable" in first, first
+
+
+def test_a_page_cut_at_the_budget_still_says_what_it_left_out():
+    """Every feature breaks somewhere: no minimum row folds, the page is cut at the budget; the
+    cut says so, and still names what it had left out before (the note at the end is gone)."""
+    text = render_markdown(build_report(unmarked_suite_cells(500, breaks_every=1), None, None))
+    assert len(text.encode()) < MARKDOWN_BUDGET
+    last = text.rstrip().splitlines()[-1]
+    assert "cut here" in last and "the grid" in last and "the failure details" in last, last

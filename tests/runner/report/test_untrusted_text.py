@@ -15,7 +15,7 @@ from markdown_it import MarkdownIt
 from streammatrix.junit.records import CellRecord, TestRecord
 from streammatrix.plugin import outcomes as o
 from streammatrix.report.build import build_report
-from streammatrix.report.views import markdown, render
+from streammatrix.report.views import headline, markdown, render
 
 LINK = "[x](http://e.example)"
 IMAGE = "![i](http://e.example/i.png)"
@@ -144,3 +144,37 @@ def test_plain_text_reads_back_as_itself(text):
     assert [t for t, _ in tags.tags] == ["table", "thead", "tr", "th", "tbody", "tr", "td"]
     cell = re.search(r"<td>(.*)</td>", page).group(1)
     assert html.unescape(cell) == " ".join(text.split())
+
+
+RLO = "\u202e"  # shows the rest of its line right to left
+
+
+def test_a_hostile_feature_name_keeps_the_headline_its_lines():
+    """A feature that fails everywhere is named in the headline: a newline in its name must
+    not add a line (console, report.json "summary"), nor a bidi control reverse the versions
+    after it; report.md shows the control as a visible mark, not as reordering."""
+    cells = []
+    for client in ("4.0.0", "5.0.8"):
+        cell_id = f"redis-7.2--redis-{client}--py3.11"
+        tests = [
+            TestRecord("tests.test_user", "test_ok", "ok", o.PASS),
+            TestRecord(
+                "tests.test_user", "test_evil", f"new\nline {RLO}evil", o.FAIL, message="x\ny"
+            ),
+        ]
+        props = {
+            o.SUITE_CELL: cell_id,
+            o.SUITE_CELL_STATUS: o.CELL_OK,
+            o.SUITE_SERVER_NAME: "redis",
+            o.SUITE_SERVER_VERSION: "7.2.4",
+            o.SUITE_CLIENT_NAME: "redis",
+            o.SUITE_CLIENT_VERSION: client,
+        }
+        cells.append(CellRecord(cell_id, Path(f"{cell_id}.xml"), props, tests))
+    report = build_report(cells, None, None)
+    lines = headline.lines(report)
+    assert any("new line" in line for line in lines), lines
+    assert all("\n" not in line and RLO not in line for line in lines), lines
+    assert len(headline.text(report).splitlines()) == len(lines) <= 3
+    page = render.render_markdown(report)
+    assert RLO not in page and "\ufffdevil" in page

@@ -5,6 +5,10 @@ JSON view writes and the baseline reads back, so its format has this one home.
 - an outcome is one character (``vocabulary.OUTCOME_CODES``): a cell's test outcomes and a
   feature's grid are each one string, in the order of the cell / test tables;
 - history keeps its cell ids once and one string per feature and run.
+
+Reading it back (:func:`expand`) is strict: a row that is not as long as its columns, a code
+that is no outcome's, an index past its table, a code string not as long as what it stands
+for is a ``ValueError`` saying where, never a silently shorter or shifted baseline.
 """
 
 from __future__ import annotations
@@ -22,22 +26,53 @@ def code(outcome: str | None) -> str:
     return NONE_CODE if outcome is None else OUTCOME_CODES.get(outcome, "?")
 
 
+UNKNOWN_CODE = "?"  # an outcome this version has no code for (written as it is read)
+
+
 def outcome(value: str) -> str | None:
-    return None if value == NONE_CODE else BY_CODE.get(value, value)
+    if value == NONE_CODE:
+        return None
+    if value in BY_CODE:
+        return BY_CODE[value]
+    if value == UNKNOWN_CODE:
+        return value
+    raise ValueError(f"outcome code {value!r} is none of {''.join(BY_CODE)}{NONE_CODE}")
+
+
+def _codes(text: Any, length: int, where: str) -> str:
+    """A code string of ``length`` codes (one per cell / test / run)."""
+    if not isinstance(text, str) or len(text) != length:
+        raise ValueError(f"{where}: {length} outcome code(s) expected, got {text!r:.60}")
+    return text
 
 
 def table(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> dict[str, Any]:
     return {"columns": list(columns), "rows": [list(r) for r in rows]}
 
 
-def rows_of(data: Any) -> list[dict[str, Any]]:
-    """A table as one dict per row (a list of dicts, as schema /2 stored it, passes through)."""
+def rows_of(data: Any, name: str = "table") -> list[dict[str, Any]]:
+    """A table as one dict per row (a list of dicts, as schema /2 stored it, passes through;
+    no table is no rows). A row not as long as the columns is a ``ValueError``."""
     if isinstance(data, list):
         return data
-    if not isinstance(data, dict):
+    if data is None:
         return []
-    columns = data.get("columns", [])
-    return [dict(zip(columns, row)) for row in data.get("rows", [])]
+    columns, rows = (data.get("columns"), data.get("rows")) if isinstance(data, dict) else (0, 0)
+    if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
+        raise ValueError(f"{name}: not a table (no list of column names)")
+    if not isinstance(rows, list):
+        raise ValueError(f"{name}: not a table (no list of rows)")
+    for i, row in enumerate(rows):
+        if not isinstance(row, list) or len(row) != len(columns):
+            raise ValueError(f"{name}: row {i} is not {len(columns)} values, one per column")
+    return [dict(zip(columns, row)) for row in rows]
+
+
+def _at(items: Sequence[Any], index: Any, where: str) -> Any:
+    """``items[index]`` for an index that is one (no bool, no negative, none past the end)."""
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(items):
+        raise ValueError(f"{where}: index {index!r:.20} is not one of its {len(items)} entries")
+    return items[index]
 
 
 class Messages:
@@ -77,6 +112,11 @@ def unpack_history(history: dict[str, Any]) -> dict[str, Any]:
     if not (isinstance(outcomes, dict) and "cells" in outcomes and "features" in outcomes):
         return history
     cells = outcomes["cells"]
+    if not isinstance(cells, list) or not all(isinstance(c, str) for c in cells):
+        raise ValueError("history: its cells are not a list of cell ids")
+    for key, strings in outcomes["features"].items():
+        if not isinstance(strings, list) or len(strings) != len(cells):
+            raise ValueError(f"history: {key!r:.60}: not one code string per cell")
     return {
         **history,
         "outcomes": {
@@ -87,7 +127,7 @@ def unpack_history(history: dict[str, Any]) -> dict[str, Any]:
 
 
 def _text(messages: list[str], index: Any) -> str:
-    return messages[index] if isinstance(index, int) else ""
+    return "" if index is None else _at(messages, index, "messages")
 
 
 def _cell(row: dict[str, Any]) -> dict[str, Any]:
@@ -126,18 +166,23 @@ def _cell(row: dict[str, Any]) -> dict[str, Any]:
 def _tests(cells: list[dict[str, Any]], tests: list[dict[str, Any]], messages: list[str]):
     out = []
     for cell in cells:
-        notes = {n[0]: n for n in cell.get("notes") or []}
+        where = f"cells: {cell['id']!r:.60}"
+        indexes = cell.get("tests") or []
+        letters = _codes(cell.get("outcomes") or "", len(indexes), where)
+        notes = {}
+        for n in cell.get("notes") or []:
+            if not isinstance(n, list) or len(n) != len(_NOTE):
+                raise ValueError(f"{where}: a note is not {len(_NOTE)} values ({', '.join(_NOTE)})")
+            notes[_at(range(len(indexes)), n[0], f"{where}: note")] = n
         seconds = cell.get("test_seconds") or []
-        for position, (index, letter) in enumerate(
-            zip(cell.get("tests") or [], cell.get("outcomes") or "")
-        ):
+        for position, (index, letter) in enumerate(zip(indexes, letters)):
             note = notes.get(position, [position, None, None, None])
             expected = _text(messages, note[3]) or None
             outcome_ = outcome(letter) or ""
             out.append(
                 {
                     "cell": cell["id"],
-                    **tests[index],
+                    **_at(tests, index, f"{where}: tests"),
                     "outcome": outcome_,
                     "shown": "expected-failure" if expected else outcome_,
                     "expected": expected,
@@ -147,6 +192,9 @@ def _tests(cells: list[dict[str, Any]], tests: list[dict[str, Any]], messages: l
                 }
             )
     return out
+
+
+_NOTE = ("test", "reason", "message", "expected")
 
 
 def _with_message(rows: list[dict[str, Any]], messages: list[str]) -> list[dict[str, Any]]:
@@ -160,11 +208,13 @@ def expand(data: dict[str, Any]) -> dict[str, Any]:
     if not str(data.get("schema", "")).endswith("/3") or isinstance(data.get("cells"), list):
         return data  # another schema, or expanded already
     messages = data.get("messages") or []
-    rows = rows_of(data.get("cells"))
+    if not isinstance(messages, list):
+        raise ValueError("messages: not a list")
+    rows = rows_of(data.get("cells"), "cells")
     cells = [_cell(row) for row in rows]
     features = []
-    for feature in rows_of(data.get("features")):
-        grid = feature.get("grid") or ""
+    for feature in rows_of(data.get("features"), "features"):
+        grid = _codes(feature.get("grid") or "", len(rows), f"features: {feature.get('key')!r:.60}")
         features.append(
             {
                 **feature,
@@ -176,20 +226,24 @@ def expand(data: dict[str, Any]) -> dict[str, Any]:
             }
         )
     ranges = dict(data.get("ranges") or {})
-    lines = rows_of(ranges.get("lines"))
+    lines = rows_of(ranges.get("lines"), "ranges.lines")
     if lines or "features" in ranges:
-        ranges["features"] = [_range(f, lines[f["line"]]) for f in rows_of(ranges.get("features"))]
+        ranges["features"] = [
+            _range(f, _at(lines, f["line"], "ranges.features: line"))
+            for f in rows_of(ranges.get("features"), "ranges.features")
+        ]
         ranges["supported"] = [
-            {**_line(lines[s["line"]]), **s} for s in ranges.get("supported") or []
+            {**_line(_at(lines, s["line"], "ranges.supported: line")), **s}
+            for s in ranges.get("supported") or []
         ]
     return {
         **data,
         "cells": cells,
-        "tests": _tests(rows, rows_of(data.get("tests")), messages),
+        "tests": _tests(rows, rows_of(data.get("tests"), "tests"), messages),
         "features": features,
-        "latencies": rows_of(data.get("latencies")),
-        "unexpected": _with_message(rows_of(data.get("unexpected")), messages),
-        "facts": _with_message(rows_of(data.get("facts")), messages),
+        "latencies": rows_of(data.get("latencies"), "latencies"),
+        "unexpected": _with_message(rows_of(data.get("unexpected"), "unexpected"), messages),
+        "facts": _with_message(rows_of(data.get("facts"), "facts"), messages),
         "causes": _with_message(data.get("causes") or [], messages),
         "protocol_dependent": [
             {
@@ -205,7 +259,7 @@ def expand(data: dict[str, Any]) -> dict[str, Any]:
                     for s in d.get("sides") or []
                 ],
             }
-            for d in rows_of(data.get("protocol_dependent"))
+            for d in rows_of(data.get("protocol_dependent"), "protocol_dependent")
         ],
         "parser_dependent": [
             {

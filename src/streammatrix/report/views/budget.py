@@ -7,7 +7,10 @@ leaves out detail in a stated order, and says what it left out, pointing at repo
 1. the grid,
 2. the per-cell rows (the cells and latency tables),
 3. the failure details,
-4. the longer lists are cut shorter (facts, history, protocol dependences, breaks).
+4. the longer lists are cut shorter (facts, history, protocol dependences, breaks),
+5. the minimum table's rows that share the most common minimums (no break, same entry in every
+   column) fold into one row saying how many features it stands for: every feature's minimum
+   is still on the page, the folded names are in report.html.
 
 The headline, the glance, the per-feature minimum table, the requirement and the release
 ranges always stay: they are the answer.
@@ -20,7 +23,7 @@ from typing import Any
 
 from streammatrix.plugin import outcomes as o
 from streammatrix.report.analysis import history as report_history
-from streammatrix.report.analysis.model import Report, Unexpected
+from streammatrix.report.analysis.model import FeatureRow, Report, Unexpected
 from streammatrix.report.views import feature_table, headline, ranges_view
 from streammatrix.report.views.folding import folded
 from streammatrix.report.views.summary import overview
@@ -34,7 +37,9 @@ DROP_ORDER: tuple[tuple[str, dict[str, Any]], ...] = (
     ("the per-cell rows (cells, latency)", {"cells": False}),
     ("the failure details", {"failures": False}),
     ("the longer lists", {"short": True}),
+    ("the names of the features that share the most common minimums", {"minimums": False}),
 )
+FACT_FEATURES_SHORT = 10  # features the facts name once the lists are cut shorter
 
 
 def _facts_by_feature(facts: list[Unexpected]) -> list[tuple[str, list[Unexpected]]]:
@@ -57,14 +62,38 @@ def _server_starts(report: Report) -> set[str]:
     return starts
 
 
+def _common_minimums(report: Report) -> tuple[list[FeatureRow], dict[str, Any] | None]:
+    """(the minimum table's rows without the largest set of rows that have no break and
+    the same entries, that set as ``{"count", "required", "entries"}``); None when no two
+    rows share their entries."""
+    columns = feature_table.columns(report)
+    same: dict[tuple[bool, tuple[str, ...]], list[FeatureRow]] = {}
+    for row in report.rows:
+        if not row.breaks:
+            key = (row.required, tuple(feature_table.entry(row, c) for c in columns))
+            same.setdefault(key, []).append(row)
+    if not same:
+        return report.rows, None
+    (required, entries), rows = max(same.items(), key=lambda kv: len(kv[1]))
+    if len(rows) < 2:
+        return report.rows, None
+    folded_keys = {row.key for row in rows}
+    kept = [row for row in report.rows if row.key not in folded_keys]
+    return kept, {"count": len(rows), "required": required, "entries": list(entries)}
+
+
 def context(report: Report) -> dict[str, Any]:
     groups, folds = folded(report)
+    minimum_rows, minimum_fold = _common_minimums(report)
     history = report.history or {}
     return {
         "headline": headline.lines(report),
         **ranges_view.context(report.boundaries),
         "minimum_columns": feature_table.columns(report),
         "minimum_entry": feature_table.entry,
+        "minimum_rows": minimum_rows,
+        "minimum_fold": minimum_fold,
+        "fact_features": None,
         "overview": overview(report),
         "diff_groups": groups,
         "folds": folds,
@@ -90,7 +119,7 @@ def context(report: Report) -> dict[str, Any]:
         else [],
         "history_limit": HISTORY_LIMIT,
         "trail": report_history.trail,
-        "budget": {"failures": True, "cells": True, "grid": True},
+        "budget": {"failures": True, "cells": True, "grid": True, "minimums": True},
         "left_out": [],
         "budget_bytes": 0,
     }
@@ -100,7 +129,7 @@ def fit(render: Callable[[dict[str, Any]], str], budget: int) -> str:
     """The page rendered with as much detail as fits in ``budget`` bytes (UTF-8)."""
     extra: dict[str, Any] = {"budget_bytes": budget}
     text = render(extra)
-    flags = {"failures": True, "cells": True, "grid": True}
+    flags = {"failures": True, "cells": True, "grid": True, "minimums": True}
     left_out: list[str] = []
     for what, drop in DROP_ORDER:
         if len(text.encode()) < budget:
@@ -111,12 +140,16 @@ def fit(render: Callable[[dict[str, Any]], str], budget: int) -> str:
         if drop.get("grid") is False:
             extra["grid"] = ""
         if drop.get("short"):
-            extra.update(fact_limit=2, history_limit=5, failure_limit=10)
+            extra.update(
+                fact_limit=2, history_limit=5, failure_limit=10, fact_features=FACT_FEATURES_SHORT
+            )
         text = render(extra)
     if len(text.encode()) < budget:
         return text
     # Still too long (an enormous list of unexpected results): cut at a line, say so.
-    note = "\n\n_… cut here to stay under the size budget: report.html has everything._\n"
+    # The cut takes the closing note with it: say here what the page had left out already.
+    before = f" (it left out {', '.join(left_out)} already)" if left_out else ""
+    note = f"\n\n_… cut here to stay under the size budget{before}: report.html has everything._\n"
     room = budget - len(note.encode()) - 1
     cut = text.encode()[:room].decode(errors="ignore")
     return cut[: cut.rfind("\n")] + note

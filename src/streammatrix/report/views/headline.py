@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from collections import Counter
 
+from streammatrix.plugin import outcomes as o
 from streammatrix.report.analysis.model import Blocker, Minimum, Report
+from streammatrix.report.analysis.vocabulary import BOUND_LOWEST_TESTED
+from streammatrix.report.views.markdown import one_line
 from streammatrix.versions import CLIENT_LABELS, SERVER_LABELS
 
 LINE_LIMIT = 110  # characters per line; three lines stay under 300 with the separators
@@ -20,12 +23,12 @@ FEATURES_NAMED = 2  # features a "none passes" clause names before "+N"
 
 def _server(m: Minimum) -> str:
     name = SERVER_LABELS.get(m.server_family, m.server_family)
-    return f"{name} >= {m.server}" + (" (lowest tested)" if m.server_lowest_tested else "")
+    return f"{name} >= {m.server}" + (f" ({BOUND_LOWEST_TESTED})" if m.server_lowest_tested else "")
 
 
 def _client(m: Minimum) -> str:
     name = CLIENT_LABELS.get(m.client_family, m.client_family)
-    return f"{name} >= {m.client}" + (" (lowest tested)" if m.client_lowest_tested else "")
+    return f"{name} >= {m.client}" + (f" ({BOUND_LOWEST_TESTED})" if m.client_lowest_tested else "")
 
 
 def _requirement(report: Report, protocol: str, family: str, client: str) -> str:
@@ -89,14 +92,25 @@ def _parts(report: Report, protocol: str, minimums: list[Minimum], head: str) ->
     return parts
 
 
+def _shorten(text: str, limit: int) -> str:
+    """``text`` in ``limit`` characters: first without the "(lowest tested)" remarks (the
+    minimum table below keeps them), only then cut at a word, so a minimum is not cut off
+    for a remark about it."""
+    if len(text) > limit:
+        text = text.replace(f" ({BOUND_LOWEST_TESTED})", "")
+    if len(text) > limit:
+        text = text[: limit - 1].rsplit(" ", 1)[0] + "…"
+    return text
+
+
 def _fit(head: str, parts: list[str]) -> tuple[str, list[str]]:
     """As many of ``parts`` as fit on one line after ``head``; the rest."""
     text = head
     for i, part in enumerate(parts):
         candidate = text + ("; " if text != head else "") + part
         if len(candidate) > LINE_LIMIT:
-            if text == head:  # even the first part is too long: cut it at a word
-                return candidate[: LINE_LIMIT - 1].rsplit(" ", 1)[0] + "…", parts[i + 1 :]
+            if text == head:  # even the first part is too long: shorten it
+                return _shorten(candidate, LINE_LIMIT), parts[i + 1 :]
             return text, parts[i:]
         text = candidate
     return text, []
@@ -105,8 +119,15 @@ def _fit(head: str, parts: list[str]) -> tuple[str, list[str]]:
 def lines(report: Report) -> list[str]:
     """At most three lines: the minimums per protocol (two lines; the rest "+N more below"),
     then the red count."""
-    if not report.minimums:
-        return ["No cell ran to the end, so no minimum supported version can be stated."]
+    if not report.minimums:  # nothing to order: the red count says how many
+        ran = [c for c in report.cells if c.status == o.CELL_OK]
+        versions = ", ".join(sorted({f"{c.at.server_label} / {c.at.client_label}" for c in ran}))
+        why = (
+            _shorten(f"No cell that ran has versions that order ({versions})", LINE_LIMIT - 40)
+            if ran
+            else "No cell ran to the end"
+        )
+        return [one_line(f"{why}, so no minimum supported version can be stated."), _red(report)]
     by_protocol: dict[str, list[Minimum]] = {}
     for m in report.minimums:
         by_protocol.setdefault(m.protocol, []).append(m)
@@ -116,7 +137,9 @@ def lines(report: Report) -> list[str]:
     while pending and len(out) < 2:
         protocol, minimums = pending[0]
         head = f"RESP{protocol.replace('-', ' ')}: " if protocol else ""
-        parts = rest or _parts(report, protocol, minimums, head)
+        # Feature names, messages and versions come from cell files: one line each, so the
+        # headline stays its three lines on the console, in report.json and in the badge.
+        parts = rest or [one_line(p) for p in _parts(report, protocol, minimums, head)]
         line, rest = _fit(head, parts)
         out.append(line)
         if not rest:
@@ -124,16 +147,19 @@ def lines(report: Report) -> list[str]:
     left = len(rest) + sum(len(_parts(report, p, ms, "")) for p, ms in pending[1 if rest else 0 :])
     if left:
         more = f"; +{left} more below"
-        if len(out[-1]) + len(more) > LINE_LIMIT:
-            out[-1] = out[-1][: LINE_LIMIT - len(more) - 1].rsplit(" ", 1)[0] + "…"
+        out[-1] = _shorten(out[-1], LINE_LIMIT - len(more))
         out[-1] += more
+    out.append(_red(report))
+    return out
+
+
+def _red(report: Report) -> str:
     red = len(report.unexpected)
-    out.append(
+    return (
         f"{red} red result{'s' if red != 1 else ''}"
         + (f" ({len(report.causes)} cause(s))" if red and len(report.causes) < red else "")
         + f", {len(report.facts)} fail(s) below a minimum (not red)"
     )
-    return out
 
 
 def text(report: Report) -> str:

@@ -30,11 +30,16 @@ _MARKUP = re.compile("[" + re.escape(_INLINE + "".join(_ENTITIES)) + "]")
 _URL_SCHEME = re.compile(r"(?<=[A-Za-z]):(?=//)")  # http://, ftp://, ...
 _WWW = re.compile(r"(?<![A-Za-z0-9])(www)\.", re.IGNORECASE)
 _BACKTICKS = re.compile(r"`+")
+# Bidirectional controls reorder what follows them on screen ("Trojan source"): a test name
+# holding U+202E would show the rest of its line, versions included, reversed.
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+REPLACEMENT = "\ufffd"
 
 
 def one_line(value: Any) -> str:
-    """``value`` as one line: any run of whitespace (newlines included) becomes one space."""
-    return " ".join(str(value if value is not None else "").split())
+    """``value`` as one line: any run of whitespace (newlines included) becomes one space, and
+    a bidirectional control becomes a visible U+FFFD."""
+    return _BIDI.sub(REPLACEMENT, " ".join(str(value if value is not None else "").split()))
 
 
 def text(value: Any) -> str:

@@ -64,8 +64,8 @@ class Column:
     @property
     def label(self) -> str:
         first, last = self.releases[0], self.releases[-1]
-        if not self.family:  # columns of two families merged past the limit
-            return first
+        if not self.family:  # whole labels: merged past the limit, or with no version of their own
+            return first if first == last else f"{first.split(' - ')[0]} - {last.split(' - ')[-1]}"
         return f"{self.family} {first}" if first == last else f"{self.family} {first}-{last}"
 
 
@@ -202,9 +202,10 @@ def _columns(report: Report, rows: list[str], answers: dict) -> list[Column]:
     columns: list[Column] = []
     for label in order:
         at = labels[label].at
-        family = label[: -len(at.client_version) - 1] if label.endswith(at.client_version) else ""
-        release = at.client_version if family else label
-        family = family or label
+        if at.client_version and label.endswith(f" {at.client_version}"):
+            family, release = label[: -len(at.client_version) - 1], at.client_version
+        else:  # "redis-py 4.0.0 (not installed)": the whole label, never its family twice
+            family, release = "", label
         last = columns[-1] if columns else None
         if (
             last is not None
