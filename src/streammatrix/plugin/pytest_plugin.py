@@ -24,6 +24,7 @@ pytest-asyncio (``PYTHONPATH=<repo>/src python -m pytest -p streammatrix.plugin.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -60,27 +61,72 @@ MARKER = "feature"
 
 _state_key = pytest.StashKey[dict]()
 _tally_key = pytest.StashKey[dict]()
+# the conftest the claim's refusal failed to import: (its path, (outcome, reason), the exception)
+_refused_key = pytest.StashKey[tuple[Path, tuple[str, str], BaseException]]()
 
 
 # --------------------------------------------------------------------------------------------
 # configuration
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config):
     """Before the suite's conftest imports the client (and perhaps makes one): hook its
-    connections and make the claimed protocol its default (see connections.py)."""
-    if not _enabled():
-        return
-    module = _client_module()
-    claimed = protocol.claim()
+    connections and make the claimed protocol its default (see connections.py).
+
+    A conftest that connects while it is imported, with a client or server that refuses the
+    claim, cannot be imported: nothing of the suite can run, and that is the refusal's answer
+    for every part of it (``_refused_key``), not a cell that could not start."""
+    if _enabled():
+        module = _client_module()
+        claimed = protocol.claim()
+        try:
+            connections.reset()
+            connections.install(
+                module, protocol.options(claimed, connections.takes(module, "protocol"))
+            )
+        except ImportError:  # no such client: the suite says so itself when it imports it
+            pass
+    result = yield
     try:
-        connections.reset()
-        connections.install(
-            module, protocol.options(claimed, connections.takes(module, "protocol"))
-        )
-    except ImportError:  # no such client: the suite says so itself when it imports it
-        pass
+        result.get_result()
+    except Exception as exc:  # ConftestImportFailure, caused by what the conftest raised
+        cause = _unwrap(exc.__cause__ or exc)
+        found = protocol.refused(cause, _short(cause)) if _enabled() else None
+        if found is None:
+            raise
+        path = Path(str(getattr(exc, "path", "conftest.py")))
+        early_config.stash[_refused_key] = (path, found, cause)
+        result.force_result(None)
+
+
+class RefusedConftest(pytest.Item):
+    """The suite's conftest, refused while it was imported: one test that says so (it raises
+    the refusal again, and is classified like any test the claim broke)."""
+
+    def runtest(self) -> None:
+        raise self.config.stash[_refused_key][2]
+
+    def reportinfo(self) -> tuple[Any, int, str]:
+        return self.path, 0, self.name
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector):
+    """With the conftest refused, what it left uncollectable is no error of its own: the
+    refusal is (``RefusedConftest``)."""
+    result = yield
+    report = result.get_result()
+    if report.failed and collector.config.stash.get(_refused_key, None) is not None:
+        report.outcome, report.longrepr = "passed", None
+
+
+def _refused_items(session: pytest.Session, items: list[pytest.Item]) -> None:
+    refused = session.config.stash.get(_refused_key, None)
+    if refused is not None:
+        path = refused[0]
+        name = path.name
+        items.append(RefusedConftest.from_parent(session, name=name, path=path, nodeid=name))
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -95,6 +141,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
+    _refused_items(session, items)
     config.stash[_has_features_key] = any(item.get_closest_marker(MARKER) for item in items)
     if active(config):
         _server(config)  # read the version now, while the server is surely up
