@@ -157,6 +157,9 @@ def _feature(item: pytest.Item) -> tuple[str, str] | None:
 
 
 def _skip_reason(report: pytest.TestReport) -> str:
+    wasxfail = getattr(report, "wasxfail", None)  # an expected failure: its longrepr is the
+    if wasxfail is not None:  # traceback (the test's source), its reason is this
+        return f"xfail: {wasxfail}" if wasxfail else "xfail"
     longrepr = report.longrepr
     if isinstance(longrepr, tuple) and len(longrepr) == 3:
         text = str(longrepr[2])
