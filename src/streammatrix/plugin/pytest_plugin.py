@@ -24,6 +24,7 @@ pytest-asyncio (``PYTHONPATH=<repo>/src python -m pytest -p streammatrix.plugin.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -61,8 +62,8 @@ MARKER = "feature"
 
 _state_key = pytest.StashKey[dict]()
 _tally_key = pytest.StashKey[dict]()
-# the conftest the claim's refusal failed to import: (its path, (outcome, reason), the exception)
-_refused_key = pytest.StashKey[tuple[Path, tuple[str, str], BaseException]]()
+# the conftests and test modules the claim's refusal failed to import: path -> the exception
+_refused_key = pytest.StashKey[dict[Path, BaseException]]()
 
 
 # --------------------------------------------------------------------------------------------
@@ -75,8 +76,9 @@ def pytest_load_initial_conftests(early_config: pytest.Config):
     connections and make the claimed protocol its default (see connections.py).
 
     A conftest that connects while it is imported, with a client or server that refuses the
-    claim, cannot be imported: nothing of the suite can run, and that is the refusal's answer
-    for every part of it (``_refused_key``), not a cell that could not start."""
+    claim, cannot be imported: that is the refusal's answer for the suite (``Refused``), not a
+    cell that could not start."""
+    early_config.stash[_refused_key] = {}
     if _enabled():
         module = _client_module()
         claimed = protocol.claim()
@@ -91,21 +93,25 @@ def pytest_load_initial_conftests(early_config: pytest.Config):
     try:
         result.get_result()
     except Exception as exc:  # ConftestImportFailure, caused by what the conftest raised
-        cause = _unwrap(exc.__cause__ or exc)
-        found = protocol.refused(cause, _short(cause)) if _enabled() else None
-        if found is None:
+        if not _refusal(exc):
             raise
         path = Path(str(getattr(exc, "path", "conftest.py")))
-        early_config.stash[_refused_key] = (path, found, cause)
+        early_config.stash[_refused_key][path] = exc
         result.force_result(None)
 
 
-class RefusedConftest(pytest.Item):
-    """The suite's conftest, refused while it was imported: one test that says so (it raises
-    the refusal again, and is classified like any test the claim broke)."""
+def _refusal(exc: BaseException) -> bool:
+    """``exc`` is (or was caused by) the client or server refusing the claimed protocol."""
+    return _enabled() and protocol.refused(_unwrap(exc), "") is not None
+
+
+class Refused(pytest.Item):
+    """A conftest or test module the claim's refusal failed to import (it connected while it
+    was imported): one test that says so (it raises the refusal again, and is classified like
+    any test the claim broke)."""
 
     def runtest(self) -> None:
-        raise self.config.stash[_refused_key][2]
+        raise self.config.stash[_refused_key][self.path]
 
     def reportinfo(self) -> tuple[Any, int, str]:
         return self.path, 0, self.name
@@ -113,20 +119,29 @@ class RefusedConftest(pytest.Item):
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_make_collect_report(collector: pytest.Collector):
-    """With the conftest refused, what it left uncollectable is no error of its own: the
-    refusal is (``RefusedConftest``)."""
+    """A module the refusal failed to import is no collection error but a ``Refused`` test;
+    with the conftest refused, what it left uncollectable (``from conftest import ...``) is no
+    error of its own either."""
     result = yield
     report = result.get_result()
-    if report.failed and collector.config.stash.get(_refused_key, None) is not None:
-        report.outcome, report.longrepr = "passed", None
+    refused = collector.config.stash.get(_refused_key, {})
+    if not report.failed or not _enabled():
+        return
+    call = report.__dict__.get("call")  # pytest keeps it there for pytest_exception_interact
+    exc = call.excinfo.value if call is not None and call.excinfo is not None else None
+    conftest = any(path.name == "conftest.py" for path in refused)
+    if exc is not None and _refusal(exc) and not conftest:
+        refused.setdefault(Path(str(getattr(exc, "path", collector.path))), exc)
+    elif not conftest:
+        return
+    report.outcome, report.longrepr = "passed", None
 
 
 def _refused_items(session: pytest.Session, items: list[pytest.Item]) -> None:
-    refused = session.config.stash.get(_refused_key, None)
-    if refused is not None:
-        path = refused[0]
-        name = path.name
-        items.append(RefusedConftest.from_parent(session, name=name, path=path, nodeid=name))
+    root = session.config.rootpath
+    for path in session.config.stash.get(_refused_key, {}):
+        name = os.path.relpath(path, root) if path.is_absolute() else str(path)
+        items.append(Refused.from_parent(session, name=name, path=path, nodeid=name))
 
 
 def pytest_configure(config: pytest.Config) -> None:
