@@ -28,8 +28,12 @@ when ``TEST_REDIS_ENABLED`` is true) does two things to the client library ``mod
   kind     ``sync`` or ``async`` (which of the library's connection classes made it)
   resp     the protocol the server says the connection negotiated: ``CLIENT INFO``'s
            ``resp=`` (Redis 7.0+), else ``HELLO`` without arguments (its ``proto``, 6.2),
-           else the wire type of a reply RESP3 sends as a map (``CONFIG GET port``, 6.0)
-  source   which of those three answered (``CLIENT INFO``, ``HELLO``, ``reply type``)
+           else the wire type of a reply RESP3 sends as a map (``CONFIG GET port``, 6.0);
+           a connection whose user may run none of them (an ACL user of the suite's own,
+           ``+@stream``) is looked up by its address in ``CLIENT LIST``, asked on a
+           connection of the plugin's own (``resp=``, 7.0+)
+  source   which of those answered (``CLIENT INFO``, ``HELLO``, ``reply type``,
+           ``CLIENT LIST``)
   parser   the class name of the connection's parser after the handshake
            (``_RESP2Parser``, ``_RESP3Parser``, ``_HiredisParser``, ``_AsyncRESP3Parser``, ...)
   mode     ``cluster`` or ``standalone``: ``cluster_enabled`` of the server's ``INFO cluster``
@@ -59,6 +63,7 @@ import functools
 import importlib
 import inspect
 import re
+import socket
 import sys
 import threading
 from collections import Counter
@@ -80,6 +85,8 @@ PROBES: dict[str, tuple[str, ...]] = {
     "reply type": ("CONFIG", "GET", "port"),
 }
 MODE_COMMAND = ("INFO", "cluster")
+ASIDE = "CLIENT LIST"  # a connection that may ask none of PROBES, looked up by its address
+_ASIDE_TIMEOUT = 5.0
 HOOKS = ("on_connect_check_health", "on_connect")  # the first the library has is hooked
 
 _RESP_FIELD = re.compile(r"(?:^|\s)resp=(\d)")
@@ -203,6 +210,50 @@ def _found(source: str) -> None:
         _probe.append(source)
 
 
+def _aside(conn: Any, sockname: Any) -> tuple[str | None, str, str]:
+    """(resp, source, mode) of ``conn`` as ``CLIENT LIST`` says it on a plain socket of its own
+    to the same server (the default user; ``None`` where that cannot be had)."""
+    host, port = getattr(conn, "host", None), getattr(conn, "port", None)
+    if not (host and port and isinstance(sockname, tuple) and len(sockname) >= 2):
+        return None, UNKNOWN, UNKNOWN
+    ip = f"[{sockname[0]}]" if ":" in str(sockname[0]) else sockname[0]
+    addr = f" addr={ip}:{sockname[1]} "
+    try:
+        with socket.create_connection((host, int(port)), timeout=_ASIDE_TIMEOUT) as side:
+            side.sendall(b"CLIENT LIST\r\nINFO cluster\r\n")
+            reader = side.makefile("rb")
+            listing, info = _bulk(reader), _bulk(reader)
+    except (OSError, ValueError):
+        return None, UNKNOWN, UNKNOWN
+    for line in listing.splitlines():
+        if addr in f" {line} ":
+            found = _RESP_FIELD.search(line)
+            if found:
+                return found.group(1), ASIDE, _mode(info)
+    return None, UNKNOWN, UNKNOWN
+
+
+def _bulk(reader: Any) -> str:
+    """One RESP2 bulk string reply ("" for an error or another type)."""
+    head = reader.readline()
+    if not head.startswith(b"$"):
+        return ""
+    size = int(head[1:])
+    return reader.read(size + 2)[:size].decode(errors="replace") if size >= 0 else ""
+
+
+def _sockname_sync(conn: Any) -> Any:
+    try:
+        return conn._sock.getsockname()
+    except (AttributeError, OSError):
+        return None
+
+
+def _sockname_async(conn: Any) -> Any:
+    writer = getattr(conn, "_writer", None)
+    return writer.get_extra_info("sockname") if writer is not None else None
+
+
 def _record(conn: Any, kind: str, resp: str | None, source: str, mode: str) -> None:
     parser = type(getattr(conn, "_parser", None)).__name__
     facts = (kind, resp or UNKNOWN, parser if parser != "NoneType" else UNKNOWN, mode)
@@ -252,7 +303,8 @@ def measure_sync(conn: Any) -> tuple[str | None, str, str]:
         if resp:
             _found(source)
             return resp, source, mode
-    return None, UNKNOWN, mode
+    aside = _aside(conn, _sockname_sync(conn))
+    return aside if aside[0] else (None, UNKNOWN, mode)
 
 
 async def measure_async(conn: Any) -> tuple[str | None, str, str]:
@@ -267,7 +319,8 @@ async def measure_async(conn: Any) -> tuple[str | None, str, str]:
         if resp:
             _found(source)
             return resp, source, mode
-    return None, UNKNOWN, mode
+    aside = _aside(conn, _sockname_async(conn))
+    return aside if aside[0] else (None, UNKNOWN, mode)
 
 
 # --------------------------------------------------------------------------------------------

@@ -43,13 +43,26 @@ def options(claimed: str, takes_protocol: bool = True) -> dict[str, Any]:
 
 
 def refused(exc: BaseException, reason: str) -> tuple[str, str] | None:
-    """(outcome, reason) when ``exc`` is the client or server refusing the claimed protocol."""
+    """(outcome, reason) when ``exc`` is the client or server refusing the claimed protocol,
+    itself or as the cause of what the client raised instead (``RedisCluster`` says "cannot be
+    connected" ``from`` the refusal of each node)."""
     claimed = claim()
     if not claimed:
         return None
-    if isinstance(exc, TypeError) and _OPTION_REJECTED.search(str(exc)):
-        return outcomes.UNSUPPORTED_CLIENT, f"{reason} (the client cannot speak RESP{claimed})"
-    is_response_error = any(cls.__name__ == "ResponseError" for cls in type(exc).__mro__)
-    if is_response_error and _HELLO_REJECTED.search(str(exc)):
-        return outcomes.UNSUPPORTED_SERVER, f"{reason} (the server cannot speak RESP{claimed})"
+    for found in _chain(exc):
+        if isinstance(found, TypeError) and _OPTION_REJECTED.search(str(found)):
+            return outcomes.UNSUPPORTED_CLIENT, f"{reason} (the client cannot speak RESP{claimed})"
+        is_response_error = any(cls.__name__ == "ResponseError" for cls in type(found).__mro__)
+        if is_response_error and _HELLO_REJECTED.search(str(found)):
+            return outcomes.UNSUPPORTED_SERVER, f"{reason} (the server cannot speak RESP{claimed})"
     return None
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and what caused it (``raise ... from``, or raised while handling), in order."""
+    found: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and all(current is not seen for seen in found):
+        found.append(current)
+        current = current.__cause__ or current.__context__
+    return found

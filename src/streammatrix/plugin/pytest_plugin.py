@@ -24,6 +24,8 @@ pytest-asyncio (``PYTHONPATH=<repo>/src python -m pytest -p streammatrix.plugin.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -60,27 +62,86 @@ MARKER = "feature"
 
 _state_key = pytest.StashKey[dict]()
 _tally_key = pytest.StashKey[dict]()
+# the conftests and test modules the claim's refusal failed to import: path -> the exception
+_refused_key = pytest.StashKey[dict[Path, BaseException]]()
 
 
 # --------------------------------------------------------------------------------------------
 # configuration
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config):
     """Before the suite's conftest imports the client (and perhaps makes one): hook its
-    connections and make the claimed protocol its default (see connections.py)."""
-    if not _enabled():
-        return
-    module = _client_module()
-    claimed = protocol.claim()
+    connections and make the claimed protocol its default (see connections.py).
+
+    A conftest that connects while it is imported, with a client or server that refuses the
+    claim, cannot be imported: that is the refusal's answer for the suite (``Refused``), not a
+    cell that could not start."""
+    early_config.stash[_refused_key] = {}
+    if _enabled():
+        module = _client_module()
+        claimed = protocol.claim()
+        try:
+            connections.reset()
+            connections.install(
+                module, protocol.options(claimed, connections.takes(module, "protocol"))
+            )
+        except ImportError:  # no such client: the suite says so itself when it imports it
+            pass
+    result = yield
     try:
-        connections.reset()
-        connections.install(
-            module, protocol.options(claimed, connections.takes(module, "protocol"))
-        )
-    except ImportError:  # no such client: the suite says so itself when it imports it
-        pass
+        result.get_result()
+    except Exception as exc:  # ConftestImportFailure, caused by what the conftest raised
+        if not _refusal(exc):
+            raise
+        path = Path(str(getattr(exc, "path", "conftest.py")))
+        early_config.stash[_refused_key][path] = exc
+        result.force_result(None)
+
+
+def _refusal(exc: BaseException) -> bool:
+    """``exc`` is (or was caused by) the client or server refusing the claimed protocol."""
+    return _enabled() and protocol.refused(_unwrap(exc), "") is not None
+
+
+class Refused(pytest.Item):
+    """A conftest or test module the claim's refusal failed to import (it connected while it
+    was imported): one test that says so (it raises the refusal again, and is classified like
+    any test the claim broke)."""
+
+    def runtest(self) -> None:
+        raise self.config.stash[_refused_key][self.path]
+
+    def reportinfo(self) -> tuple[Any, int, str]:
+        return self.path, 0, self.name
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector):
+    """A module the refusal failed to import is no collection error but a ``Refused`` test;
+    with the conftest refused, what it left uncollectable (``from conftest import ...``) is no
+    error of its own either."""
+    result = yield
+    report = result.get_result()
+    refused = collector.config.stash.get(_refused_key, {})
+    if not report.failed or not _enabled():
+        return
+    call = report.__dict__.get("call")  # pytest keeps it there for pytest_exception_interact
+    exc = call.excinfo.value if call is not None and call.excinfo is not None else None
+    conftest = any(path.name == "conftest.py" for path in refused)
+    if exc is not None and _refusal(exc) and not conftest:
+        refused.setdefault(Path(str(getattr(exc, "path", collector.path))), exc)
+    elif not conftest:
+        return
+    report.outcome, report.longrepr = "passed", None
+
+
+def _refused_items(session: pytest.Session, items: list[pytest.Item]) -> None:
+    root = session.config.rootpath
+    for path in session.config.stash.get(_refused_key, {}):
+        name = os.path.relpath(path, root) if path.is_absolute() else str(path)
+        items.append(Refused.from_parent(session, name=name, path=path, nodeid=name))
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -95,6 +156,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
+    _refused_items(session, items)
     config.stash[_has_features_key] = any(item.get_closest_marker(MARKER) for item in items)
     if active(config):
         _server(config)  # read the version now, while the server is surely up
@@ -110,6 +172,9 @@ def _feature(item: pytest.Item) -> tuple[str, str] | None:
 
 
 def _skip_reason(report: pytest.TestReport) -> str:
+    wasxfail = getattr(report, "wasxfail", None)  # an expected failure: its longrepr is the
+    if wasxfail is not None:  # traceback (the test's source), its reason is this
+        return f"xfail: {wasxfail}" if wasxfail else "xfail"
     longrepr = report.longrepr
     if isinstance(longrepr, tuple) and len(longrepr) == 3:
         text = str(longrepr[2])

@@ -47,6 +47,36 @@ def test_pinned_to_resp2():
 '''
 
 
+RESTRICTED = '''
+import uuid
+
+import redis
+import redis.asyncio
+from conftest import REDIS_URL, key
+
+
+def _user():
+    """A user that may run stream commands and nothing else (no CLIENT, HELLO, CONFIG, INFO)."""
+    name = f"streamer-{uuid.uuid4().hex[:8]}"
+    admin = redis.from_url(REDIS_URL)
+    admin.execute_command("ACL", "SETUSER", name, "on", ">pw", "~*", "+@stream")
+    admin.close()
+    return name
+
+
+def test_a_stream_only_user():
+    client = redis.from_url(REDIS_URL, username=_user(), password="pw")
+    assert client.xadd(key("acl"), {"n": "1"})
+    client.close()
+
+
+async def test_a_stream_only_user_asyncio():
+    client = redis.asyncio.from_url(REDIS_URL, username=_user(), password="pw")
+    assert await client.xadd(key("acl"), {"n": "1"})
+    await client.aclose()
+'''
+
+
 @pytest.fixture(scope="module", params=sorted(HOW))
 def server(request):
     with h.reachable(), serve(BinaryProvider(), h.by_name(request.param)) as running:
@@ -148,3 +178,18 @@ def test_a_connection_pinned_to_another_protocol_is_caught(server, tmp_path):
     why = proof.unproven({o.ENV_PROTOCOL: "3"}, props, passed=10, refused=0)
     total = sum(resp.values())
     assert why == f"claims RESP3 but its sync connections said RESP2 (1 of {total})", why
+
+
+def test_a_connection_whose_user_may_ask_nothing_is_measured_all_the_same(tmp_path):
+    """A suite's own ACL user (``+@stream`` only) may run none of the probes: the server says
+    what its connections negotiated in CLIENT LIST, asked aside (Redis 7.0+)."""
+    with h.reachable(), serve(BinaryProvider(), h.by_name("redis-7.0")) as running:
+        extra = {"test_restricted.py": RESTRICTED}
+        props, tests, output = run_cell(tmp_path, running.url, "3", extra)
+    assert tests["test_a_stream_only_user"] == o.PASS, output
+    assert tests["test_a_stream_only_user_asyncio"] == o.PASS, output
+    for kind in connections.KINDS:
+        assert list(proof.measured(props, kind, "resp")) == ["3"], (kind, props)
+        assert proof.measured(props, kind, "source")[connections.ASIDE] == 1, (kind, props)
+        assert list(proof.measured(props, kind, "mode")) == ["standalone"], (kind, props)
+    assert proof.unproven({o.ENV_PROTOCOL: "3"}, props, passed=10, refused=0) == ""

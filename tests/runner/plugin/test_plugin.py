@@ -476,6 +476,27 @@ def test_only_unsupported_results_exit_zero(tmp_path):
     assert "1 passed, 1 skipped" in run.output
 
 
+def test_an_expected_failure_says_its_reason_not_its_source(tmp_path):
+    tests = """
+    import pytest
+
+    @pytest.mark.feature("known", since="5.0.0")
+    @pytest.mark.xfail(reason="XSETID rejects this on purpose")
+    def test_known():
+        assert 1 == 2
+
+    @pytest.mark.feature("imperative", since="5.0.0")
+    def test_imperative():
+        pytest.xfail("not yet")
+    """
+    with info_server(**REDIS_62) as url:
+        run = run_pytest(tmp_path, tests, env=enabled(url))
+    assert run.proc.returncode == 0, run.output
+    assert run.cases["test_known"].outcome == outcomes.SKIPPED
+    assert run.cases["test_known"].reason == "xfail: XSETID rejects this on purpose"
+    assert run.cases["test_imperative"].reason == "xfail: not yet"
+
+
 def test_valkey_is_compared_by_its_redis_version(tmp_path):
     tests = """
     import pytest

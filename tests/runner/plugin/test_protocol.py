@@ -56,3 +56,31 @@ def test_without_a_claim_nothing_is_a_refusal(monkeypatch):
 )
 def test_what_a_claim_asks_of_the_client(claim, takes, options):
     assert protocol.options(claim, takes) == options
+
+
+def _raised_from(cause: BaseException) -> BaseException:
+    """What redis-py's RedisCluster raises when no node took the connection options."""
+    try:
+        try:
+            raise cause
+        except Exception as exc:
+            raise redis.exceptions.RedisClusterException(
+                f"Redis Cluster cannot be connected. Please provide at least one reachable "
+                f"node: {exc}"
+            ) from exc
+    except redis.exceptions.RedisClusterException as wrapped:
+        return wrapped
+
+
+@pytest.mark.parametrize(
+    ("cause", "outcome"),
+    [
+        (PROTOCOL_KEYWORD, outcomes.UNSUPPORTED_CLIENT),
+        (NOPROTO, outcomes.UNSUPPORTED_SERVER),
+        (ConnectionError("Connection refused"), None),
+    ],
+)
+def test_a_refusal_the_client_wrapped_is_still_a_refusal(monkeypatch, cause, outcome):
+    monkeypatch.setenv(outcomes.ENV_PROTOCOL, "3")
+    found = protocol.refused(_raised_from(cause), "Redis Cluster cannot be connected")
+    assert (found[0] if found else None) == outcome

@@ -159,3 +159,50 @@ def test_a_connection_left_on_resp2_makes_an_error_cell(envs, tmp_path):
     )
     data = expand(json.loads((report / "report.json").read_text()))
     assert [u["kind"] for u in data["unexpected"]] == [KIND_CELL_ERROR]
+
+
+def test_a_conftest_that_connects_on_import_with_a_refused_claim(envs, tmp_path):
+    """A conftest that talks to the server while it is imported, with a client that cannot
+    take the claim: the refusal is measured (unsupported-client), not a cell that broke."""
+    suite = tmp_path / "suite"
+    shutil.copytree(DATA / "own_suite", suite)
+    conftest = suite / "conftest.py"
+    conftest.write_text(conftest.read_text() + "\nshared.ping()  # connects on import\n")
+    report, done = run(tmp_path, "on-import", envs / "envs", clients=[CLIENTS[0]], protocols=[3])
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    ((props, tests),) = cells(report).values()
+    assert props[o.SUITE_CELL_STATUS] == o.CELL_OK, props
+    assert [t[o.CASE_OUTCOME] for t in tests.values()] == [o.UNSUPPORTED_CLIENT], tests
+    (refused,) = tests.values()
+    assert "unexpected keyword argument 'protocol'" in refused[o.CASE_REASON]
+    assert refused[o.CASE_NODEID] == str(conftest)
+
+
+MODULE_CONNECTS = """
+import redis
+from conftest import REDIS_URL
+
+client = redis.from_url(REDIS_URL)
+client.ping()  # connects while the module is imported
+
+
+def test_uses_the_module_client():
+    assert client.ping()
+"""
+
+
+def test_a_test_module_that_connects_on_import_with_a_refused_claim(envs, tmp_path):
+    """The same for one test module: it is one unsupported-client result, the rest runs."""
+    suite = tmp_path / "suite"
+    shutil.copytree(DATA / "own_suite", suite)
+    (suite / "test_module_connects.py").write_text(MODULE_CONNECTS)
+    report, done = run(tmp_path, "module", envs / "envs", clients=[CLIENTS[0]], protocols=[3])
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    ((props, tests),) = cells(report).values()
+    assert props[o.SUITE_CELL_STATUS] == o.CELL_OK, props
+    assert {t[o.CASE_OUTCOME] for t in tests.values()} == {o.UNSUPPORTED_CLIENT}, tests
+    nodeids = [t[o.CASE_NODEID] for t in tests.values()]
+    assert str(suite / "test_module_connects.py") in nodeids
+    assert len(tests) > 1  # the other modules were collected and ran (refused in their tests)

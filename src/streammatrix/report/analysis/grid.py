@@ -35,8 +35,16 @@ def group_of(test: TestRecord) -> str:
     since = parse(test.since)
     if since is not None and since > _FIRST_STREAMS:
         return f"Redis {since.major}.{since.minor}"
-    words = _CAMEL.findall(test.class_name.removeprefix("Test").removeprefix("test_"))
+    name = test.class_name.removeprefix("Test").removeprefix("test_")
+    words = [name[m.start() : m.end()] for m in _CAMEL.finditer(_shape(name))]
     return " ".join(w if w.isupper() else w.lower() for w in words) or "other"
+
+
+def _shape(name: str) -> str:
+    """``name`` with each letter as the ASCII letter of its case (``A``, ``a``; a digit or a
+    letter without case is ``a``), so that ``_CAMEL`` splits any identifier Python allows
+    (``TestÄnderungen``) as it splits an ASCII one."""
+    return "".join("A" if c.isupper() else "a" if c.isalnum() else "_" for c in name)
 
 
 def _group_key(name: str, first_seen: int) -> tuple[int, Version, int]:
