@@ -12,6 +12,11 @@ import pytest
 
 STRICT = os.environ.get("STREAMMATRIX_STRICT", "").lower() in ("1", "true", "yes")
 
+# data/ holds suites that the tests hand to the runner (a user's suite with its own conftest and
+# pytest.ini among them): they run in their cells, never in this session, whose every test a
+# collected conftest's hooks would reach
+collect_ignore = ["data"]
+
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
