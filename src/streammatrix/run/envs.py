@@ -348,12 +348,13 @@ def _because(message: str) -> str:
 
 
 def _with_parser(env: ClientEnv, parser: str | None) -> ClientEnv:
-    """``env`` with the parser its client really picks there (asked on every use: a python
-    environment may be shared with cells that claim no parser, and it must hold no hiredis);
-    :class:`~.parsers.ParserNotInstallable` when that is not ``parser``."""
+    """``env`` with the parser its client really picks there (asked once per environment as
+    made, recorded beside its stamp: a python environment shared with cells that claim no
+    parser must hold no hiredis); :class:`~.parsers.ParserNotInstallable` when that is not
+    ``parser``."""
     if parser is None:
         return env
-    found = parsers.probe(str(env.python), env.client)
+    found = parsers.probed(str(env.python), env.client, env.location / STAMP)
     cls = parsers.check(found, env.client, env.client_version, parser)
     dist = parsers.DISTRIBUTIONS.get(parser, "")
     version = found.get("versions", {}).get(dist, "") if dist else ""

@@ -10,15 +10,19 @@ with real installs on CPython 3.11 (a connection's parser class, no server neede
 So a ``hiredis`` environment is the client's plus ``<package>[hiredis]`` (the client's own bound
 on hiredis) and ``hiredis<row's specifier>``, wheels only; a ``python`` environment is the client
 alone, the same environment as a row that names no parser. After the install the client in the
-environment is asked which parser class a new connection gets: a parser that does not install,
-or that the client then does not use, is a skipped cell with that reason, not an error. Each
-cell proves it again from its own connections (the plugin's ``parser`` claim).
+environment is asked which parser class a new connection gets (once per environment as made,
+recorded beside its stamp): a parser that does not install, or that the client then does not
+use, is a skipped cell with that reason, not an error. Each cell proves it again from its own
+connections (the plugin's ``parser`` claim).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import subprocess
+from pathlib import Path
 
 from streammatrix.config.model import ClientSpec
 from streammatrix.errors import EnvError
@@ -106,6 +110,44 @@ def probe(python: str, client: ClientSpec) -> dict:
     except (ValueError, IndexError):
         tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
         return {"versions": {}, "error": tail[0][:300]}
+
+
+# Beside an environment's stamp: the probe's answer for the environment that stamp describes.
+RECORD = ".streammatrix-parser.json"
+
+
+def probed(python: str, client: ClientSpec, stamp: Path) -> dict:
+    """:func:`probe`'s answer, asked once per environment as made: recorded beside its
+    ``stamp`` under a key of the stamp's bytes (and of the probe), so an environment reused as
+    it is costs no interpreter start, and one remade (a new stamp) is asked again. An answer
+    without a parser class (the probe could not make a connection, or did not finish) is not
+    recorded: it is asked again on the next use."""
+    record = stamp.with_name(RECORD)
+    try:
+        key = _key(stamp.read_bytes(), client)
+    except OSError:
+        return probe(python, client)
+    try:
+        kept = json.loads(record.read_text())
+        if kept.get("key") == key and isinstance(kept.get("found"), dict):
+            return kept["found"]
+    except (OSError, ValueError, AttributeError):
+        pass
+    found = probe(python, client)
+    if "class" in found and "error" not in found:
+        partial = record.with_name(f"{RECORD}.{os.getpid()}")
+        try:  # written whole, then put in place: a reader never sees half of it
+            partial.write_text(json.dumps({"key": key, "found": found}))
+            os.replace(partial, record)
+        except OSError:  # the environment went away meanwhile, or is read-only: asked again
+            partial.unlink(missing_ok=True)
+    return found
+
+
+def _key(stamp: bytes, client: ClientSpec) -> str:
+    dists = sorted(set(DISTRIBUTIONS.values()))
+    what = json.dumps([_PROBE, client.module, dists]).encode()
+    return hashlib.sha256(stamp + b"\0" + what).hexdigest()
 
 
 def check(found: dict, client: ClientSpec, client_version: str, parser: str) -> str:

@@ -127,3 +127,46 @@ def test_what_a_parser_installs():
     assert parsers.only_binary("hiredis") == ["hiredis"] and parsers.only_binary("python") == []
     assert not parsers.pinned(client, "hiredis") and parsers.pinned(client, "python")
     assert parsers.pinned(ClientSpec("c", hiredis="==3.1.0"), "hiredis")
+
+
+def test_the_parser_is_asked_once_per_environment_as_made(tmp_path, monkeypatch):
+    """An environment reused as it is keeps the parser found when it was made (no interpreter
+    start per run); one remade (--refresh, another hiredis) is asked again."""
+    asked = []
+    real = parsers.probe
+
+    def counted(python, client):
+        asked.append(python)
+        return real(python, client)
+
+    monkeypatch.setattr(parsers, "probe", counted)
+    client = ClientSpec("redis-5.0", version="==5.0.8", parsers=("python", "hiredis"))
+    fast = ensure_env(client, PY, tmp_path, parser="hiredis")
+    plain = ensure_env(client, PY, tmp_path, parser="python")
+    assert len(asked) == 2
+    again = ensure_env(client, PY, tmp_path, parser="hiredis")
+    assert again.reused and len(asked) == 2
+    assert (again.parser_class, again.parser_version) == (fast.parser_class, fast.parser_version)
+    assert ensure_env(client, PY, tmp_path, parser="python").parser_class == plain.parser_class
+    assert len(asked) == 2
+    remade = ensure_env(client, PY, tmp_path, parser="hiredis", refresh=True)
+    assert not remade.reused and len(asked) == 3
+    assert ensure_env(client, PY, tmp_path, parser="hiredis").reused and len(asked) == 3
+    # the record belongs to the stamp it was made beside: an environment whose stamp changed
+    # (remade by another run, or by hand) is asked again, and a record of another is not read
+    stamp = fast.location / STAMP
+    stamp.write_text(stamp.read_text().replace("}", ', "touched": 1}', 1))
+    ensure_env(client, PY, tmp_path, parser="hiredis")
+    assert len(asked) == 4
+    (fast.location / parsers.RECORD).write_text("{not json")
+    assert ensure_env(client, PY, tmp_path, parser="hiredis").parser_class == fast.parser_class
+    assert len(asked) == 5
+
+
+def test_a_parser_that_is_not_used_stays_a_skip_when_its_environment_is_reused(tmp_path):
+    client = ClientSpec(
+        "valkey-py", package="valkey", module="valkey", version="==6.0.2", parsers=("hiredis",)
+    )
+    for _ in range(2):
+        with pytest.raises(parsers.ParserNotInstallable, match=r"does not use hiredis 3\."):
+            ensure_env(client, PY, tmp_path, parser="hiredis")
