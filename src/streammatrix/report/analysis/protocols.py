@@ -57,15 +57,17 @@ def _side(cell: Cell, row: FeatureRow) -> Side | None:
 
 
 def dependences(report: Report) -> list[ProtocolDependence]:
-    """Every (feature, server, client, python) whose outcome differs between protocols."""
-    trios: dict[tuple[str, str, str], list[Cell]] = {}
+    """Every (feature, server, client, python) whose outcome differs between protocols, with
+    the other axes fixed: cells of different parsers are compared only with their own parser's
+    (a feature of hiredis is not a feature of the protocol)."""
+    groups: dict[tuple[str, ...], list[Cell]] = {}
     for cell in report.cells:
+        rec = cell.record
         if cell.status == o.CELL_OK and (cell.at.resp or not cell.at.protocol):
-            trios.setdefault((cell.record.server, cell.record.client, cell.record.python), [])
-            trios[(cell.record.server, cell.record.client, cell.record.python)].append(cell)
+            groups.setdefault((rec.server, rec.client, rec.python, rec.parser), []).append(cell)
     found = []
     for row in report.rows:
-        for cells in trios.values():
+        for cells in groups.values():
             if len({c.at.protocol for c in cells}) < 2:
                 continue
             sides = [s for s in (_side(c, row) for c in cells) if s is not None]
