@@ -244,11 +244,14 @@ def blocker(ran: list[Cell], required: list[FeatureRow], everything: list[Cell])
     low, high = versions_failing[0], versions_failing[-1]
     every = all(c.id in failing for c in ran if c.at.client_key >= low)
     protocol = ran[0].at.protocol
+    # another protocol passes where it passes with the parsers that fail here
+    parsers = {c.record.parser for c in ran if c.id in failing}
     others = sorted(
         {
             c.at.protocol
             for c in everything
             if c.at.protocol != protocol
+            and c.record.parser in parsers
             and c.status == o.CELL_OK
             and c.at.client_family == ran[0].at.client_family
             and c.at.server_family == ran[0].at.server_family
