@@ -293,7 +293,8 @@ def _expected_parser(
 def _package(check: Checker, keys: list[Any], text: str) -> tuple[str, tuple[str, ...]]:
     """``redis[hiredis]`` -> ("redis", ("hiredis",)): an extra names a parser, nothing else."""
     package, _, rest = text.partition("[")
-    extras = tuple(e for e in rest.rstrip("]").split(",") if e) if rest else ()
+    # an extra named twice is one (as pip reads it)
+    extras = tuple(dict.fromkeys(e for e in rest.rstrip("]").split(",") if e)) if rest else ()
     for extra in extras:
         if extra not in PARSERS or extra == "python":
             wanted = ", ".join(p for p in PARSERS if p != "python")

@@ -170,3 +170,13 @@ def test_an_expectation_for_a_parser_no_row_runs_is_refused(tmp_path, clients, p
 def load_default_expectation(tmp_path):
     extra = "expected:\n  - {feature: xread, outcome: fail}\n"
     return matrix_of(tmp_path, "- {name: c, version: latest}\n", extra).expected[0]
+
+
+def test_an_extra_named_twice_is_one_parser(tmp_path):
+    """pip reads redis[hiredis,hiredis] as redis[hiredis]: one hiredis cell, not two cells that
+    would share an id."""
+    matrix = matrix_of(
+        tmp_path, '- {name: a, version: "5.0.8", package: "redis[hiredis,hiredis]"}\n'
+    )
+    assert matrix.client("a").parsers == ("hiredis",)
+    assert [c.id for c in plan(matrix)] == ["redis-7.0--a--py3.11--parser-hiredis"]
