@@ -41,3 +41,19 @@ def test_a_protocol_is_not_said_to_pass_where_it_fails_with_the_same_parser():
     text = headline.text(report)
     assert FEATURE in text
     assert "RESP3 passes" not in text and "RESP2 passes" not in text
+
+
+def test_two_rows_of_one_release_with_a_parser_each_are_compared():
+    """``{name: a, version: 5.0.8, parsers: [python]}`` and ``{name: b, version: 5.0.8,
+    parsers: [hiredis]}``: one client release, run with each parser (real cell files); what
+    differs between them depends on the parser, whatever the rows are called."""
+    cells, warnings = load_cells([DATA / "parser_rows"])
+    assert warnings == []
+    report = build_report(cells, None, None)
+    found = {(d.feature, d.client) for d in report.parser_dependent}
+    assert found == {(FEATURE, "redis-py 5.0.8"), ("test_hostile_message", "redis-py 5.0.8")}
+    sides = {s.parser: (s.cell, s.outcome) for s in report.parser_dependent[0].sides}
+    assert sides == {
+        "python": ("redis-7.0--a--py3.11--resp2", "pass"),
+        "hiredis 3.5.0": ("redis-7.0--b--py3.11--resp2--parser-hiredis", "fail"),
+    }

@@ -64,12 +64,18 @@ def _side(cell: Cell, row: FeatureRow) -> Side | None:
 
 
 def dependences(report: Report) -> list[ParserDependence]:
-    """Every (feature, server, client, python, protocol) whose outcome differs between parsers."""
+    """Every (feature, server, client, python, protocol) whose outcome differs between parsers.
+
+    The server, client and Python are the measured releases, not the rows' names: two client
+    rows of one release, each with a parser of its own, are that release with each parser."""
     groups: dict[tuple[str, ...], list[Cell]] = {}
     for cell in report.cells:
-        rec = cell.record
+        rec, at = cell.record, cell.at
         if cell.status == o.CELL_OK and rec.parser and rec.parser_classes:
-            key = (rec.server, rec.client, rec.python, rec.protocol)
+            key = (
+                at.server_family, at.server_version, at.client_family, at.client_version,
+                at.python_version, rec.protocol,
+            )  # fmt: skip
             groups.setdefault(key, []).append(cell)
     found = []
     for row in report.rows:
