@@ -63,8 +63,13 @@ def plugin_path(root: Path) -> Path:
 
 
 def shared_environ(plugin_dir: Path) -> dict[str, str]:
-    """What every cell's environment of a run holds (a fork server starts with exactly this)."""
+    """What every cell's environment of a run holds (a fork server starts with exactly this).
+
+    No claim of an axis (``TEST_REDIS_PROTOCOL``, ``TEST_REDIS_PARSER``, ...) is taken from
+    the caller's environment: a cell claims only what the runner sets for it."""
     environ = cell_environ()
+    for axis in proof.AXES:
+        environ.pop(axis.env, None)
     environ.update(
         {
             "PYTHONPATH": str(plugin_dir),

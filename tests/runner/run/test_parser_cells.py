@@ -6,6 +6,7 @@ that claims hiredis, whose cell must be an error."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -158,3 +159,44 @@ def test_a_hiredis_cell_whose_connections_used_the_python_parser_is_an_error(tmp
     )
     data = expand(json.loads((tmp_path / "report" / "report.json").read_text()))
     assert [u["kind"] for u in data["unexpected"]] == [KIND_CELL_ERROR]
+
+
+CLAIMS_SEEN_TEST = """
+import os
+
+import redis
+
+
+def test_sees_only_the_cells_claims():
+    client = redis.from_url(os.environ["REDIS_URL"])
+    assert client.ping()
+    assert "TEST_REDIS_PARSER" not in os.environ
+    assert "TEST_REDIS_PROTOCOL" not in os.environ
+"""
+
+
+def test_a_claim_in_the_callers_environment_is_not_the_cells(tmp_path):
+    """A job that exports TEST_REDIS_PARSER / TEST_REDIS_PROTOCOL for its own tests runs the
+    matrix: a cell that claims neither (a row without parsers:, a matrix without protocols:)
+    must not inherit them, neither in its suite nor in its proof."""
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    (suite / "test_claims.py").write_text(textwrap.dedent(CLAIMS_SEEN_TEST))
+    config = write_matrix(
+        tmp_path / "matrix.yaml",
+        servers=["redis-7.0"],
+        clients=[{"name": "plain", "version": "5.0.8"}],
+    )
+    done = subprocess.run(
+        [
+            sys.executable, "-m", "streammatrix", "run", "--config", str(config),
+            "--envdir", str(tmp_path / "envs"), "--report-dir", str(tmp_path / "report"),
+        ],
+        capture_output=True, text=True, timeout=1200, check=False,
+        env={**os.environ, o.ENV_PARSER: "hiredis", o.ENV_PROTOCOL: "3"},
+    )  # fmt: skip
+    output = done.stdout + done.stderr
+    props = suite_properties(tmp_path / "report" / "cells" / f"redis-7.0--plain--py{PY}.xml")
+    assert props[o.SUITE_CELL_STATUS] == o.CELL_OK, (props, output)
+    assert o.SUITE_CELL_PARSER not in props
+    assert done.returncode == 0, output
