@@ -18,6 +18,7 @@ connections (the plugin's ``parser`` claim).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -140,7 +141,8 @@ def probed(python: str, client: ClientSpec, stamp: Path) -> dict:
             partial.write_text(json.dumps({"key": key, "found": found}))
             os.replace(partial, record)
         except OSError:  # the environment went away meanwhile, or is read-only: asked again
-            partial.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                partial.unlink(missing_ok=True)
     return found
 
 

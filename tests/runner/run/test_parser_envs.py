@@ -170,3 +170,17 @@ def test_a_parser_that_is_not_used_stays_a_skip_when_its_environment_is_reused(t
     for _ in range(2):
         with pytest.raises(parsers.ParserNotInstallable, match=r"does not use hiredis 3\."):
             ensure_env(client, PY, tmp_path, parser="hiredis")
+
+
+def test_an_environment_that_cannot_keep_the_answer_is_asked_each_time(tmp_path):
+    """Where the answer cannot be written (here: its name is taken by a directory; a read-only
+    envdir alike), the environment still serves and is asked on each use, never an error."""
+    client = ClientSpec("redis-5.0", version="==5.0.8", parsers=("hiredis",))
+    made = ensure_env(client, PY, tmp_path, parser="hiredis")
+    record = made.location / parsers.RECORD
+    record.unlink()
+    record.mkdir()
+    for _ in range(2):
+        again = ensure_env(client, PY, tmp_path, parser="hiredis")
+        assert again.reused and again.parser_class == "_HiredisParser"
+    assert record.is_dir() and not list(made.location.glob(f"{parsers.RECORD}.*"))
