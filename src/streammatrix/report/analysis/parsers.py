@@ -4,7 +4,9 @@ whose outcome differs between the cells that claim different parsers (python, hi
 Each side keeps its measured outcome, the parser classes its connections were measured to use
 and the message of the test that decided it. Only cells that ran and proved their parser (at
 least one connection measured) take part: a skipped hiredis cell (it did not install) is the
-environment, which the grid shows, not a feature.
+environment, which the grid shows, not a feature. A cell of a row that names no parser takes
+part with the one parser its connections were measured to use (a plain row beside its
+``redis[hiredis]`` row is the python side).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass, field
 
 from streammatrix.junit.records import CellRecord
 from streammatrix.plugin import outcomes as o
+from streammatrix.plugin.parser import family
 from streammatrix.report.analysis.model import Cell, FeatureRow, Report
 
 
@@ -48,6 +51,15 @@ def label(record: CellRecord) -> str:
     return version if record.parser and version else record.parser
 
 
+def measured(cell: Cell) -> str:
+    """The parser a cell used: its claim, else (a row that names none) the one parser every
+    measured connection of it used ("" when none was measured, or they used several)."""
+    if cell.record.parser:
+        return cell.record.parser
+    used = {family(c) for c in cell.record.parser_classes.split()}
+    return used.pop() if len(used) == 1 else ""
+
+
 def _first_line(text: str) -> str:
     return next((line.strip() for line in text.splitlines() if line.strip()), "")
 
@@ -60,7 +72,8 @@ def _side(cell: Cell, row: FeatureRow) -> Side | None:
     if entry.measured != o.PASS:
         texts = [t.message or t.reason for t in entry.tests if t.outcome == entry.measured]
         message = _first_line(next((t for t in texts if t), ""))
-    return Side(cell.id, cell.at.parser, cell.record.parser_classes, entry.measured, message)
+    shown = cell.at.parser or f"{measured(cell)} (measured, none named)"
+    return Side(cell.id, shown, cell.record.parser_classes, entry.measured, message)
 
 
 def dependences(report: Report) -> list[ParserDependence]:
@@ -71,7 +84,7 @@ def dependences(report: Report) -> list[ParserDependence]:
     groups: dict[tuple[str, ...], list[Cell]] = {}
     for cell in report.cells:
         rec, at = cell.record, cell.at
-        if cell.status == o.CELL_OK and rec.parser and rec.parser_classes:
+        if cell.status == o.CELL_OK and measured(cell) and rec.parser_classes:
             key = (
                 at.server_family, at.server_version, at.client_family, at.client_version,
                 at.python_version, rec.protocol,
@@ -80,10 +93,18 @@ def dependences(report: Report) -> list[ParserDependence]:
     found = []
     for row in report.rows:
         for cells in groups.values():
-            if len({c.record.parser for c in cells}) < 2:
+            if len({measured(c) for c in cells}) < 2:
                 continue
-            sides = [s for s in (_side(c, row) for c in cells) if s is not None]
-            if len({s.outcome for s in sides}) > 1:
+            made = [(measured(c), _side(c, row)) for c in cells]
+            sides = [s for _, s in made if s is not None]
+            outcomes: dict[str, set[str]] = {}
+            for parser, side in made:
+                if side is not None:
+                    outcomes.setdefault(parser, set()).add(side.outcome)
+            # the parser decides: each parser's cells agree, and the parsers do not (cells of
+            # one parser that disagree, two rows of one release, differ by something else)
+            agree = all(len(each) == 1 for each in outcomes.values())
+            if agree and len({frozenset(each) for each in outcomes.values()}) > 1:
                 at = cells[0].at
                 found.append(
                     ParserDependence(

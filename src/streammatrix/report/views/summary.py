@@ -160,7 +160,7 @@ def overview(report: Report, limit: int = COLUMN_LIMIT) -> Overview:
     rows: list[str] = []
     answers: dict[tuple[str, str], list[Answer]] = {}
     for server, client, axes, ans in found:
-        label = " · ".join([server, *(axes[j] for j in shown)])
+        label = " · ".join([server, *(axes[j] for j in shown if axes[j])])  # "": none named
         if label not in rows:
             rows.append(label)
         answers.setdefault((label, client), [])
