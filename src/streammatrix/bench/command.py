@@ -66,6 +66,7 @@ SCHEMA = 1
 FIXED_SERVERS = ("redis-6.2", "redis-7.0", "redis-7.2", "redis-7.4", "redis-8.2", "valkey-8.0")
 FIXED_CLIENTS = ("redis-4.6", "redis-5.0", "redis-5.2", "redis-6", "redis-latest")
 FIXED_PROTOCOLS = ("2",)
+FIXED_PARSERS = ("default", "python")  # each client's own parser: no hiredis column
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -112,10 +113,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _default_selection(
     matrix: Any, args: argparse.Namespace
-) -> tuple[list[str], list[str], list[str], list[str] | None]:
+) -> tuple[list[str], list[str], list[str], list[str] | None, list[str] | None]:
     """The fixed matrix: given names, else 4 default servers x the oldest and newest client,
     on one Python (this interpreter's when matrix.yaml has it, else its first); with
-    ``--fixed``, FIXED_SERVERS x FIXED_CLIENTS over RESP2 unless names are given."""
+    ``--fixed``, FIXED_SERVERS x FIXED_CLIENTS over RESP2 with each client's own parser unless
+    names are given."""
 
     def names(values: list[str] | None) -> list[str] | None:
         if not values:
@@ -123,11 +125,12 @@ def _default_selection(
         return [n.strip() for v in values for n in v.split(",") if n.strip()]
 
     servers, clients = names(args.servers), names(args.clients)
-    protocols = names(args.protocols)
+    protocols, parsers = names(args.protocols), names(args.parsers)
     if args.fixed:
         servers = servers or list(FIXED_SERVERS)
         clients = clients or list(FIXED_CLIENTS)
         protocols = protocols or list(FIXED_PROTOCOLS)
+        parsers = parsers or list(FIXED_PARSERS)
     if servers is None:
         servers = [s.name for s in matrix.servers if s.default][:4]
     if clients is None:
@@ -137,9 +140,12 @@ def _default_selection(
     if pythons is None:
         here = f"{sys.version_info.major}.{sys.version_info.minor}"
         pythons = [here] if here in matrix.python else list(matrix.python[:1])
-    cells = plan(matrix, servers=servers, clients=clients, pythons=pythons, protocols=protocols)
+    cells = plan(
+        matrix, servers=servers, clients=clients, pythons=pythons, protocols=protocols,
+        parsers=parsers,
+    )  # fmt: skip
     used_servers = [s for s in servers if any(c.server.name == s for c in cells)]
-    return used_servers or servers, clients, pythons, protocols
+    return used_servers or servers, clients, pythons, protocols, parsers
 
 
 def run_bench(args: argparse.Namespace, console: Any, run: RunCommand) -> int:
@@ -148,7 +154,7 @@ def run_bench(args: argparse.Namespace, console: Any, run: RunCommand) -> int:
     if args.shard:
         raise ConfigError("bench runs one fixed matrix: --shard does not apply")
     matrix = load(args.config)
-    servers, clients, pythons, protocols = _default_selection(matrix, args)
+    servers, clients, pythons, protocols, parsers = _default_selection(matrix, args)
     by_name = {s.name: s for s in matrix.servers}
     specs = [by_name[name] for name in servers if name in by_name]
     kinds = [k.strip() for k in args.providers.split(",") if k.strip()]
@@ -183,6 +189,7 @@ def run_bench(args: argparse.Namespace, console: Any, run: RunCommand) -> int:
             "clients": clients,
             "python": pythons,
             "protocols": protocols,
+            "parsers": parsers,
             "provider": args.provider,
         },
         "goals": GOALS,
@@ -286,6 +293,7 @@ def _matrix_runs(
             clients=selection["clients"],
             pythons=selection["python"],
             protocols=selection["protocols"],
+            parsers=selection.get("parsers"),
             provider=args.provider,
             workers=count,
             refresh=refresh,

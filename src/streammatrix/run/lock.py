@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from streammatrix.errors import OutputError, StreamMatrixError
+from streammatrix.files import output_dir
 
 LOCK_NAME = ".streammatrix-run.lock"
 
@@ -39,25 +40,22 @@ def _owner() -> str:
 
 def _open(root: Path) -> int:
     """The lock file's descriptor: a regular file of the report dir, never a link's target."""
-    path = root / LOCK_NAME
+    path = output_dir(root) / LOCK_NAME  # the folder's own problems, worded as for any output
     try:
-        root.mkdir(parents=True, exist_ok=True)
         # no O_TRUNC: a run that does not get the lock must not erase the holder's name;
         # O_NOFOLLOW: a link planted there must not make the run write over its target
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
     except OSError as exc:
-        if root.exists() and not root.is_dir():
-            why: object = "exists and is not a directory"
-        elif exc.errno == errno.ELOOP:
-            why = f"{path} is a symbolic link; remove it (the run keeps its lock there)"
+        if exc.errno == errno.ELOOP:
+            why: object = f"{path} is a symbolic link; remove it (the run keeps its lock there)"
         else:
-            why = exc
-        raise OutputError(f"{root}: cannot write the run's files: {why}") from None
+            why = exc.strerror or exc
+        raise OutputError(f"{root}: cannot take the report dir's lock: {why}") from None
     if not stat.S_ISREG(os.fstat(fd).st_mode):  # a FIFO, a device
         os.close(fd)
         raise OutputError(
-            f"{root}: cannot write the run's files: {path} is not a regular file; remove it "
-            "(the run keeps its lock there)"
+            f"{root}: cannot take the report dir's lock: {path} is not a regular file; remove "
+            "it (the run keeps its lock there)"
         )
     return fd
 

@@ -258,9 +258,13 @@ def test_unusable_options_are_a_usage_error(tmp_path):
 def test_fixed_selects_thirty_resp2_cells_of_the_projects_matrix():
     matrix = load(ROOT / "matrix.yaml")
     args = build_parser().parse_args(["bench", "--fixed"])
-    servers, clients, pythons, protocols = _default_selection(matrix, args)
-    cells = plan(matrix, servers=servers, clients=clients, pythons=pythons, protocols=protocols)
+    servers, clients, pythons, protocols, parsers = _default_selection(matrix, args)
+    cells = plan(
+        matrix, servers=servers, clients=clients, pythons=pythons, protocols=protocols,
+        parsers=parsers,
+    )  # fmt: skip
     assert len(cells) == 30 and {c.protocol for c in cells} == {"2"}
+    assert {c.parser for c in cells} <= {None, "", "python"}  # no hiredis column
     assert all(c.excluded is None and c.server.binary is not None for c in cells)
     assert len({c.server.name for c in cells}) == 6 and len({c.client.name for c in cells}) == 5
     narrowed = build_parser().parse_args(["bench", "--fixed", "--servers", "redis-7.0"])

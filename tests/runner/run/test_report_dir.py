@@ -98,7 +98,7 @@ def test_a_report_dir_that_is_a_file_or_an_unwritable_log_exits_3(tmp_path):
     output = done.stdout + done.stderr
     assert done.returncode == 3, output
     assert "Traceback" not in output
-    assert f"error: {tmp_path / 'report'}: cannot write the run's files: " in done.stdout
+    assert f"error: {tmp_path / 'report'}: exists and is not a directory" in done.stdout
     assert (tmp_path / "report").read_text() == "a file\n"
 
     (tmp_path / "report").unlink()
