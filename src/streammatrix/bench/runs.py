@@ -110,6 +110,7 @@ def matrix_run(
     pythons: Sequence[str] | None,
     provider: str,
     protocols: Sequence[str] | None = None,
+    topologies: Sequence[str] | None = None,
     workers: int,
     refresh: bool,
     report_dir: Path,
@@ -130,6 +131,8 @@ def matrix_run(
         argv += ["--python", ",".join(pythons)]
     if protocols:
         argv += ["--protocols", ",".join(protocols)]
+    if topologies:
+        argv += ["--topologies", ",".join(topologies)]
     if refresh:
         argv.append("--refresh")
     probe = Probe()
