@@ -58,6 +58,11 @@ def _selection(parser: argparse.ArgumentParser) -> None:
         action="append",
         help="parsers of matrix.yaml's client rows to run, e.g. hiredis ('default': rows without)",
     )
+    parser.add_argument(
+        "--topologies",
+        action="append",
+        help="topologies of matrix.yaml to run, e.g. cluster (comma-separated)",
+    )
     parser.add_argument("--shard", help="run slice I of N of the cells, e.g. 2/4")
 
 

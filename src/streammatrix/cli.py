@@ -79,6 +79,7 @@ def _cells(args: argparse.Namespace, matrix: Matrix) -> list[Cell]:
         shard=parse_shard(args.shard) if args.shard is not None else None,
         protocols=_names(args.protocols),
         parsers=_names(args.parsers),
+        topologies=_names(args.topologies),
     )
 
 

@@ -1,4 +1,5 @@
-"""A validated matrix -> the list of cells to run (server x client x python x protocol x parser).
+"""A validated matrix -> the list of cells to run (server x client x python x protocol x parser
+x topology).
 
 Selection (--servers/--clients/--python), exclusions and sharding all happen here, before any
 server or virtualenv exists, so that ``--list`` shows exactly what a run would do. A shard keeps
@@ -13,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from streammatrix import shards
-from streammatrix.config.model import DEFAULT_PARSER, ClientSpec, Matrix, ServerSpec
+from streammatrix.config.model import DEFAULT_PARSER, TOPOLOGIES, ClientSpec, Matrix, ServerSpec
 from streammatrix.errors import ConfigError
 from streammatrix.junit.format import CELL_ID as CELL_ID  # re-exported: a cell id's pattern
 from streammatrix.names import ID_SEPARATOR
@@ -35,6 +36,13 @@ def parser_suffix(parser: str | None) -> str:
     return f"{ID_SEPARATOR}parser-{parser}" if parser and parser != DEFAULT_PARSER else ""
 
 
+def topology_suffix(topology: str | None) -> str:
+    """The cell id's suffix: "cluster" -> "--cluster"; a standalone server (a claim of
+    "standalone", or none) adds nothing, so a matrix that gains ``topologies:`` keeps its
+    cells' ids and an earlier baseline still matches them."""
+    return f"{ID_SEPARATOR}{topology}" if topology and topology != TOPOLOGIES[0] else ""
+
+
 @dataclass(frozen=True)
 class Cell:
     server: ServerSpec
@@ -43,11 +51,15 @@ class Cell:
     excluded: str | None = None  # the reason, when matrix.yaml excludes this cell
     protocol: str | None = None  # "2", "3", "3-unified"; None: the client's default, no claim
     parser: str | None = None  # "python", "hiredis"; None: no claim (the client alone)
+    topology: str | None = None  # "standalone", "cluster"; None: standalone, no claim
 
     @property
     def id(self) -> str:
         base = ID_SEPARATOR.join((self.server.name, self.client.name, f"py{self.python}"))
-        return base + protocol_suffix(self.protocol) + parser_suffix(self.parser)
+        return (
+            base + protocol_suffix(self.protocol) + parser_suffix(self.parser)
+            + topology_suffix(self.topology)
+        )  # fmt: skip
 
     def coordinates(self) -> dict[str, str]:
         coordinates = {
@@ -60,7 +72,15 @@ class Cell:
             coordinates["protocol"] = self.protocol
         if self.parser:
             coordinates["parser"] = self.parser
+        if self.topology:
+            coordinates["topology"] = self.topology
         return coordinates
+
+
+def runs(server: ServerSpec, topology: str | None) -> bool:
+    """Whether ``server`` runs cells of ``topology``: its row's `topologies:` (default: every
+    one the matrix lists; None, no claim, is a standalone server)."""
+    return not server.topologies or (topology or TOPOLOGIES[0]) in server.topologies
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -115,8 +135,10 @@ def plan(
     shard: tuple[int, int] | None = None,
     protocols: Sequence[str] | None = None,
     parsers: Sequence[str] | None = None,
+    topologies: Sequence[str] | None = None,
 ) -> list[Cell]:
-    """Expand the matrix into cells, in a stable order: client, python, protocol, parser, then
+    """Expand the matrix into cells, in a stable order: client, python, protocol, parser,
+    topology, then
     server.
 
     Without a selection, the entries marked ``default: false`` are left out. Grouping by client
@@ -145,8 +167,21 @@ def plan(
     # a row without `parsers:` claims none: "default" selects its cells, as for protocols
     listed_parsers = list(dict.fromkeys(p or "default" for c in listed for p in c.parsers))
     chosen_parsers = _select(listed_parsers, parsers, "parsers", "parser")
+    # likewise without `topologies:`: "default" selects the cells that claim none
+    deployments = {t or "default": t for t in matrix.topologies}
+    chosen_topologies = {
+        deployments[n] for n in _select(list(deployments), topologies, "topologies", "topology")
+    }
     cells = [
-        Cell(server, client, python, excluded(matrix, server, client, python), protocol, parser)
+        Cell(
+            server,
+            client,
+            python,
+            excluded(matrix, server, client, python),
+            protocol,
+            parser,
+            topology,
+        )
         for client in matrix.clients
         if client.name in client_names
         for python in matrix.python
@@ -155,8 +190,10 @@ def plan(
         if protocol in chosen_claims
         for parser in client.parsers
         if (parser or "default") in chosen_parsers
+        for topology in matrix.topologies
+        if topology in chosen_topologies
         for server in matrix.servers
-        if server.name in server_names
+        if server.name in server_names and runs(server, topology)
     ]
     _one_cell_per_id(cells)
     if shard is not None:
@@ -180,8 +217,8 @@ def _one_cell_per_id(cells: Sequence[Cell]) -> None:
             )
 
 
-# axis, its row, the other axis's entry, python, protocol, parser
-Line = tuple[str, str, str, str, str, str]
+# axis, its row, the other axis's entry, python, protocol, parser, topology
+Line = tuple[str, str, str, str, str, str, str]
 
 
 def lines(
@@ -192,15 +229,16 @@ def lines(
     python: str,
     protocol: str,
     parser: str = "",
+    topology: str = "",
 ) -> list[Line]:
     """The lines a cell lies on, which bisection compares and a shard keeps whole: the
     releases of a client range row on one server, and the releases of a server row with one
-    client (same Python, protocol and parser, "" for none claimed)."""
+    client (same Python, protocol, parser and topology, "" for none claimed)."""
     found = []
     if client_row:
-        found.append(("client", client_row, server, python, protocol, parser))
+        found.append(("client", client_row, server, python, protocol, parser, topology))
     if server_row:
-        found.append(("server", server_row, client, python, protocol, parser))
+        found.append(("server", server_row, client, python, protocol, parser, topology))
     return found
 
 
@@ -208,7 +246,7 @@ def line_keys(cell: Cell) -> list[Line]:
     """The lines of a planned cell (see :func:`lines`)."""
     return lines(
         cell.client.row, cell.server.row, cell.server.name, cell.client.name, cell.python,
-        cell.protocol or "", cell.parser or "",
+        cell.protocol or "", cell.parser or "", cell.topology or "",
     )  # fmt: skip
 
 

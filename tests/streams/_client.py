@@ -10,6 +10,13 @@ client built here is asked for: ``2`` or ``3`` (``protocol=``), or ``3-unified``
 and ``legacy_responses=False``, redis-py 8's unified reply shapes). A client without the option
 rejects it (TypeError) when it connects, so its tests show that it cannot speak the protocol;
 for ``2`` alone, a client without the option is left as it is, since RESP2 is all it speaks.
+
+``TEST_REDIS_TOPOLOGY`` (default: unset, ``standalone``) is how the server at REDIS_URL is
+deployed: ``cluster`` makes every client built here the library's cluster client
+(``<client>.cluster.RedisCluster.from_url``, ``<client>.asyncio.cluster.RedisCluster.from_url``;
+``ValkeyCluster`` in valkey-py), which finds the other nodes from the one in the URL. A client
+without one (redis-py before 4.1, or before 4.3 for asyncio) fails to import it, so its tests
+show that it cannot talk to a cluster.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ ENABLED = os.environ.get("TEST_REDIS_ENABLED", "false").strip().lower() in ("1",
 REDIS_URL = os.environ.get("REDIS_URL", "").strip() or "redis://localhost:6379/0"
 PREFIX = os.environ.get("TEST_STREAM_PREFIX", "test_stream_")
 PROTOCOL = os.environ.get("TEST_REDIS_PROTOCOL", "").strip()
+CLUSTER = os.environ.get("TEST_REDIS_TOPOLOGY", "").strip().lower() == "cluster"
 SOCKET_TIMEOUT = 5.0
 
 client_module: ModuleType = importlib.import_module(MODULE_NAME)
@@ -37,6 +45,14 @@ _asyncio_module: ModuleType | None = None
 ResponseError = exceptions.ResponseError
 ClientConnectionError = exceptions.ConnectionError
 ClientError = getattr(exceptions, "RedisError", None) or exceptions.ValkeyError
+# What a client raises when its server cannot be reached: a cluster client, when no node of the
+# cluster answers, raises its cluster exception (not a ConnectionError in redis-py 4.1-8.x)
+_CLUSTER_ERROR = getattr(exceptions, "RedisClusterException", None) or getattr(
+    exceptions, "ValkeyClusterException", None
+)
+CONNECTION_ERRORS: tuple[type[BaseException], ...] = (ClientConnectionError,) + (
+    (_CLUSTER_ERROR,) if CLUSTER and _CLUSTER_ERROR is not None else ()
+)
 
 
 def asyncio_module() -> ModuleType:
@@ -47,22 +63,66 @@ def asyncio_module() -> ModuleType:
     return _asyncio_module
 
 
+def cluster_class(module_name: str) -> Any:
+    """The cluster client class of ``<module_name>.cluster`` (ImportError when there is none)."""
+    module = importlib.import_module(module_name + ".cluster")
+    found = getattr(module, "RedisCluster", None) or getattr(module, "ValkeyCluster", None)
+    if found is None:
+        raise ImportError(f"cannot import name 'RedisCluster' from '{module.__name__}'")
+    return found
+
+
+def _refuse_as_the_plain_client_does() -> None:
+    """A cluster client drops connection options it does not know (redis-py 4.x drops
+    ``protocol=``, 5.x-7.x ``legacy_responses=``) and would speak the default protocol unasked:
+    the plain client is asked first (it connects to nothing), and its TypeError is raised."""
+    options = protocol_options()
+    if options:
+        cls = getattr(client_module, "Redis", None) or getattr(client_module, "Valkey", None)
+        cls(**options)
+
+
 def sync_client(url: str, **kwargs: Any) -> Any:
-    """A synchronous client for ``url`` (``<client>.from_url``), speaking TEST_REDIS_PROTOCOL."""
+    """A synchronous client for ``url`` (``<client>.from_url``, or its cluster client's on a
+    cluster), speaking TEST_REDIS_PROTOCOL."""
+    if CLUSTER:
+        cluster = cluster_class(MODULE_NAME)
+        _refuse_as_the_plain_client_does()
+        return cluster.from_url(url, **{**protocol_options(), **kwargs})
     return client_module.from_url(url, **{**protocol_options(), **kwargs})
 
 
 def async_client(url: str, **kwargs: Any) -> Any:
-    """An asyncio client for ``url`` (``<client>.asyncio.from_url``), in TEST_REDIS_PROTOCOL."""
-    return asyncio_module().from_url(url, **{**protocol_options(), **kwargs})
+    """An asyncio client for ``url`` (``<client>.asyncio.from_url``, or its cluster client's on
+    a cluster), in TEST_REDIS_PROTOCOL."""
+    if CLUSTER:
+        asyncio_module()  # a client without asyncio says so first
+        factory = cluster_class(MODULE_NAME + ".asyncio").from_url
+        _refuse_as_the_plain_client_does()
+    else:
+        factory = asyncio_module().from_url
+    return factory(url, **{**protocol_options(), **kwargs})
 
 
 def close_sync(client: Any) -> None:
     close = getattr(client, "close", None)
     if close is not None:
         close()
-    else:  # very old clients
+    elif hasattr(client, "connection_pool"):  # very old clients
         client.connection_pool.disconnect()
+    else:  # an early cluster client
+        client.disconnect_connection_pools()
+
+
+def delete_keys(client: Any, keys: list[str]) -> None:
+    """DEL ``keys``; on a cluster one by one, each routed to the node that owns it."""
+    if not keys:
+        return
+    if CLUSTER:
+        for key in keys:
+            client.delete(key)
+    else:
+        client.delete(*keys)
 
 
 async def close_async(client: Any) -> None:
@@ -113,3 +173,11 @@ def make_sync_client(**kwargs: Any) -> Any:
 def make_async_client(**kwargs: Any) -> Any:
     """An asyncio client for REDIS_URL; create it inside the event loop that uses it."""
     return async_client(REDIS_URL, **_options(kwargs))
+
+
+def owner(client: Any, key: str) -> str:
+    """The node that owns ``key`` ("host:port") on a cluster; "" on a single server."""
+    if not CLUSTER:
+        return ""
+    node = client.get_node_from_key(key)
+    return f"{node.host}:{node.port}"

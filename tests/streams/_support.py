@@ -69,3 +69,25 @@ def stopwatch() -> Iterator[Stopwatch]:
 def record_latency(record_property: Any, ms: float, target_ms: float) -> None:
     record_property("latency_ms", round(ms, 3))
     record_property("latency_target_ms", target_ms)
+
+
+def _crc16(data: bytes) -> int:
+    """CRC16-CCITT (XMODEM), the checksum Redis Cluster hashes keys with."""
+    crc = 0
+    for byte in data:
+        crc ^= byte << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else crc << 1
+            crc &= 0xFFFF
+    return crc
+
+
+def hash_slot(key: str) -> int:
+    """The cluster hash slot of ``key``: of its hash tag (``{...}``) when it has a non-empty one."""
+    raw = key.encode()
+    start = raw.find(b"{")
+    if start >= 0:
+        end = raw.find(b"}", start + 1)
+        if end > start + 1:
+            raw = raw[start + 1 : end]
+    return _crc16(raw) % 16384

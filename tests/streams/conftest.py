@@ -10,6 +10,9 @@ The suite reads the server from the environment only, so it can be pointed at an
 * ``TEST_REDIS_CLIENT`` (default ``redis``): import name of the client library (see _client.py).
 * ``TEST_REDIS_PROTOCOL`` (default: unset, the client's own): ``2``, ``3`` or ``3-unified``, the
   wire protocol of every client the suite builds (see _client.py).
+* ``TEST_REDIS_TOPOLOGY`` (default: unset, standalone): ``cluster`` when REDIS_URL is one node
+  of a cluster; every client the suite builds is then a cluster client (see _client.py), and the
+  keys a test deletes afterwards are deleted on the node that owns each.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from _client import (  # noqa: E402
     ClientConnectionError,
     close_async,
     close_sync,
+    delete_keys,
     make_async_client,
     make_sync_client,
 )
@@ -134,14 +138,19 @@ def stream_keys(test_stream_name):
     return KeyRegistry(test_stream_name)
 
 
+@pytest.fixture(scope="session")
+def janitor_client(redis_available):
+    """One synchronous client for every test's clean-up (a cluster client finds its nodes once,
+    which costs more than the deletes themselves)."""
+    client = make_sync_client()
+    yield client
+    close_sync(client)
+
+
 @pytest.fixture
-def cleanup_stream(redis_available, test_stream_name, stream_keys):
+def cleanup_stream(janitor_client, test_stream_name, stream_keys):
     """Delete the test's stream (and keys from ``stream_keys.new()``) after it, pass or fail."""
     yield test_stream_name
     keys = [k for k in stream_keys.keys if k.startswith(PREFIX)]
-    client = make_sync_client()
-    try:
-        with contextlib.suppress(ClientConnectionError):
-            client.delete(*keys)
-    finally:
-        close_sync(client)
+    with contextlib.suppress(ClientConnectionError):
+        delete_keys(janitor_client, keys)

@@ -57,8 +57,10 @@ from streammatrix.bench.speed import beside_runs, from_runs
 from streammatrix.bench.starts import time_starts
 from streammatrix.bench.tables import print_tables
 from streammatrix.config.load import load
+from streammatrix.config.model import TOPOLOGIES
 from streammatrix.errors import ConfigError
-from streammatrix.plan import plan
+from streammatrix.plan import plan, runs
+from streammatrix.plugin.outcomes import TOPOLOGY_CLUSTER as CLUSTER
 
 SCHEMA = 1
 # The fixed matrix of ``--fixed``: the runner against the hand-written loop on 30 cells of
@@ -142,10 +144,15 @@ def _default_selection(
         pythons = [here] if here in matrix.python else list(matrix.python[:1])
     cells = plan(
         matrix, servers=servers, clients=clients, pythons=pythons, protocols=protocols,
-        parsers=parsers,
+        parsers=parsers, topologies=bench_topologies(matrix),
     )  # fmt: skip
     used_servers = [s for s in servers if any(c.server.name == s for c in cells)]
     return used_servers or servers, clients, pythons, protocols, parsers
+
+
+def bench_topologies(matrix: Any) -> list[str] | None:
+    """The runs time the runner on standalone cells; a cluster's start is timed apart."""
+    return [TOPOLOGIES[0]] if TOPOLOGIES[0] in matrix.topologies else None
 
 
 def run_bench(args: argparse.Namespace, console: Any, run: RunCommand) -> int:
@@ -190,11 +197,20 @@ def run_bench(args: argparse.Namespace, console: Any, run: RunCommand) -> int:
             "python": pythons,
             "protocols": protocols,
             "parsers": parsers,
+            "topologies": bench_topologies(matrix),
             "provider": args.provider,
         },
         "goals": GOALS,
         "starts_per_server": args.starts,
         "starts": time_starts(specs, kinds, args.starts, say),
+        # the selected servers that the matrix runs as a cluster, started as one
+        "cluster_starts": time_starts(
+            [s for s in specs if CLUSTER in matrix.topologies and runs(s, CLUSTER)],
+            kinds,
+            args.starts,
+            say,
+            topology=CLUSTER,
+        ),
         "runs": [],
         "speedup": None,
         "latencies": [],
@@ -294,6 +310,7 @@ def _matrix_runs(
             pythons=selection["python"],
             protocols=selection["protocols"],
             parsers=selection.get("parsers"),
+            topologies=selection["topologies"],
             provider=args.provider,
             workers=count,
             refresh=refresh,

@@ -111,6 +111,7 @@ def matrix_run(
     provider: str,
     protocols: Sequence[str] | None = None,
     parsers: Sequence[str] | None = None,
+    topologies: Sequence[str] | None = None,
     workers: int,
     refresh: bool,
     report_dir: Path,
@@ -133,6 +134,8 @@ def matrix_run(
         argv += ["--protocols", ",".join(protocols)]
     if parsers:
         argv += ["--parsers", ",".join(parsers)]
+    if topologies:
+        argv += ["--topologies", ",".join(topologies)]
     if refresh:
         argv.append("--refresh")
     probe = Probe()

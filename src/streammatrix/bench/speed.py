@@ -78,6 +78,7 @@ def beside_runs(
         pythons=selection["python"],
         protocols=selection.get("protocols"),
         parsers=selection.get("parsers"),
+        topologies=selection.get("topologies"),
     )
     runnable = [c for c in cells if c.excluded is None]
     if not runnable:
@@ -92,6 +93,7 @@ def beside_runs(
                 f"vs loop {turn + 1}", config=args.config, servers=selection["servers"],
                 clients=selection["clients"], pythons=selection["python"],
                 protocols=selection.get("protocols"), parsers=selection.get("parsers"),
+                topologies=selection.get("topologies"),
                 provider=args.provider, workers=workers, refresh=False,
                 report_dir=base / f"vs-loop-{turn + 1}", envdir=envdir,
                 startup=result["runs"][0]["startup_seconds"] if result["runs"] else 0.0, run=run,

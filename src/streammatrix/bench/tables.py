@@ -37,6 +37,8 @@ def print_tables(result: dict[str, Any], console: Any) -> None:
     if console.width < WIDE:  # a pipe or CI log: wide enough that no number is cut
         console = Console(width=WIDE, highlight=False, force_terminal=console.is_terminal)
     _print_starts(result, console)
+    if result.get("cluster_starts"):
+        _print_starts(result, console, "cluster_starts")
     if result["runs"]:
         _print_runs(result, console)
     if result["latencies"]:
@@ -46,15 +48,16 @@ def print_tables(result: dict[str, Any], console: Any) -> None:
     _print_goals(result, console)
 
 
-def _print_starts(result: dict[str, Any], console: Any) -> None:
+def _print_starts(result: dict[str, Any], console: Any, part: str = "starts") -> None:
     from rich.table import Table
 
-    starts = Table(title=f"Server start-to-ready, median of {result['starts_per_server']} starts")
+    what = "Cluster (3 primaries)" if part == "cluster_starts" else "Server"
+    starts = Table(title=f"{what} start-to-ready, median of {result['starts_per_server']} starts")
     for column in ("provider", "server", "version", "median s", "min s", "max s", "first s"):
         starts.add_column(column, justify="right" if column.endswith(" s") else "left")
     starts.add_column("goal")
     missing = []
-    for row in result["starts"]:
+    for row in result[part]:
         samples = row["samples"]
         if not row["available"] and not samples:
             missing.append(f"{row['provider']} {row['server']}: not available: {row['error']}")

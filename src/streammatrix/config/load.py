@@ -26,6 +26,7 @@ from streammatrix.config.model import (
     DEFAULT_TIMEOUT,
     PARSERS,
     RANGE_EXPANSION,
+    TOPOLOGIES,
     BinarySource,
     ClientSpec,
     Exclude,
@@ -118,6 +119,7 @@ def _build(path: Path, data: dict[str, Any], check: Checker) -> Matrix:
             version=raw.get("version"),
             default=raw.get("default", True),
             args=tuple(raw.get("args", ())),
+            topologies=tuple(raw.get("topologies", ())),
         )
         problem = versions.claim_problem(row.version) if row.version else ""
         if problem and "releases" not in raw:
@@ -180,6 +182,7 @@ def _build(path: Path, data: dict[str, Any], check: Checker) -> Matrix:
         for i, raw in enumerate(data.get("exclude") or ())
     )
     protocols = _protocols(check, data.get("protocols"))
+    topologies = _topologies(check, data)
     expected = tuple(
         Expectation(
             feature=raw.get("feature", "*"),
@@ -189,6 +192,7 @@ def _build(path: Path, data: dict[str, Any], check: Checker) -> Matrix:
             reason=raw.get("reason", ""),
             protocol=_expected_protocol(check, ["expected", i], raw, protocols),
             parser=_expected_parser(check, ["expected", i], raw, clients),
+            topology=_expected_topology(check, ["expected", i], raw, topologies),
         )
         for i, raw in enumerate(data.get("expected") or ())
     )
@@ -210,6 +214,7 @@ def _build(path: Path, data: dict[str, Any], check: Checker) -> Matrix:
         reruns=int(data.get("reruns", DEFAULT_RERUNS)),
         history=int(data.get("history", DEFAULT_HISTORY)),
         protocols=protocols,
+        topologies=topologies,
         bisect=data.get("bisect", False),
         declared=tuple(_declared(check, data.get("declared") or ())),
         start=data.get("start", "fork"),
@@ -248,13 +253,50 @@ def _no_release_names(check: Checker, clients: list[ClientSpec], raw: list[Any])
 
 def _protocols(check: Checker, raw: list[Any] | None) -> tuple[str | None, ...]:
     """`protocols: [2, 3]` -> ("2", "3"); absent -> (None,): no claim, the client's default."""
+    return _claims(check, "protocols", "protocol", raw)
+
+
+def _topologies(check: Checker, data: dict[str, Any]) -> tuple[str | None, ...]:
+    """`topologies:`; a server row's own `topologies:` picks among them (without the key, the
+    one topology is a standalone server)."""
+    found = _claims(check, "topologies", "topology", data.get("topologies"))
+    named = {t or TOPOLOGIES[0] for t in found}  # no claim: a standalone server
+    for i, raw in enumerate(data["servers"]):
+        unknown = [t for t in raw.get("topologies", ()) if t not in named]
+        if unknown:
+            raise check.fail(
+                ["servers", i, "topologies"],
+                f"lists {', '.join(unknown)}, which the matrix's `topologies:` does not "
+                f"({', '.join(t for t in found if t) or 'none'})",
+            )
+    return found
+
+
+def _claims(check: Checker, key: str, noun: str, raw: list[Any] | None) -> tuple[str | None, ...]:
+    """An axis's list (`protocols:`, `topologies:`) -> its claims; absent -> (None,): none."""
     if not raw:
         return (None,)
     found = [str(p) for p in raw]
     for i, value in enumerate(found):
         if found.index(value) != i:
-            raise check.fail(["protocols", i], f"lists protocol {value} twice")
+            raise check.fail([key, i], f"lists {noun} {value} twice")
     return tuple(found)
+
+
+def _expected_topology(
+    check: Checker, keys: list[Any], raw: dict[str, Any], topologies: tuple[str | None, ...]
+) -> str:
+    """An expectation's ``topology:`` (a glob), which must match a topology the matrix runs."""
+    pattern = str(raw.get("topology", "*"))
+    claimed = [t for t in topologies if t]
+    if pattern == "*" or fnmatch.filter(claimed, pattern):
+        return pattern
+    allowed = ", ".join(["*", *claimed])
+    why = "" if claimed else "; the matrix has no topologies:, so its cells claim none"
+    raise check.fail(
+        [*keys, "topology"],
+        f"{pattern!r} matches none of the topologies the matrix runs (allowed: {allowed}){why}",
+    )
 
 
 def _expected_protocol(

@@ -33,6 +33,9 @@ PROTOCOLS = ("2", "3", "3-unified")
 # Without `parsers:` a cell claims none: its environment holds the client alone.
 PARSERS = ("python", "hiredis")
 DEFAULT_PARSER = "python"  # what a client without hiredis uses: its cells keep their plain ids
+# How a cell's server is deployed (TEST_REDIS_TOPOLOGY): one server, or a cluster of three primaries
+# started from the row's own binary or image. Without `topologies:` a cell claims none: standalone.
+TOPOLOGIES = ("standalone", "cluster")
 # How a client range row (or a server row listing releases) becomes entries the grid runs: every
 # release ("all"), the first and the last of every minor line ("minor", the default), or only
 # the first and the last of the whole row ("ends"); bisection runs the others where it must.
@@ -75,6 +78,7 @@ class ServerSpec:
     version: str | None = None  # the version this row claims; checked against INFO server
     default: bool = True
     args: tuple[str, ...] = ()  # extra server arguments
+    topologies: tuple[str, ...] = ()  # the matrix's topologies this row runs (default: all)
     # A row listing several releases of one line (``releases:``) becomes one entry per release
     # (config/server_rows.py); the grid runs those ``in_grid``, bisection the ones between.
     row: str = ""  # the matrix.yaml row it came from
@@ -162,6 +166,7 @@ class Expectation:
     reason: str = ""
     protocol: str = "*"  # glob on the cell's protocol ("2", "3", "3-unified"; "" = none claimed)
     parser: str = "*"  # glob on the cell's parser ("python", "hiredis"; "" = none claimed)
+    topology: str = "*"  # glob on the cell's topology ("standalone", "cluster"; "" = none claimed)
 
 
 @dataclass(frozen=True)
@@ -179,6 +184,7 @@ class Matrix:
     reruns: int = DEFAULT_RERUNS
     history: int = DEFAULT_HISTORY
     protocols: tuple[str | None, ...] = (None,)  # None: the client's default, no claim
+    topologies: tuple[str | None, ...] = (None,)  # None: a standalone server, no claim
     bisect: bool = False  # after the grid, bisect every flip between neighbouring releases
     declared: tuple[str, ...] = ()  # requirements a project promises, e.g. "redis>=4.0"
     start: str = "fork"  # how a cell's pytest starts: fork (from a warm server) or spawn

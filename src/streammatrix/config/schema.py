@@ -12,7 +12,15 @@ import jsonschema
 import yaml
 
 from streammatrix import names
-from streammatrix.config.model import EXPANSIONS, MAX_TIMEOUT, PARSERS, PROTOCOLS, PROVIDERS, STARTS
+from streammatrix.config.model import (
+    EXPANSIONS,
+    MAX_TIMEOUT,
+    PARSERS,
+    PROTOCOLS,
+    PROVIDERS,
+    STARTS,
+    TOPOLOGIES,
+)
 from streammatrix.errors import ConfigError
 from streammatrix.plugin import outcomes
 
@@ -80,6 +88,12 @@ SCHEMA: dict[str, Any] = {
                     "version": {"type": "string", "pattern": r"\A\d+(\.\d+)*\Z"},
                     "default": {"type": "boolean"},
                     "args": {"type": "array", "items": {"type": "string"}},
+                    "topologies": {
+                        "type": "array",
+                        "minItems": 1,
+                        "uniqueItems": True,
+                        "items": {"enum": list(TOPOLOGIES)},
+                    },
                     "binary": _BINARY,
                     "releases": {
                         "type": "array",
@@ -157,6 +171,7 @@ SCHEMA: dict[str, Any] = {
                     "reason": _TEXT,
                     "protocol": {"type": ["string", "integer"]},
                     "parser": {"type": "string"},
+                    "topology": _TEXT,
                 },
             },
         },
@@ -166,6 +181,7 @@ SCHEMA: dict[str, Any] = {
             "minItems": 1,
             "items": {"enum": [int(p) if p.isdigit() else p for p in PROTOCOLS]},
         },
+        "topologies": {"type": "array", "minItems": 1, "items": {"enum": list(TOPOLOGIES)}},
         "bisect": {"type": "boolean"},
         "declared": {"type": "array", "items": _TEXT},
     },

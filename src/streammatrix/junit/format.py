@@ -14,14 +14,17 @@ from streammatrix.plugin import outcomes as o
 PLACEHOLDER_CLASSNAME = "streammatrix.cell"  # the runner's stand-in test of a cell that did not run
 PLACEHOLDER_NAME = "cell"
 EXPECTED_PROPERTY = "expected"  # written on merged test cases that matrix.yaml expects to fail
-# A cell id: server--client--pyX.Y[--respN][--parser-P]; matrix.yaml names allow nothing that
-# could break out of it. The protocol suffix is there only when matrix.yaml has `protocols:`, the
-# parser's only for a parser other than the client's own (hiredis), named by the client row.
+# A cell id: server--client--pyX.Y[--respN][--parser-P][--cluster]; matrix.yaml names allow
+# nothing that could break out of it. The protocol suffix is there only when matrix.yaml has
+# `protocols:`, the parser's only for a parser other than the client's own (hiredis), named by
+# the client row, the topology's only for a cluster (a standalone claim adds nothing; files
+# written before that say "--standalone").
 # A cell's file is named after it, so a file that cannot be read still tells which cell it was.
 CELL_ID = re.compile(
     r"[A-Za-z0-9][A-Za-z0-9._-]*--[A-Za-z0-9][A-Za-z0-9._-]*--py[0-9][0-9.]*"
     r"(?:--resp[0-9](?:-[a-z]+)?)?"
     r"(?:--parser-[a-z]+)?"
+    r"(?:--(?:standalone|cluster))?"
 )
 
 

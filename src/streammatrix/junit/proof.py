@@ -5,9 +5,8 @@ what every connection the suite opened said, as the server reports it, per kind 
 ``async``): testsuite properties ``connections.<kind>.<fact>`` = ``"value=count, ..."`` (see
 ``streammatrix.plugin.connections``: ``resp``, ``parser``, ``mode``, ``source``). ``AXES`` is
 the one table that ties them together: an axis, the environment variable of its claim, the fact
-that proves it and whether a measured value holds the claim. An axis more (a topology, a parser)
-is one entry here, e.g. ``Axis("topology", "TEST_REDIS_TOPOLOGY", "mode", lambda claim, value:
-value == claim, str)``.
+that proves it and whether a measured value holds the claim. An axis more (a parser) is one
+entry here, as the topology is.
 
 A cell is unproven when a connection of any kind said something other than its claim needs, or
 when it passed tests while no connection of it was measured at all (nothing refused the claim).
@@ -46,6 +45,8 @@ AXES: tuple[Axis, ...] = (
     Axis("protocol", o.ENV_PROTOCOL, "resp", _resp_holds, lambda value: f"RESP{value}"),
     # the parser class of each connection: "_HiredisParser" holds "hiredis"
     Axis("parser", o.ENV_PARSER, "parser", lambda c, v: parser.family(v) == c, _parser_word),
+    # INFO cluster's cluster_enabled of every connection: a cluster node, or a standalone server
+    Axis("topology", o.ENV_TOPOLOGY, "mode", lambda claim, value: value == claim, str),
 )
 
 

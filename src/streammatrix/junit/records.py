@@ -103,6 +103,9 @@ class CellRecord:
         }
         return " ".join(sorted(found))
 
+    topology = property(lambda self: self.prop(o.SUITE_CELL_TOPOLOGY))  # the claim, "" = none
+    mode = property(lambda self: self.prop(o.SUITE_CELL_MODE))  # measured: "cluster", ...
+
     @property
     def client_release(self) -> str:
         """The client release the cell ran: as installed, else the one its name gives."""

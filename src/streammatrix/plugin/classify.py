@@ -4,8 +4,9 @@
   keyword argument; a module of the client package that does not exist) ->
   ``unsupported-client``; an import of anything else that fails is a ``fail`` (``error`` in
   set-up), since it is the environment that is broken, not the client that is older;
-* the server rejects the command (a ``ResponseError`` saying unknown command, syntax error, ...)
-  or leaves a field out of its reply (``KeyError``) -> ``unsupported-server`` when the server's
+* the server rejects the command (a ``ResponseError`` saying unknown command, syntax error, ...),
+  a cluster client finds no such command in the server's COMMAND table, or the server leaves a
+  field out of its reply (``KeyError``) -> ``unsupported-server`` when the server's
   ``redis_version`` is below ``since``, ``fail`` otherwise;
 * anything else -> ``fail``.
 
@@ -40,6 +41,14 @@ _REJECTED = re.compile(
     r"|unknown option"
     r"|wrong number of arguments"
     r"|invalid stream id",
+    re.IGNORECASE,
+)
+# A cluster client looks each command up in the server's own COMMAND table before it routes it
+# (redis-py: "XACKDEL command doesn't exist in Redis commands"; 4.1-4.2: "No way to dispatch this
+# command to Redis Cluster. Missing key." for a command the table does not list): the server
+# does not have it, when it is older than the feature; at or above, it is the client's failure.
+_NOT_IN_COMMAND_TABLE = re.compile(
+    r"command doesn't exist in \w+ commands|no way to dispatch this command to \w+ cluster",
     re.IGNORECASE,
 )
 # "unknown command 'XACKDEL', with args beginning with: 'key' 'group' ..." -> keep the command
@@ -138,6 +147,8 @@ def _client_module_missing(exc: ImportError) -> bool:
 def _server_rejects(exc: BaseException) -> bool:
     """The server refused the command as one it does not know, or left a reply field out."""
     if isinstance(exc, KeyError):
+        return True
+    if _NOT_IN_COMMAND_TABLE.search(str(exc)):
         return True
     is_response_error = any(cls.__name__ == "ResponseError" for cls in type(exc).__mro__)
     return is_response_error and bool(_REJECTED.search(str(exc)))

@@ -48,7 +48,8 @@ properties (the plugin writes them into the cell file at the end of the session)
 * ``connections.<kind>.<fact>``: each value and how many connections had it, sorted by value:
   ``"2=1, 3=11"``, ``"CLIENT INFO=12"`` (``parse`` reads it back: ``{"2": 1, "3": 11}``);
 * ``cell.resp`` (every distinct ``resp`` of every kind, ``"3"``, ``"2 3"``), ``cell.resp.source``
-  and ``cell.resp.checked`` (the number of connections): what the report shows.
+  and ``cell.resp.checked`` (the number of connections), and ``cell.mode`` (every distinct
+  ``mode``: ``"cluster"``): what the report shows.
 
 The claims are checked against these facts in one place, on the runner's side
 (``streammatrix.junit.proof``: one entry per axis, its claim's environment variable and the
@@ -152,6 +153,8 @@ def properties() -> dict[str, str]:
     props[outcomes.SUITE_CELL_RESP] = " ".join(sorted(resp))
     props[outcomes.SUITE_CELL_RESP_SOURCE] = ", ".join(sorted(sources))
     props[outcomes.SUITE_CELL_RESP_CHECKED] = str(sum(n for _, n in seen))
+    modes = {facts[3] for facts, _ in seen if facts[3] != UNKNOWN}
+    props[outcomes.SUITE_CELL_MODE] = " ".join(sorted(modes))  # what the report shows
     return props
 
 

@@ -44,6 +44,11 @@ SUITE_CELL_RESP_CHECKED = "cell.resp.checked"  # how many connections were measu
 # none); the parser class each connection used is a connection fact (plugin/connections.py).
 SUITE_CELL_PARSER = "cell.parser"
 SUITE_CLIENT_PARSER_VERSION = "client.parser.version"  # by the runner: "hiredis 3.1.0", ""
+# The topology: what the cell claims (TEST_REDIS_TOPOLOGY: "standalone", "cluster"; absent: a
+# standalone server, no claim) and what the suite's connections were measured to reach.
+SUITE_CELL_TOPOLOGY = "cell.topology"
+SUITE_CELL_MODE = "cell.mode"  # "cluster", "standalone", "cluster standalone" when they differ
+SUITE_CELL_NODES = "cell.nodes"  # a cluster cell: how many primaries its cluster had
 # Written by the runner, not the plugin: a cell that could not run still gets a file of its own
 # (one <testsuite> with these properties), so the report is rebuilt from files alone.
 SUITE_CELL_STATUS = "cell.status"  # one of CELL_STATUSES
@@ -88,9 +93,16 @@ ENV_ENABLED = "TEST_REDIS_ENABLED"
 ENV_URL = "REDIS_URL"
 ENV_PREFIX = "TEST_STREAM_PREFIX"
 ENV_CLIENT_MODULE = "TEST_REDIS_CLIENT"  # import name of the client module: "redis" or "valkey"
-ENV_CELL = "STREAMMATRIX_CELL"  # JSON: {"id", "server", "client", "python"[, "protocol", "parser"]}
+# JSON: {"id", "server", "client", "python"[, "protocol", "parser", "topology"]}
+ENV_CELL = "STREAMMATRIX_CELL"
 ENV_PROTOCOL = "TEST_REDIS_PROTOCOL"  # "2", "3" or "3-unified"; read by the suite and the plugin
 ENV_PARSER = "TEST_REDIS_PARSER"  # "python" or "hiredis": the claim (the environment makes it)
 # A file the plugin keeps the running test's node id in (empty between tests): a cell that
 # times out names the test that hung.
 ENV_CURRENT_TEST = "STREAMMATRIX_CURRENT_TEST"
+ENV_TOPOLOGY = "TEST_REDIS_TOPOLOGY"  # "standalone" or "cluster"; read by the suite and the plugin
+# Set by the runner when the cell's server cannot be deployed as the cell claims (it cannot run as
+# a cluster): the measured reason; every feature test is unsupported-server with it, unrun.
+ENV_UNSUPPORTED_SERVER = "STREAMMATRIX_UNSUPPORTED_SERVER"
+TOPOLOGY_CLUSTER = "cluster"
+TOPOLOGY_STANDALONE = "standalone"

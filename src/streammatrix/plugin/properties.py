@@ -54,7 +54,7 @@ def _server(config: pytest.Config) -> dict | None:
     """INFO server of REDIS_URL, probed once per session; None when disabled or unreachable."""
     if _server_key not in config.stash:
         fields = None
-        if _enabled():
+        if _enabled() and not os.environ.get(outcomes.ENV_UNSUPPORTED_SERVER, "").strip():
             url = urlsplit(os.environ.get(outcomes.ENV_URL, "") or DEFAULT_URL)
             if url.scheme in ("redis", "valkey", ""):  # plain TCP only: resp speaks no TLS
                 try:

@@ -5,9 +5,10 @@ because of a version number: it runs, and this plugin decides afterwards what it
 In a cell of the runner, a test without the mark is classified the same way (it names no
 ``since``; the report makes it a feature of its own).
 
-* passed -> ``pass``; a failure while setting up -> ``error``, except that a fixture failing
-  to import a module of the client package (``redis.asyncio`` of a redis-py before 4.2) is
-  ``unsupported-client`` like the same import in the test body;
+* passed -> ``pass``; a failure while setting up -> ``error``, except that a fixture finding the
+  client without what it asks for (a module of the client package, such as ``redis.asyncio`` of
+  a redis-py before 4.2; a method of its client, such as ``set_response_callback`` of redis-py
+  4.1's cluster client) is ``unsupported-client`` like the same call in the test body;
 * a failure of the test body -> the class ``classify.classify_failure`` gives it
   (``unsupported-client``, ``unsupported-server`` or ``fail``).
 
@@ -31,10 +32,11 @@ from typing import Any
 import pytest
 
 import streammatrix.plugin.protocol as protocol
+import streammatrix.plugin.topology as topology
 from streammatrix.plugin import connections, outcomes
 from streammatrix.plugin.classify import (
     REASON_MAX,
-    _client_module_missing,
+    _client_lacks,
     _short,
     _unwrap,
     classify_failure,
@@ -162,6 +164,20 @@ def pytest_collection_modifyitems(
         _server(config)  # read the version now, while the server is surely up
 
 
+def _server_refused() -> str:
+    """The runner's measured reason why this cell's server cannot be what the cell claims."""
+    return os.environ.get(outcomes.ENV_UNSUPPORTED_SERVER, "").strip()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A feature test of a cell whose server cannot be deployed as claimed: unsupported-server,
+    before any fixture (there is no server to connect to)."""
+    refused = _server_refused()
+    if refused and item.get_closest_marker(MARKER) is not None:
+        pytest.skip(f"{outcomes.UNSUPPORTED_SERVER}: {refused}"[:REASON_MAX])
+
+
 def _feature(item: pytest.Item) -> tuple[str, str] | None:
     mark = item.get_closest_marker(MARKER)
     if mark is None:
@@ -190,12 +206,11 @@ def _as_skip(report: pytest.TestReport, item: pytest.Item, message: str) -> None
 
 def _classifiable(item: pytest.Item, call: pytest.CallInfo) -> bool:
     """A failure that is ours to classify (not a skip, xfail or exit): one of the test body, or
-    a set-up (fixture) that could not import a module of the client package."""
+    a set-up (fixture) that found the client without what it asked for."""
     if call.excinfo is None:
         return False
     if call.when == "setup":
-        exc = _unwrap(call.excinfo.value)
-        if not (isinstance(exc, ImportError) and _client_module_missing(exc)):
+        if not _client_lacks(_unwrap(call.excinfo.value)):
             return False
     elif call.when != "call":
         return False
@@ -221,8 +236,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         call.excinfo = _as_skip_excinfo(f"{refused[0]}: {refused[1]}")
     if _classifiable(item, call):
         assert call.excinfo is not None
-        outcome, reason = _protocol_refused(item, call) or classify_failure(
-            call.excinfo.value, since, _server_redis_version(item.config)
+        outcome, reason = (
+            _protocol_refused(item, call)
+            or topology.refused(_unwrap(call.excinfo.value), _short(_unwrap(call.excinfo.value)))
+            or classify_failure(call.excinfo.value, since, _server_redis_version(item.config))
         )
         state["outcome"] = (outcome, reason)
         if outcome in (outcomes.UNSUPPORTED_SERVER, outcomes.UNSUPPORTED_CLIENT):
@@ -243,6 +260,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             _as_skip(report, item, unsupported)
         elif report.failed:
             state["outcome"] = (outcomes.ERROR, _reason_of(call, report))
+        elif report.skipped and _server_refused():
+            state["outcome"] = (outcomes.UNSUPPORTED_SERVER, _server_refused()[:REASON_MAX])
         elif report.skipped:
             state["outcome"] = (outcomes.SKIPPED, _skip_reason(report))
     elif report.when == "call":

@@ -44,6 +44,16 @@ def responsive(host: str, port: int, timeout: float = 0.5) -> bool:
         return False
 
 
+def call(host: str, port: int, *args: str, timeout: float = 2.0) -> str:
+    """The reply to one command whose answer is a status or a bulk string, as text; an error
+    reply raises ConnectionError carrying the server's words."""
+    reply = _command(host, port, *args, timeout=timeout)
+    if reply.startswith(b"-"):
+        raise ConnectionError(reply[1:].decode(errors="replace").strip())
+    head, _, body = reply.partition(b"\r\n")
+    return (body if head.startswith(b"$") else head[1:]).decode(errors="replace").strip()
+
+
 def info(host: str, port: int, section: str = "server", timeout: float = 2.0) -> dict[str, str]:
     """The fields of INFO <section> as a dict of strings."""
     reply = _command(host, port, "INFO", section, timeout=timeout)

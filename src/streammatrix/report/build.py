@@ -130,6 +130,7 @@ def build_report(
     report.unexpected, report.facts = expect.split(report)
     report.protocol_dependent = report_protocols.dependences(report)
     report.parser_dependent = report_parsers.dependences(report)
+    report.topology_dependent = report_protocols.topology_dependences(report)
     report.boundaries = report_boundaries.build(
         shown,
         bisection,

@@ -2,8 +2,8 @@
 
 For every feature whose outcome differs between two neighbouring releases of one row (a client
 range row on the same server, or a server row listing releases with the same client; same
-Python, same protocol), the releases in between are run, binary search, only that feature's
-tests, until the boundary is two adjacent releases. A third outcome met in between
+Python, same protocol and topology), the releases in between are run, binary search, only that
+feature's tests, until the boundary is two adjacent releases. A third outcome met in between
 (a non-monotone range) splits the interval and each part is bisected. A budget of cells bounds
 the cost; what is left open is seen in the report (the cell files say what was measured).
 
@@ -34,7 +34,8 @@ SKIP = "not-installable"
 UNRUN = "could-not-run"  # the cell could not run (its server did not start, ...): no outcome
 
 
-Key = Line  # axis ("client" or "server"), its row, the other entry, python, protocol, parser
+Key = Line  # axis ("client"/"server"), its row, the other entry, python, protocol, parser,
+# topology
 CLIENT, SERVER = "client", "server"
 
 
@@ -85,7 +86,7 @@ class Axes:
         """The rows ``record`` is a release of, each with the release."""
         found = lines(
             record.prop(o.SUITE_CLIENT_ROW), record.prop(o.SUITE_SERVER_ROW), record.server,
-            record.client, record.python, record.protocol, record.parser,
+            record.client, record.python, record.protocol, record.parser, record.topology,
         )  # fmt: skip
         release = {CLIENT: record.client_release, SERVER: record.prop(o.SUITE_SERVER_RELEASE)}
         known = {CLIENT: self.rows, SERVER: self.server_rows}
@@ -96,14 +97,16 @@ class Axes:
         return key[2] in (self.servers if key[0] == CLIENT else self.clients)
 
     def cell(self, key: Key, version: str) -> Cell:
-        kind, row, other, python, protocol, parser = key
+        kind, row, other, python, protocol, parser, topology = key
         if kind == CLIENT:
             server, client = self.servers[other], self.rows[row].client(version)
         else:
             server, client = self.server_rows[row][version], self.clients[other]
         # an excluded cell is not run by bisection either (its file says it is excluded)
         reason = excluded(self.matrix, server, client, python)
-        return Cell(server, client, python, reason, protocol or None, parser or None)
+        return Cell(
+            server, client, python, reason, protocol or None, parser or None, topology or None
+        )
 
 
 class _State:

@@ -113,7 +113,7 @@ class BisectRunner:
             why = None if made is not None else str(env)
             if why is None:
                 try:
-                    server = self.pool.get(cell.server)
+                    server = self.pool.get(cell.server, cell.topology)
                 except ServerStartError as exc:
                     why = str(exc)
             if why is not None or made is None:

@@ -36,7 +36,7 @@ from streammatrix.servers.base import RunningServer
 PLUGIN_FILES = ("__init__.py", "plugin/__init__.py", "plugin/outcomes.py", "plugin/resp.py",
                 "plugin/pytest_plugin.py", "plugin/protocol.py", "plugin/classify.py",
                 "plugin/properties.py", "plugin/current.py",
-                "plugin/connections.py", "plugin/parser.py")  # fmt: skip
+                "plugin/connections.py", "plugin/parser.py", "plugin/topology.py")  # fmt: skip
 
 
 @dataclass
@@ -115,8 +115,12 @@ def run_cell(
             o.ENV_CURRENT_TEST: str(paths.running_file(cell)),
             **({o.ENV_PROTOCOL: cell.protocol} if cell.protocol else {}),
             **({o.ENV_PARSER: cell.parser} if cell.parser else {}),
+            **({o.ENV_TOPOLOGY: cell.topology} if cell.topology else {}),
         }
     )
+    undeployable = getattr(server, "unsupported", "")  # the server cannot be what it claims
+    if undeployable:
+        environ[o.ENV_UNSUPPORTED_SERVER] = undeployable
 
     def command(targets: list[str], junit: Path) -> list[str]:
         return [str(env.python), "-m", "pytest", *targets, *options(junit)]

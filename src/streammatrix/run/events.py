@@ -63,6 +63,7 @@ class ServerStarted:
     version: str
     provider: str  # the provider that really started it: docker or binary
     seconds: float
+    topology: str = ""  # "cluster": the seconds are the whole cluster's, start to ready
 
 
 @dataclass(frozen=True)

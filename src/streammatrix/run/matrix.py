@@ -11,7 +11,7 @@ import contextlib
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,6 +44,7 @@ from streammatrix.run.properties import base_properties
 from streammatrix.servers.base import Provider
 from streammatrix.servers.select import make_provider
 
+SIGNAL_LATENCY = 0.1  # seconds the main thread waits at most before it looks at signals
 INTERRUPTED_BEFORE = "interrupted: the run was stopped before this cell started"
 
 
@@ -157,7 +158,7 @@ def _run_cells(
             if isinstance(env, EnvError):
                 return record_not_run(cell, paths, o.CELL_ERROR, str(env), props), None
             try:
-                server = pool.get(cell.server)
+                server = pool.get(cell.server, cell.topology)
             except ServerStartError as exc:
                 reason = str(exc)
                 if processes.interrupted():
@@ -178,8 +179,13 @@ def _run_cells(
             return result, started.at
 
         futures = [executor.submit(one, cell) for cell in runnable]
-        for future in as_completed(futures):
-            done(*future.result())
+        pending = set(futures)
+        while pending:
+            # wake up now and then: a signal the kernel hands to another thread (a server's
+            # start, a cell) runs its handler only once this, the main thread, runs again
+            finished, pending = wait(pending, timeout=SIGNAL_LATENCY, return_when=FIRST_COMPLETED)
+            for future in finished:
+                done(*future.result())
     except BaseException:
         for future in futures:
             future.cancel()

@@ -1,4 +1,5 @@
-"""One server per matrix row, started on first use and shared by every cell that needs it."""
+"""One server per matrix row and topology, started on first use and shared by every cell that
+needs it (a cluster is one server here: :mod:`streammatrix.servers.topology`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from streammatrix import processes
 from streammatrix.config.model import ServerSpec
 from streammatrix.errors import ProviderError, ServerStartError
 from streammatrix.run.events import Events, ServerStarted
+from streammatrix.servers import topology as topologies
 from streammatrix.servers.base import Provider, RunningServer
 
 
@@ -20,18 +22,24 @@ class ServerPool:
 
     def __init__(self, provider: Provider, events: Events) -> None:
         self.provider, self.events = provider, events
-        self._servers: dict[str, RunningServer] = {}
-        self._failed: dict[str, str] = {}
-        self._locks: dict[str, threading.Lock] = {}
+        self._servers: dict[tuple[str, str], RunningServer] = {}
+        self._failed: dict[tuple[str, str], ServerStartError] = {}
+        self._locks: dict[tuple[str, str], threading.Lock] = {}
         self._guard = threading.Lock()
 
-    def get(self, spec: ServerSpec) -> RunningServer:
+    def get(self, spec: ServerSpec, topology: str | None = None) -> RunningServer:
+        """The server of ``spec`` for cells of ``topology`` (None: standalone, no claim).
+
+        ServerStartError when it does not start; a server that cannot be deployed so (it
+        cannot run as a cluster) is a :class:`~streammatrix.servers.topology.Refused`."""
+        key = (spec.name, topology or "")
         with self._guard:
-            lock = self._locks.setdefault(spec.name, threading.Lock())
+            lock = self._locks.setdefault(key, threading.Lock())
         with lock:
-            if spec.name in self._failed:
-                raise ServerStartError(self._failed[spec.name])
-            server = self._servers.get(spec.name)
+            if key in self._failed:
+                failed = self._failed[key]
+                raise type(failed)(str(failed))
+            server = self._servers.get(key)
             if server is not None and server.alive():
                 return server
             if server is not None:
@@ -43,13 +51,26 @@ class ServerPool:
                 )
             started = time.monotonic()
             try:
-                server = self.provider.start(spec, {"io.streammatrix.server": spec.name})
+                server = topologies.start(
+                    self.provider, spec, topology, {"io.streammatrix.server": spec.name}
+                )
+            except topologies.ClusterUnsupported as exc:
+                self.events.say(str(exc).partition("\n")[0])
+                refused = topologies.Refused(spec, self.provider.kind_of(spec), str(exc))
+                self._servers[key] = refused
+                return refused
             except (ServerStartError, ProviderError) as exc:
                 message = str(exc)
                 if repr(spec.name) not in message.partition("\n")[0]:
                     message = f"server {spec.name!r} did not start: {message}"
-                self._failed[spec.name] = message
-                raise ServerStartError(self._failed[spec.name]) from None
+                kind = type(exc) if isinstance(exc, ServerStartError) else ServerStartError
+                self._failed[key] = kind(message)
+                raise kind(message) from None
+            if processes.interrupted():  # it came up as the run was being stopped
+                server.stop()
+                raise ServerStartError(
+                    "interrupted: the run was stopped while this server was starting"
+                )
             ident = server.identity
             self.events.emit(
                 ServerStarted(
@@ -59,9 +80,10 @@ class ServerPool:
                     ident.version,
                     server.kind,
                     time.monotonic() - started,
+                    topology or "",
                 )
             )
-            self._servers[spec.name] = server
+            self._servers[key] = server
             return server
 
     def stop_all(self) -> None:

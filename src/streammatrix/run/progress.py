@@ -53,8 +53,9 @@ def line(event: Event) -> str | None:
         beside = f" + {event.parser_version}" if event.parser_version else ""
         return f"{head}: {event.package} {event.version}{beside} ({how})"
     if isinstance(event, ServerStarted):
+        what = f"{event.name} ({event.topology})" if event.topology else event.name
         return (
-            f"server {event.name} ready at {event.url} ({event.family} {event.version}, "
+            f"server {what} ready at {event.url} ({event.family} {event.version}, "
             f"{event.provider}, {event.seconds:.2f}s)"
         )
     if isinstance(event, CellStarted):

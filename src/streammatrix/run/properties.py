@@ -24,6 +24,8 @@ def base_properties(cell: Cell, env: ClientEnv | None, provider: str) -> dict[st
         props[o.SUITE_CELL_PROTOCOL] = cell.protocol
     if cell.parser:
         props[o.SUITE_CELL_PARSER] = cell.parser
+    if cell.topology:
+        props[o.SUITE_CELL_TOPOLOGY] = cell.topology
     if cell.client.row:
         props[o.SUITE_CLIENT_ROW] = cell.client.row
         props[o.SUITE_CLIENT_RELEASES] = ",".join(cell.client.releases)
@@ -40,8 +42,12 @@ def base_properties(cell: Cell, env: ClientEnv | None, provider: str) -> dict[st
 
 
 def server_properties(server: RunningServer) -> dict[str, str]:
-    return {
+    props = {
         o.SUITE_SERVER_NAME: server.identity.name,
         o.SUITE_SERVER_VERSION: server.identity.version,
         o.SUITE_SERVER_REDIS_VERSION: server.identity.redis_version,
     }
+    nodes = getattr(server, "nodes", None)
+    if nodes:  # a cluster: how many primaries the runner started
+        props[o.SUITE_CELL_NODES] = str(len(nodes))
+    return props

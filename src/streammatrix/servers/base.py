@@ -8,6 +8,7 @@ is a plain ``-> bool`` function (:func:`streammatrix.resp.responsive`).
 from __future__ import annotations
 
 import contextlib
+import socket
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -20,6 +21,9 @@ if TYPE_CHECKING:
     from streammatrix.config.model import ServerSpec
 
 LABEL_PREFIX = "io.streammatrix"
+# What makes a server a cluster node; its cluster bus listens on its port + 10000.
+CLUSTER_FLAGS = ("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf")
+CLUSTER_BUS_OFFSET = 10000
 
 
 @dataclass
@@ -59,8 +63,14 @@ class Provider(Protocol):
         """The provider that starts (or would start) ``spec``: "docker" or "binary"."""
         ...
 
-    def start(self, spec: ServerSpec, labels: Mapping[str, str] | None = None) -> RunningServer:
-        """Start the server, wait until it answers, and return it; raise ServerStartError."""
+    def start(
+        self, spec: ServerSpec, labels: Mapping[str, str] | None = None, *, cluster: bool = False
+    ) -> RunningServer:
+        """Start the server, wait until it answers, and return it; raise ServerStartError.
+
+        ``cluster``: a cluster node (cluster mode on, no slots yet) that listens on the address
+        it announces, 127.0.0.1 and its own port, so a client here reaches every node at the
+        address the cluster hands out (:mod:`streammatrix.servers.topology` joins them)."""
         ...
 
 
@@ -111,3 +121,22 @@ def serve(
         yield server
     finally:
         server.stop()
+
+
+def free_port(*, cluster_bus: bool = False) -> int:
+    """A free port of 127.0.0.1; with ``cluster_bus``, one whose cluster bus port is free too."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if not cluster_bus:
+            return port
+        bus = port + CLUSTER_BUS_OFFSET
+        if bus > 65535:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", bus))
+            except OSError:
+                continue
+        return port

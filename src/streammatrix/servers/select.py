@@ -108,19 +108,21 @@ class AutoProvider:
         """The provider that serves ``spec``: binary for a fallback or an image-less row."""
         return "binary" if spec.name in self.fallbacks or spec.image is None else "docker"
 
-    def start(self, spec: ServerSpec, labels: Mapping[str, str] | None = None) -> RunningServer:
+    def start(
+        self, spec: ServerSpec, labels: Mapping[str, str] | None = None, *, cluster: bool = False
+    ) -> RunningServer:
         from streammatrix.servers.docker.pull import ImageUnavailable
 
-        if spec.image is None and spec.binary is not None:
-            return self._binary_provider().start(spec, labels)  # nothing for Docker to run
+        if spec.image is None and spec.binary is not None:  # nothing for Docker to run
+            return self._binary_provider().start(spec, labels, cluster=cluster)
         if spec.name not in self.fallbacks:
             try:
-                return self.docker.start(spec, labels)
+                return self.docker.start(spec, labels, cluster=cluster)
             except ImageUnavailable as exc:
                 if spec.binary is None:
                     raise
                 self._fall_back(spec, exc)
-        return self._binary_provider().start(spec, labels)
+        return self._binary_provider().start(spec, labels, cluster=cluster)
 
     def _fall_back(self, spec: ServerSpec, exc: ImageUnavailable) -> None:
         with self._lock:

@@ -19,7 +19,7 @@ from support import PY, ROOT
 from support.matrix import copy_suite, write_matrix
 
 from streammatrix.arguments import build_parser
-from streammatrix.bench.command import SCHEMA, _default_selection
+from streammatrix.bench.command import SCHEMA, _default_selection, bench_topologies
 from streammatrix.bench.goals import GOALS, PROVIDERS
 from streammatrix.bench.runs import union_seconds
 from streammatrix.bench.starts import time_starts
@@ -77,6 +77,8 @@ def test_tiny_bench_writes_every_part_of_bench_json(tmp_path):
         "clients": ["redis-7"],
         "python": [PY],
         "protocols": None,
+        "parsers": None,
+        "topologies": None,
         "provider": "binary",
     }
     assert result["machine"]["cpus"] >= 1
@@ -261,11 +263,24 @@ def test_fixed_selects_thirty_resp2_cells_of_the_projects_matrix():
     servers, clients, pythons, protocols, parsers = _default_selection(matrix, args)
     cells = plan(
         matrix, servers=servers, clients=clients, pythons=pythons, protocols=protocols,
-        parsers=parsers,
+        parsers=parsers, topologies=bench_topologies(matrix),
     )  # fmt: skip
     assert len(cells) == 30 and {c.protocol for c in cells} == {"2"}
     assert {c.parser for c in cells} <= {None, "", "python"}  # no hiredis column
+    assert {c.topology for c in cells} == {"standalone"}  # a cluster's start is timed apart
     assert all(c.excluded is None and c.server.binary is not None for c in cells)
     assert len({c.server.name for c in cells}) == 6 and len({c.client.name for c in cells}) == 5
     narrowed = build_parser().parse_args(["bench", "--fixed", "--servers", "redis-7.0"])
     assert _default_selection(matrix, narrowed)[0] == ["redis-7.0"]  # names given still rule
+
+
+@pytest.mark.servers
+def test_cluster_starts_are_timed_against_their_own_goal():
+    """A cluster start is the whole cluster: a number per provider, beside the servers' own."""
+    spec = next(s for s in load(ROOT / "matrix.yaml").servers if s.name == SERVER)
+    messages: list[str] = []
+    (row,) = time_starts([spec], ["binary"], 1, messages.append, topology="cluster")
+    assert row["available"] is True, row
+    assert row["version"].startswith("7.0") and len(row["samples"]) == 1
+    assert row["goal_seconds"] == GOALS["cluster_ready_seconds"]["binary"]
+    assert messages == [f"binary {SERVER} (cluster): median {row['median_seconds']:.3f}s of 1"]

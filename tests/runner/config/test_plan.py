@@ -103,8 +103,8 @@ def test_shards_keep_every_line_bisection_compares_in_one_shard(tmp_path, total)
             for key in line_keys(cell):
                 where.setdefault(key, set()).add(i)
     lines = {
-        ("client", "range", "redis-7.0", "3.11", "2", ""),  # "": no parser named
-        ("server", "redis-5", "pinned", "3.11", "3", ""),
+        ("client", "range", "redis-7.0", "3.11", "2", "", ""),  # no parser, no topology
+        ("server", "redis-5", "pinned", "3.11", "3", "", ""),
     }
     assert lines <= set(where)
     assert all(len(found) == 1 for found in where.values()), where

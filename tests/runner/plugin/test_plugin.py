@@ -342,6 +342,10 @@ def broken():
     raise RuntimeError("fixture could not connect")
 
 @pytest.fixture
+def lacking():
+    fakeclient.Redis().set_response_callback("XAUTOCLAIM", None)  # not in this client
+
+@pytest.fixture
 def bad_teardown():
     yield
     raise RuntimeError("cleanup failed")
@@ -395,6 +399,10 @@ def test_teardown_error(bad_teardown):
 def test_skips_itself():
     pytest.skip("not today")
 
+@pytest.mark.feature("f-fixture-lacks", since="5.0.0")
+def test_fixture_finds_the_client_lacking(lacking):
+    pass
+
 def test_without_feature():
     pass
 """
@@ -417,6 +425,8 @@ def test_every_class_lands_in_the_junit_file(tmp_path):
         "test_setup_error": outcomes.ERROR,
         "test_teardown_error": outcomes.ERROR,
         "test_skips_itself": outcomes.SKIPPED,
+        # a fixture that asks the client for what it lacks, as the test body would
+        "test_fixture_finds_the_client_lacking": outcomes.UNSUPPORTED_CLIENT,
     }
     assert {name: cases[name].outcome for name in expected} == expected, run.output
     assert cases["test_pass"].properties == {
@@ -552,6 +562,7 @@ def test_testsuite_properties(tmp_path):
         outcomes.SUITE_CELL_RESP: "",
         outcomes.SUITE_CELL_RESP_SOURCE: "",
         outcomes.SUITE_CELL_RESP_CHECKED: "0",
+        outcomes.SUITE_CELL_MODE: "",  # the modes the connections said (none here)
     }
 
 

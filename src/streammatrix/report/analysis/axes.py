@@ -1,4 +1,4 @@
-"""The axes of a cell beyond its server and client: Python, protocol and parser today.
+"""The axes of a cell beyond its server and client: Python, protocol, parser and topology.
 
 Each axis is one entry: its name and the value a cell has on it. The glance folds an axis that
 changes no answer, the grid's header shows one row per axis, and report.json's cell table has
@@ -41,6 +41,13 @@ AXES: tuple[Axis, ...] = (
         label=lambda cell: cell.at.parser or "none named",
         title=lambda cell: f"measured: {cell.record.parser_classes or '?'}",
         shown=lambda cells: any(c.at.parser for c in cells),
+    ),
+    Axis(
+        "topology",
+        value=lambda cell: cell.at.topology or "standalone",
+        label=lambda cell: cell.at.topology or "standalone",
+        title=lambda cell: f"measured: {cell.record.mode or '?'}",
+        shown=lambda cells: any(c.at.topology for c in cells),
     ),
 )
 

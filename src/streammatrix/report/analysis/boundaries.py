@@ -84,7 +84,10 @@ def server_notes(cells: list[Cell]) -> list[str]:
             continue
         at = cell.at
         rec = cell.record
-        key = (at.server_family, at.client_version, at.python_version, rec.protocol, rec.parser)
+        key = (
+            at.server_family, at.client_version, at.python_version, rec.protocol, rec.parser,
+            rec.topology,
+        )  # fmt: skip
         by[key][key_s] = cell.record.feature_outcomes()
         labels[key_s] = at.server_label
         rows[key_s] = cell.record.prop(o.SUITE_SERVER_ROW)
@@ -113,8 +116,9 @@ def _stepped(cell: Cell) -> str:
 
 
 def _could_not_run(bisection: list[Cell]) -> set[tuple[str, ...]]:
-    """(axis, fixed entry, python, protocol, parser, release) of each bisection cell that could not
-    run (its server did not start, its environment could not be made) or is excluded."""
+    """(axis, fixed entry, python, protocol, parser, topology, release) of each bisection cell
+    that could not run (its server did not start, its environment could not be made) or is
+    excluded."""
     out = set()
     for cell in bisection:
         rec = cell.record
@@ -125,7 +129,7 @@ def _could_not_run(bisection: list[Cell]) -> set[tuple[str, ...]]:
         else:
             release, fixed = cell.record.client_release, rec.server
         out.add((rec.prop(o.SUITE_CELL_BISECT_AXIS) or r.CLIENT, fixed, rec.python, rec.protocol,
-                 rec.parser, release))  # fmt: skip
+                 rec.parser, rec.topology, release))  # fmt: skip
     return out
 
 
@@ -178,7 +182,10 @@ def build(
         spans, line = fr.spans, fr.line
         for i, span in enumerate(spans):
             if span.outcome == r.OPEN and 0 < i < len(spans) - 1:
-                at = (line.axis, line.server, line.python, line.protocol, line.parser)
+                at = (
+                    line.axis, line.server, line.python, line.protocol, line.parser,
+                    line.topology,
+                )  # fmt: skip
                 tried = [v for v in span.releases if (*at, v) in failed]
                 found.exhausted = found.exhausted or len(tried) < len(span.releases)
                 found.open.append(

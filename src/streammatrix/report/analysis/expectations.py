@@ -87,6 +87,7 @@ def in_scope(expectation: Expectation, cell: Cell, feature: str) -> bool:
         and client_matches(expectation.client, cell)
         and fnmatch.fnmatchcase(cell.at.protocol, expectation.protocol)
         and fnmatch.fnmatchcase(cell.record.parser, expectation.parser)
+        and fnmatch.fnmatchcase(cell.at.topology, expectation.topology)
     )
 
 
@@ -110,6 +111,7 @@ def _cell_error_covered(expectations: Iterable[Expectation], cell: Cell) -> bool
         and client_matches(e.client, cell)
         and fnmatch.fnmatchcase(cell.at.protocol, e.protocol)
         and fnmatch.fnmatchcase(cell.record.parser, e.parser)
+        and fnmatch.fnmatchcase(cell.at.topology, e.topology)
         for e in expectations
     )
 
@@ -127,8 +129,8 @@ def placement(row: FeatureRow | None, cell: Cell) -> str:
     claim (as the grid's breaks): a fact, a break, or no minimum."""
     if row is None:
         return KIND_BREAK
-    low_server = row.min_server_at.get((cell.at.server_family, cell.at.protocol))
-    low_client = row.min_client_at.get((cell.at.client_family, cell.at.protocol))
+    low_server = row.min_server_at.get((cell.at.server_family, *cell.at.variant))
+    low_client = row.min_client_at.get((cell.at.client_family, *cell.at.variant))
     if not low_server or not low_client:
         return KIND_NEVER_PASSES
     server, client = cell.at.server_key, cell.at.client_key

@@ -72,6 +72,7 @@ def coordinates(record: CellRecord, matrix: Matrix | None) -> Coordinates:
         protocol=record.protocol,
         resp=record.resp,
         parser=parsers.label(record),
+        topology=record.topology,
     )
 
 
@@ -122,6 +123,7 @@ def cell_order(cell: Cell) -> tuple:
         at.protocol,
         cell.record.parser not in ("", DEFAULT_PARSER),  # the client's own parser first
         at.parser,
+        at.topology,
         cell.id,
     )
 

@@ -153,14 +153,14 @@ def _history(
 
 
 def _by_protocol(row: FeatureRow) -> dict[str, dict[str, str | None]]:
-    """A feature's minimums per protocol claim (only where the cells claim one)."""
+    """A feature's minimums per protocol (and topology) claim, only where the cells claim one:
+    "RESP3", "RESP3 cluster", "cluster"."""
     out: dict[str, dict[str, str | None]] = {}
-    for (family, protocol), version in row.min_server_at.items():
-        if protocol:
-            out.setdefault(f"RESP{protocol}", {})[f"server/{family}"] = version
-    for (family, protocol), version in row.min_client_at.items():
-        if protocol:
-            out.setdefault(f"RESP{protocol}", {})[f"client/{family}"] = version
+    for side, lows in (("server", row.min_server_at), ("client", row.min_client_at)):
+        for (family, protocol, topology), version in lows.items():
+            if protocol or topology:
+                claim = " ".join(x for x in (f"RESP{protocol}" if protocol else "", topology) if x)
+                out.setdefault(claim, {})[f"{side}/{family}"] = version
     return out
 
 

@@ -57,19 +57,20 @@ def feature_minimums(row: FeatureRow, cells: list[Cell]) -> None:
     passing = [c for c in ran if (e := row.entries.get(c.id)) and e.measured in PASSING]
     row.min_server = _lowest_by(ran, passing, lambda c: c.at.server_family, _server_key)
     row.min_client = _lowest_by(ran, passing, lambda c: c.at.client_family, _client_key)
-    # A break is judged against the cells of its own protocol claim: a client that cannot speak
-    # RESP3 is no break above the minimum that its RESP2 cells measured.
+    # A break is judged against the cells of its own protocol and topology claims: a client that
+    # cannot speak RESP3 (or talk to a cluster) is no break above the minimum that its RESP2
+    # (standalone) cells measured.
     row.min_server_at = low_servers = _lowest_by(
-        ran, passing, lambda c: (c.at.server_family, c.at.protocol), _server_key
+        ran, passing, lambda c: (c.at.server_family, *c.at.variant), _server_key
     )
     row.min_client_at = low_clients = _lowest_by(
-        ran, passing, lambda c: (c.at.client_family, c.at.protocol), _client_key
+        ran, passing, lambda c: (c.at.client_family, *c.at.variant), _client_key
     )
     row.breaks = []
     for cell in ran:
         entry = row.entries.get(cell.id)
-        low_server = low_servers.get((cell.at.server_family, cell.at.protocol))
-        low_client = low_clients.get((cell.at.client_family, cell.at.protocol))
+        low_server = low_servers.get((cell.at.server_family, *cell.at.variant))
+        low_client = low_clients.get((cell.at.client_family, *cell.at.variant))
         if entry is None or entry.measured not in NOT_PASSING or not low_server or not low_client:
             continue
         if cell.at.server_key >= Version(low_server) and cell.at.client_key >= Version(low_client):
@@ -77,11 +78,12 @@ def feature_minimums(row: FeatureRow, cells: list[Cell]) -> None:
     row.bounds = bounds(row, ran)
 
 
-def bounds(row: FeatureRow, ran: list[Cell]) -> dict[tuple[str, str, str], str]:
-    """What bounds each of ``row``'s minimums, per (side, family, protocol claim; "" = over
-    every protocol): the lowest version that ran at all ("lowest tested": the true minimum may
-    be older), or, where none passes, what the cells measured ("client lacks it", ...)."""
-    out: dict[tuple[str, str, str], str] = {}
+def bounds(row: FeatureRow, ran: list[Cell]) -> dict[tuple[str, str, str, str], str]:
+    """What bounds each of ``row``'s minimums, per (side, family, protocol claim, topology
+    claim; "" = over every one): the lowest version that ran at all ("lowest tested": the true
+    minimum may be older), or, where none passes, what the cells measured ("client lacks it",
+    ...)."""
+    out: dict[tuple[str, str, str, str], str] = {}
     for side, lows, lows_at in (
         ("server", row.min_server, row.min_server_at),
         ("client", row.min_client, row.min_client_at),
@@ -89,19 +91,20 @@ def bounds(row: FeatureRow, ran: list[Cell]) -> dict[tuple[str, str, str], str]:
         family_of = (lambda c: c.at.server_family) if side == "server" else (
             lambda c: c.at.client_family)  # fmt: skip
         version_of = _server_key if side == "server" else _client_key
-        for key, low in [*(((f, ""), v) for f, v in lows.items()), *lows_at.items()]:
-            family, protocol = key
+        for key, low in [*(((f, "", ""), v) for f, v in lows.items()), *lows_at.items()]:
+            family, protocol, topology = key
             cells = [c for c in ran if family_of(c) == family
-                     and (not protocol or c.at.protocol == protocol)]  # fmt: skip
+                     and (not protocol or c.at.protocol == protocol)
+                     and (not topology or c.at.topology == topology)]  # fmt: skip
             if low is not None:
                 lowest = min(version_of(c) for c in cells) if cells else None
-                out[(side, family, protocol)] = (
+                out[(side, *key)] = (
                     BOUND_LOWEST_TESTED if lowest is not None and Version(low) == lowest else ""
                 )
                 continue
             measured = {row.entries[c.id].measured for c in cells if c.id in row.entries}
             measured.discard(None)
-            out[(side, family, protocol)] = _why_none(measured)
+            out[(side, *key)] = _why_none(measured)
     return out
 
 
@@ -156,6 +159,7 @@ def minimum_pair(
     server_family: str,
     client_family: str,
     protocol: str | None = None,
+    topology: str | None = None,
 ) -> Minimum:
     """The minimum supported (server, client) versions of one family pair (over one claimed
     protocol, when ``protocol`` is given); see DEFINITION."""
@@ -165,6 +169,7 @@ def minimum_pair(
         if c.at.server_family == server_family
         and c.at.client_family == client_family
         and (protocol is None or c.at.protocol == protocol)
+        and (topology is None or c.at.topology == topology)
     ]
     ran = _ran(family)
     not_counted = [c.id for c in family if c.status == o.CELL_ERROR]
@@ -190,7 +195,8 @@ def minimum_pair(
     if not pairs:
         return Minimum(
             server_family, client_family, None, None, 0, not_counted=not_counted,
-            protocol=protocol or "", blocker=blocker(ran, measured, cells),
+            protocol=protocol or "", topology=topology or "",
+            blocker=blocker(ran, measured, cells),
         )  # fmt: skip
     (s, c, n), *others = pairs
     return Minimum(
@@ -204,6 +210,7 @@ def minimum_pair(
         protocol=protocol or "",
         server_lowest_tested=s == servers[0],
         client_lowest_tested=c == clients[0],
+        topology=topology or "",
     )
 
 
@@ -269,11 +276,11 @@ def _first_line(text: str) -> str:
 
 
 def minimums(cells: list[Cell], required: list[FeatureRow]) -> list[Minimum]:
-    """One :class:`Minimum` per server x client family (x claimed protocol, when the cells claim
-    one) that has cells; Redis/redis-py first."""
+    """One :class:`Minimum` per server x client family (x claimed protocol and topology, when
+    the cells claim them) that has cells; Redis/redis-py first."""
     order = {"redis": 0, "valkey": 1}
     families = sorted(
-        {(c.at.server_family, c.at.client_family, c.at.protocol) for c in _ran(cells)},
-        key=lambda f: (order.get(f[0], 9), f[0], order.get(f[1], 9), f[1], f[2]),
+        {(c.at.server_family, c.at.client_family, *c.at.variant) for c in _ran(cells)},
+        key=lambda f: (order.get(f[0], 9), f[0], order.get(f[1], 9), f[1], f[2], f[3]),
     )
-    return [minimum_pair(cells, required, s, c, p or None) for s, c, p in families]
+    return [minimum_pair(cells, required, s, c, p or None, t or None) for s, c, p, t in families]

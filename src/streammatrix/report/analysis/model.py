@@ -37,6 +37,12 @@ class Coordinates:
     protocol: str = ""  # the protocol the cell claims ("2", "3", "3-unified"); "" = none
     resp: str = ""  # the protocol its connections were measured to speak ("2", "3", "2 3")
     parser: str = ""  # the parser the cell claims, as shown: "hiredis 3.1.0", "python"; "" = none
+    topology: str = ""  # the topology the cell claims ("standalone", "cluster"); "" = none
+
+    @property
+    def variant(self) -> tuple[str, str]:
+        """The claims a minimum and a break are judged within: (protocol, topology)."""
+        return (self.protocol, self.topology)
 
     @property
     def protocol_label(self) -> str:
@@ -127,8 +133,8 @@ class FeatureRow:
     min_server: dict[str, str | None] = field(default_factory=dict)  # family -> version
     min_client: dict[str, str | None] = field(default_factory=dict)
     # the same per (family, protocol claim): what breaks and facts are judged against
-    min_server_at: dict[tuple[str, str], str | None] = field(default_factory=dict)
-    min_client_at: dict[tuple[str, str], str | None] = field(default_factory=dict)
+    min_server_at: dict[tuple[str, ...], str | None] = field(default_factory=dict)
+    min_client_at: dict[tuple[str, ...], str | None] = field(default_factory=dict)
     breaks: list[Break] = field(default_factory=list)
     # what bounds each minimum, per (side, family, protocol claim): one of the BOUND_* words of
     # report/vocabulary.py ("lowest tested", "client lacks it", ...), "" when a cell below failed
@@ -183,12 +189,14 @@ class Minimum:
     server_lowest_tested: bool = False
     client_lowest_tested: bool = False
     blocker: Blocker | None = None  # with no minimum: what stands in the way
+    topology: str = ""  # the cells' claimed topology; "" when the matrix has no `topologies:`
 
     @property
     def sentence(self) -> str:
         server = versions.SERVER_LABELS.get(self.server_family, self.server_family)
         client = versions.CLIENT_LABELS.get(self.client_family, self.client_family)
         over = " over RESP" + self.protocol.replace("-", " ") if self.protocol else ""
+        over += f" ({self.topology})" if self.topology else ""
         if self.server is None or self.client is None:
             return f"{server} with {client}{over}: no measured combination passes them all"
         text = f"{server} {self.server} with {client} {self.client}{over}"
@@ -318,6 +326,8 @@ class Report:
     protocol_dependent: list = field(default_factory=list)
     # features whose outcome differs between parsers (report.parsers.ParserDependence)
     parser_dependent: list = field(default_factory=list)
+    # ... and between topologies (standalone, cluster), the same way
+    topology_dependent: list = field(default_factory=list)
     boundaries: Any = None  # report.boundaries.Boundaries: release ranges and bisection
     bisection_cells: list[Cell] = field(default_factory=list)  # cells that ran for a bisection
 

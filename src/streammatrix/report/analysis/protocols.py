@@ -1,5 +1,6 @@
-"""Features that depend on the protocol: the same server, client and Python, and a feature whose
-outcome differs between the cells that claim different protocols (RESP2, RESP3, ...).
+"""Features that depend on the protocol (or the topology): the same server, client and Python, and
+a feature whose outcome differs between the cells that claim different protocols (RESP2, RESP3,
+...), or different topologies (standalone, cluster: :func:`topology_dependences`).
 
 Each side keeps its measured outcome and the message of the test that decided it, so the report
 says not only *that* XREAD breaks under RESP3 but how. A cell that claims a protocol its client or
@@ -59,18 +60,44 @@ def _side(cell: Cell, row: FeatureRow) -> Side | None:
 def dependences(report: Report) -> list[ProtocolDependence]:
     """Every (feature, server, client, python) whose outcome differs between protocols, with
     the other axes fixed: cells of different parsers are compared only with their own parser's
-    (a feature of hiredis is not a feature of the protocol)."""
-    groups: dict[tuple[str, ...], list[Cell]] = {}
+    (a feature of hiredis is not a feature of the protocol), and likewise topologies."""
+    return _dependences(
+        report,
+        lambda c: c.at.protocol,
+        lambda c: bool(c.at.resp or not c.at.protocol),
+        lambda c: (c.record.parser, c.at.topology),
+        lambda side, _: side,
+    )
+
+
+def topology_dependences(report: Report) -> list[ProtocolDependence]:
+    """Every (feature, server, client, python) whose outcome differs between topologies; each
+    side is labelled with its topology (and the connections' measured mode)."""
+
+    def label(side: Side, cell: Cell) -> Side:
+        return Side(side.cell, cell.at.topology, cell.record.mode, side.outcome, side.message)
+
+    return _dependences(
+        report, lambda c: c.at.topology, lambda c: bool(c.at.topology and c.record.mode),
+        lambda c: (c.at.protocol, c.record.parser),
+        label,
+    )  # fmt: skip
+
+
+def _dependences(report: Report, axis, usable, other, label) -> list[ProtocolDependence]:
+    """Per (server, client, python and the other axes' claims), the features whose outcome
+    differs between the values of ``axis``."""
+    trios: dict[tuple[str, ...], list[Cell]] = {}
     for cell in report.cells:
-        rec = cell.record
-        if cell.status == o.CELL_OK and (cell.at.resp or not cell.at.protocol):
-            groups.setdefault((rec.server, rec.client, rec.python, rec.parser), []).append(cell)
+        if cell.status == o.CELL_OK and usable(cell):
+            key = (cell.record.server, cell.record.client, cell.record.python, *other(cell))
+            trios.setdefault(key, []).append(cell)
     found = []
     for row in report.rows:
-        for cells in groups.values():
-            if len({c.at.protocol for c in cells}) < 2:
+        for cells in trios.values():
+            if len({axis(c) for c in cells}) < 2:
                 continue
-            sides = [s for s in (_side(c, row) for c in cells) if s is not None]
+            sides = [label(s, c) for c in cells if (s := _side(c, row)) is not None]
             if len({s.outcome for s in sides}) > 1:
                 at = cells[0].at
                 found.append(

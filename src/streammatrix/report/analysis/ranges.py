@@ -64,6 +64,7 @@ class Line:
     family: str  # the stepping family: a client distribution ("redis"), or a server family
     protocol: str = ""  # the cells' protocol claim ("" = none): replies differ between them
     parser: str = ""  # the cells' parser claim ("" = none)
+    topology: str = ""  # the cells' topology claim ("" = none): a cluster routes differently
     releases: list[str] = field(default_factory=list)  # oldest first, installable ones
     not_installable: list[str] = field(default_factory=list)
     measured: dict[str, dict[str, str]] = field(default_factory=dict)  # release -> feature -> out
@@ -74,6 +75,7 @@ class Line:
     def label(self) -> str:
         over = f", RESP{self.protocol}" if self.protocol else ""
         over += f", {self.parser} parser" if self.parser else ""
+        over += f", {self.topology}" if self.topology else ""
         return f"{self.server_label} (python {self.python}{over})"
 
     @property
@@ -142,7 +144,7 @@ def _placements(cell: Cell) -> list[tuple[tuple[str, ...], str, str, str, str, b
     """The lines ``cell`` lies on: (key, fixed entry, its label, family, release, whether a
     row of matrix.yaml expanded it, the row's releases) per axis."""
     record = cell.record
-    rest = (record.python, record.protocol, record.parser)
+    rest = (record.python, record.protocol, record.parser, record.topology)
     family = record.client_name or record.client.rsplit("-", 1)[0]
     label = cell.at.server_label if cell.at.server_version else record.server
     out = [
@@ -177,7 +179,7 @@ def lines(cells: list[Cell]) -> list[Line]:
             if line is None:
                 line = found[key] = Line(
                     fixed, label, record.python, family, record.protocol, axis=key[0],
-                    parser=record.parser,
+                    parser=record.parser, topology=record.topology,
                 )  # fmt: skip
             elif key[0] == CLIENT and cell.at.server_version and line.server_label == fixed:
                 line.server_label = label

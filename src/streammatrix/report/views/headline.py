@@ -1,6 +1,6 @@
 """The headline: the answer in at most three short lines, everything else below it.
 
-One line per protocol claim (one line when the matrix has no ``protocols:``): the minimum
+One line per protocol (and topology) claim (one line when the matrix claims neither): the minimum
 server of each family, the minimum client and the requirement to paste; where nothing passes,
 one clause says why with the features, their shared message and the client releases they
 fail on. The last line counts the red results. Each line stays under ``LINE_LIMIT``
@@ -31,13 +31,13 @@ def _client(m: Minimum) -> str:
     return f"{name} >= {m.client}" + (f" ({BOUND_LOWEST_TESTED})" if m.client_lowest_tested else "")
 
 
-def _requirement(report: Report, protocol: str, family: str, client: str) -> str:
-    """The requirement the release ranges give on this protocol, the most common one, else
-    the plain ``>=`` of the minimum."""
+def _requirement(report: Report, claim: tuple[str, str], family: str, client: str) -> str:
+    """The requirement the release ranges give on this protocol and topology, the most common
+    one, else the plain ``>=`` of the minimum."""
     found = Counter(
         s.requirement
         for s in (report.boundaries.supported if report.boundaries is not None else [])
-        if s.requirement and s.line.protocol == protocol and s.line.family == family
+        if s.requirement and (s.line.protocol, s.line.topology) == claim and s.line.family == family
     )
     return found.most_common(1)[0][0] if found else f"{family}>={client}"
 
@@ -65,7 +65,7 @@ def _why(b: Blocker, m: Minimum, room: int) -> str:
     return text
 
 
-def _parts(report: Report, protocol: str, minimums: list[Minimum], head: str) -> list[str]:
+def _parts(report: Report, claim: tuple[str, str], minimums: list[Minimum], head: str) -> list[str]:
     """The clauses of one protocol's line: a family pair's minimums (servers of one client
     minimum together), then, where none passes, why."""
     parts: list[str] = []
@@ -76,7 +76,7 @@ def _parts(report: Report, protocol: str, minimums: list[Minimum], head: str) ->
     for (family, client), group in by_client.items():
         servers = ", ".join(_server(m) for m in group)
         text = f"{servers} with {_client(group[0])}"
-        need = _requirement(report, protocol, family, client)
+        need = _requirement(report, claim, family, client)
         if len(head) + len(text) + len(need) + 3 <= LINE_LIMIT:
             text += f": {need}"
         parts.append(text)
@@ -128,18 +128,21 @@ def lines(report: Report) -> list[str]:
             else "No cell ran to the end"
         )
         return [one_line(f"{why}, so no minimum supported version can be stated."), _red(report)]
-    by_protocol: dict[str, list[Minimum]] = {}
+    by_claim: dict[tuple[str, str], list[Minimum]] = {}
     for m in report.minimums:
-        by_protocol.setdefault(m.protocol, []).append(m)
+        by_claim.setdefault((m.protocol, m.topology), []).append(m)
     out: list[str] = []
-    pending = list(by_protocol.items())
+    pending = list(by_claim.items())
     rest: list[str] = []
     while pending and len(out) < 2:
-        protocol, minimums = pending[0]
-        head = f"RESP{protocol.replace('-', ' ')}: " if protocol else ""
+        claim, minimums = pending[0]
+        protocol, topology = claim
+        said = " ".join(x for x in (f"RESP{protocol.replace('-', ' ')}" if protocol else "",
+                                    topology) if x)  # fmt: skip
+        head = f"{said}: " if said else ""
         # Feature names, messages and versions come from cell files: one line each, so the
         # headline stays its three lines on the console, in report.json and in the badge.
-        parts = rest or [one_line(p) for p in _parts(report, protocol, minimums, head)]
+        parts = rest or [one_line(p) for p in _parts(report, claim, minimums, head)]
         line, rest = _fit(head, parts)
         out.append(line)
         if not rest:

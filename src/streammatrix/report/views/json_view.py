@@ -49,7 +49,7 @@ def _cell_columns() -> tuple[str, ...]:
         "server_redis_version", "server_measured", "client_entry", "client_name",
         "client_version", "client_measured", "python_entry", "python_version",
         *(f"axis_{a.name}" for a in axes.AXES), "protocol", "resp", "parser", "parser_classes",
-        "provider", "seconds", "log",
+        "mode", "provider", "seconds", "log",
         "source", "counts", "tests", "outcomes", "test_seconds", "notes",
     )  # fmt: skip
 
@@ -74,8 +74,8 @@ def _cells(report: Report, tests: dict[str, int], text: Messages) -> dict[str, A
                 at.server_version, record.server_redis_version, bool(record.server_version),
                 record.client, at.client_family, at.client_version, bool(record.client_version),
                 record.python, at.python_version, *(a.value(cell) for a in axes.AXES),
-                at.protocol, at.resp, record.parser, record.parser_classes, record.provider,
-                record.seconds, cell.log,
+                at.protocol, at.resp, record.parser, record.parser_classes, record.mode,
+                record.provider, record.seconds, cell.log,
                 str(record.source), dict(sorted(cell.counts.items())),
                 [tests[t.id] for t in record.tests],
                 "".join(stored.code(t.outcome) for t in record.tests),
@@ -99,8 +99,9 @@ def _test_table(report: Report) -> tuple[dict[str, int], dict[str, Any]]:
     return index, stored.table(_TEST_COLUMNS, rows)
 
 
-def _at(values: dict[tuple[str, str], str | None]) -> dict[str, str | None]:
-    return {f"{family}/{protocol}": v for (family, protocol), v in values.items()}
+def _at(values: dict[tuple[str, ...], str | None]) -> dict[str, str | None]:
+    """family/protocol, and /topology when the cells claim one: "redis/2", "redis/2/cluster"."""
+    return {"/".join(key if key[-1] else key[:-1]): v for key, v in values.items()}
 
 
 def _features(report: Report) -> dict[str, Any]:
@@ -117,7 +118,7 @@ def _features(report: Report) -> dict[str, Any]:
                     else stored.NONE_CODE for c in report.cells),
             dict(sorted(row.counts.items())), row.min_server, row.min_client,
             _at(row.min_server_at), _at(row.min_client_at),
-            {"/".join(k): v for k, v in row.bounds.items() if v},
+            {"/".join(k if k[-1] else k[:-1]): v for k, v in row.bounds.items() if v},
             row.non_monotone, [[b.cell, b.outcome, b.expected] for b in row.breaks],
         ]
         for row in report.rows
@@ -154,6 +155,7 @@ def _minimum(m: Minimum) -> dict[str, Any]:
         "alternatives": [{"server": s, "client": c} for s, c in m.alternatives],
         "not_counted": m.not_counted,
         "protocol": m.protocol,
+        "topology": m.topology,
         "server_lowest_tested": m.server_lowest_tested,
         "client_lowest_tested": m.client_lowest_tested,
         "blocker": vars(m.blocker) if m.blocker is not None else None,
@@ -217,6 +219,21 @@ def to_dict(report: Report) -> dict[str, Any]:
                     [[s.cell, s.parser, s.classes, s.outcome, text(s.message)] for s in d.sides],
                 ]
                 for d in report.parser_dependent
+            ),
+        ),
+        # the same table between topologies: each side's topology, and its measured mode
+        "topology_dependent": stored.table(
+            ("group", "feature", "server", "client", "python", "sides"),
+            (
+                [
+                    d.group,
+                    d.feature,
+                    d.server,
+                    d.client,
+                    d.python,
+                    [[s.cell, s.protocol, s.resp, s.outcome, text(s.message)] for s in d.sides],
+                ]
+                for d in report.topology_dependent
             ),
         ),
         "baseline": None

@@ -12,7 +12,7 @@ from streammatrix.report.analysis.stored import table
 
 _LINE_COLUMNS = (
     "server", "server_label", "python", "protocol", "client_family", "axis", "releases",
-    "not_installable", "measured",
+    "not_installable", "measured", "topology",
 )  # fmt: skip
 
 
@@ -29,7 +29,7 @@ class _Lines:
             self.rows.append(
                 [line.server, line.server_label, line.python, line.protocol, line.family,
                  line.axis, line.releases, line.not_installable,
-                 [r for r in line.releases if r in line.measured]]
+                 [r for r in line.releases if r in line.measured], line.topology]
             )  # fmt: skip
         return self._index[id(line)]
 

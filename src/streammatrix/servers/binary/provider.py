@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Mapping
@@ -27,6 +26,7 @@ from streammatrix import processes
 from streammatrix.errors import ServerStartError
 from streammatrix.servers import base
 from streammatrix.servers.base import ServerIdentity
+from streammatrix.servers.base import free_port as _free_port
 from streammatrix.servers.binary import sources
 from streammatrix.versions import matches_claim
 
@@ -91,11 +91,14 @@ class BinaryProvider:
         self.start_timeout = start_timeout
         reap()
 
-    def start(self, spec: ServerSpec, labels: Mapping[str, str] | None = None) -> BinaryServer:
-        """Start ``spec``, wait until it answers, check its version; raise ServerStartError."""
+    def start(
+        self, spec: ServerSpec, labels: Mapping[str, str] | None = None, *, cluster: bool = False
+    ) -> BinaryServer:
+        """Start ``spec``, wait until it answers, check its version; raise ServerStartError.
+        ``cluster``: as a cluster node (see :meth:`streammatrix.servers.base.Provider.start`)."""
         binary = sources.fetch(spec, self.cache_dir)
         for attempt in range(1, PORT_ATTEMPTS + 1):
-            server = self._launch(spec, binary, labels)
+            server = self._launch(spec, binary, labels, cluster)
             try:
                 self._ready(server)
             except ServerStartError as exc:
@@ -112,14 +115,19 @@ class BinaryProvider:
         raise AssertionError("unreachable")
 
     def _launch(
-        self, spec: ServerSpec, binary: sources.Binary, labels: Mapping[str, str] | None
+        self,
+        spec: ServerSpec,
+        binary: sources.Binary,
+        labels: Mapping[str, str] | None,
+        cluster: bool = False,
     ) -> BinaryServer:
         name = re.sub(r"[^A-Za-z0-9._-]", "_", spec.name)
         workdir = Path(tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-{name}-"))
-        port = _free_port()
+        port = _free_port(cluster_bus=True) if cluster else _free_port()
         args = [
             *("--bind", HOST, "--port", str(port), "--dir", str(workdir)),
             *("--save", "", "--appendonly", "no", "--daemonize", "no"),
+            *(base.CLUSTER_FLAGS if cluster else ()),
             *spec.args,
         ]
         server = BinaryServer(spec, HOST, port, workdir=workdir, binary=binary)
@@ -170,12 +178,6 @@ def reap() -> list[Path]:
             shutil.rmtree(workdir, ignore_errors=True)
             removed.append(workdir)
     return removed
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
 
 
 def _spawn(argv: list[str], env: dict[str, str], log: object) -> subprocess.Popen[bytes]:

@@ -8,7 +8,10 @@ that was killed outright cannot clean up; :func:`reap` removes what it left, and
 :class:`DockerProvider` calls it.
 
 The server's host port is chosen by the engine, on 127.0.0.1 only, and read back from the
-container. What the server is comes from ``INFO server``, never from the image tag.
+container. A cluster node runs on the host's network instead (``network_mode: host``): it
+listens on 127.0.0.1 and a free port of its own, the address it announces to its cluster, which
+a client here then reaches as it is handed out (a port mapping would hand out the container's).
+What the server is comes from ``INFO server``, never from the image tag.
 
 Run ids and reaping live in :mod:`.reaping`, the engine connection in :mod:`.engine`, image
 pulls in :mod:`.pull`.
@@ -82,6 +85,7 @@ class DockerServer(base.Started):
 
     container: Container | None = field(default=None, repr=False)
     image: str = ""
+    host_network: bool = False  # a cluster node: on the host's network, at its own port
     _stopped: bool = field(default=False, repr=False)
     # held while the container is created, so a stop() from a signal handler waits for the
     # container to exist and removes it, instead of missing it
@@ -150,7 +154,12 @@ class DockerProvider:
         except ENGINE_ERRORS as exc:
             raise engine_error(exc) from exc
 
-    def command(self, spec: ServerSpec) -> list[str]:
+    def command(self, spec: ServerSpec, cluster_port: int = 0) -> list[str]:
+        if cluster_port:  # on the host's network: 127.0.0.1 only, as a local server
+            return [
+                *("--port", str(cluster_port), "--bind", HOST),
+                *SERVER_FLAGS[4:], *base.CLUSTER_FLAGS, *spec.args,
+            ]  # fmt: skip
         return [*SERVER_FLAGS, *spec.args]
 
     def ensure_image(self, spec: ServerSpec) -> str:
@@ -169,7 +178,9 @@ class DockerProvider:
         self._present.add(image)
         return image
 
-    def start(self, spec: ServerSpec, labels: Mapping[str, str] | None = None) -> DockerServer:
+    def start(
+        self, spec: ServerSpec, labels: Mapping[str, str] | None = None, *, cluster: bool = False
+    ) -> DockerServer:
         image = self.ensure_image(spec)
         name = f"{RUNNER}-{re.sub(r'[^A-Za-z0-9_.-]', '-', spec.name)}-{uuid.uuid4().hex[:8]}"
         all_labels = {
@@ -178,13 +189,14 @@ class DockerProvider:
             RUN_ID_LABEL: self.run_id,
             SERVER_LABEL: spec.name,
         }
-        server = DockerServer(spec, HOST, 0, image=image)
+        port = base.free_port(cluster_bus=True) if cluster else 0
+        server = DockerServer(spec, HOST, port, image=image, host_network=cluster)
         processes.track(server)
         try:
             with server._guard:
                 if server._stopped or processes.interrupted():
                     raise ServerStartError(f"server {spec.name!r}: interrupted before it started")
-                server.container = self._create(spec, image, name, all_labels)
+                server.container = self._create(spec, image, name, all_labels, port)
             self._start(server)
         except BaseException as exc:
             # stopped by the run's clean-up (a signal) while starting: whatever the engine or the
@@ -201,15 +213,20 @@ class DockerProvider:
             raise
         return server
 
-    def _create(self, spec: ServerSpec, image: str, name: str, labels: dict[str, str]) -> Container:
+    def _create(
+        self, spec: ServerSpec, image: str, name: str, labels: dict[str, str], cluster_port: int
+    ) -> Container:
+        network: dict = (
+            {"network_mode": "host"} if cluster_port else {"ports": {CONTAINER_PORT: (HOST, None)}}
+        )
         try:
             return self.client.containers.create(
                 image,
-                command=self.command(spec),
+                command=self.command(spec, cluster_port),
                 name=name,
                 detach=True,
                 labels=labels,
-                ports={CONTAINER_PORT: (HOST, None)},
+                **network,
             )
         except requests.RequestException as exc:
             raise engine_error(exc) from exc
@@ -223,7 +240,7 @@ class DockerProvider:
         assert container is not None
         try:
             container.start()
-            server.port = self._host_port(server)
+            server.port = server.port or self._host_port(server)
             base.wait_ready(
                 HOST,
                 server.port,
@@ -233,7 +250,13 @@ class DockerProvider:
             )
             server.identity = ServerIdentity.probe(HOST, server.port)
         except ServerStartError as exc:
-            raise ServerStartError(f"server {spec.name!r}: {exc}") from exc
+            hint = ""
+            if server.host_network and "did not answer PING within" in str(exc):
+                hint = (
+                    "\n(a cluster node runs on the host's network: an engine whose host network "
+                    "is not this machine's, as in a VM, cannot serve one; use --provider binary)"
+                )
+            raise ServerStartError(f"server {spec.name!r}: {exc}{hint}") from exc
         except requests.RequestException as exc:
             raise engine_error(exc) from exc
         except (DockerException, OSError) as exc:
