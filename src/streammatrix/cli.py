@@ -33,7 +33,6 @@ from streammatrix.errors import (
 from streammatrix.plan import Cell, parse_shard, plan, servers_needed
 from streammatrix.releases import Row, expand, shared
 from streammatrix.report.analysis.baseline import load_baseline
-from streammatrix.report.build import write_reports
 from streammatrix.run.bisect import bisect
 from streammatrix.run.events import Events, Observer, ReportWritten
 from streammatrix.run.lock import report_dir_lock
@@ -222,6 +221,9 @@ def _report(
     history: int | None = None,
     partial: bool = False,
 ) -> int:
+    # the report's templates (jinja2) are needed once, at the end: a run does not wait on them
+    from streammatrix.report.build import write_reports
+
     began = time.monotonic()
     result = write_reports(inputs, out, matrix, baseline, history=history, partial=partial)
     events.emit(ReportWritten(str(out), time.monotonic() - began))
