@@ -37,6 +37,7 @@ from streammatrix.run.bisect import bisect
 from streammatrix.run.events import Events, Observer, ReportWritten
 from streammatrix.run.lock import report_dir_lock
 from streammatrix.run.matrix import RunOptions, run_matrix, summarize
+from streammatrix.run.pool import RunServers
 from streammatrix.run.progress import printer
 
 console = Console(highlight=False, soft_wrap=True, emoji=False, markup=False)
@@ -167,7 +168,22 @@ def _grid_and_bisection(
     events: Events,
     started: float,
 ) -> None:
-    results = run_matrix(matrix, cells, options, events)
+    # the grid's servers keep running for the bisection, and stop when both are done
+    with RunServers(options.provider, events) as servers:
+        _grid_then_bisection(args, matrix, rows, cells, options, events, started, servers)
+
+
+def _grid_then_bisection(
+    args: argparse.Namespace,
+    matrix: Matrix,
+    rows: dict[str, Row],
+    cells: list[Cell],
+    options: RunOptions,
+    events: Events,
+    started: float,
+    servers: RunServers,
+) -> None:
+    results = run_matrix(matrix, cells, options, events, servers)
     counts = summarize(results)
     statuses = {r.status for r in results}
     _say(
@@ -182,7 +198,7 @@ def _grid_and_bisection(
             "so there is nothing to bisect"
         )
     if (args.bisect or matrix.bisect) and steppable:
-        found = bisect(matrix, rows, options, events, budget=args.bisect_budget)
+        found = bisect(matrix, rows, options, events, budget=args.bisect_budget, servers=servers)
         _say(
             f"bisection: {found.cells} cells in {found.seconds:.1f}s, {found.exact} exact "
             f"boundaries"
