@@ -1,6 +1,6 @@
 """The command line's arguments: one subcommand per command of :mod:`streammatrix.cli`.
 
-``bench`` adds its own options (:func:`streammatrix.bench.command.add_arguments`).
+``bench`` adds its own options (:func:`streammatrix.bench.options.add_arguments`).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import math
 import os
 from pathlib import Path
 
-from streammatrix.bench.command import add_arguments as bench_arguments
+from streammatrix.bench.options import add_arguments as bench_arguments
 from streammatrix.config.model import MAX_TIMEOUT
 from streammatrix.config.values import TIMEOUT_RANGE
 from streammatrix.run.bisect import DEFAULT_BUDGET

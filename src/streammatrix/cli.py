@@ -33,11 +33,11 @@ from streammatrix.errors import (
 from streammatrix.plan import Cell, parse_shard, plan, servers_needed
 from streammatrix.releases import Row, expand, shared
 from streammatrix.report.analysis.baseline import load_baseline
-from streammatrix.report.build import write_reports
 from streammatrix.run.bisect import bisect
 from streammatrix.run.events import Events, Observer, ReportWritten
 from streammatrix.run.lock import report_dir_lock
 from streammatrix.run.matrix import RunOptions, run_matrix, summarize
+from streammatrix.run.pool import RunServers
 from streammatrix.run.progress import printer
 
 console = Console(highlight=False, soft_wrap=True, emoji=False, markup=False)
@@ -169,7 +169,22 @@ def _grid_and_bisection(
     events: Events,
     started: float,
 ) -> None:
-    results = run_matrix(matrix, cells, options, events)
+    # the grid's servers keep running for the bisection, and stop when both are done
+    with RunServers(options.provider, events) as servers:
+        _grid_then_bisection(args, matrix, rows, cells, options, events, started, servers)
+
+
+def _grid_then_bisection(
+    args: argparse.Namespace,
+    matrix: Matrix,
+    rows: dict[str, Row],
+    cells: list[Cell],
+    options: RunOptions,
+    events: Events,
+    started: float,
+    servers: RunServers,
+) -> None:
+    results = run_matrix(matrix, cells, options, events, servers)
     counts = summarize(results)
     statuses = {r.status for r in results}
     _say(
@@ -184,7 +199,7 @@ def _grid_and_bisection(
             "so there is nothing to bisect"
         )
     if (args.bisect or matrix.bisect) and steppable:
-        found = bisect(matrix, rows, options, events, budget=args.bisect_budget)
+        found = bisect(matrix, rows, options, events, budget=args.bisect_budget, servers=servers)
         _say(
             f"bisection: {found.cells} cells in {found.seconds:.1f}s, {found.exact} exact "
             f"boundaries"
@@ -223,6 +238,9 @@ def _report(
     history: int | None = None,
     partial: bool = False,
 ) -> int:
+    # the report's templates (jinja2) are needed once, at the end: a run does not wait on them
+    from streammatrix.report.build import write_reports
+
     began = time.monotonic()
     result = write_reports(inputs, out, matrix, baseline, history=history, partial=partial)
     events.emit(ReportWritten(str(out), time.monotonic() - began))

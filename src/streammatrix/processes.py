@@ -204,14 +204,20 @@ def stop_everything() -> None:
 atexit.register(stop_everything)
 
 
+_depth = 0  # stop_on_signals blocks open, one inside another
+
+
 @contextlib.contextmanager
 def stop_on_signals() -> Iterator[None]:
     """Turn SIGTERM/SIGHUP into KeyboardInterrupt for the block, so every ``finally`` runs.
 
     The first signal interrupts; further ones while the block cleans up are ignored, so a
     second Ctrl-C or SIGTERM cannot cut the clean-up short. The handlers are restored only
-    after every server and cell process of the block is gone.
+    after every server and cell process of the block is gone. A block inside another that ends
+    without an interruption leaves the servers to the enclosing one (the run's servers serve
+    the grid's block, then the bisection's); its cell processes it ends.
     """
+    global _depth
     fired = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -223,6 +229,7 @@ def stop_on_signals() -> Iterator[None]:
         raise KeyboardInterrupt(f"signal {signum}")
 
     previous = _install(on_signal)
+    _depth += 1
     try:
         yield
     except BaseException:
@@ -231,8 +238,12 @@ def stop_on_signals() -> Iterator[None]:
         raise
     finally:
         fired.set()
+        _depth -= 1
         try:
-            stop_everything()
+            if _depth == 0 or _interrupted.is_set():
+                stop_everything()
+            else:
+                stop_processes()
         finally:
             _restore(previous)
 

@@ -28,8 +28,6 @@ from streammatrix.junit.read import load_cells
 from streammatrix.report.analysis.stored import expand
 from streammatrix.run.events import BisectStepped
 
-DEFAULT_RANGE = ">=4.1.4,<4.4"
-
 
 def _matrix(config: Path, server: str, version: str, expand: str, target: Path) -> Path:
     raw = yaml.safe_load(config.read_text())

@@ -24,15 +24,6 @@ from streammatrix.config.load import load
 from streammatrix.plan import plan
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--rounds", type=int, default=1,
-        help="turns of (runner, hand-written loop) on the selection; 0: no comparison",
-    )  # fmt: skip
-    parser.add_argument("--feature", default="xautoclaim", help="the one-feature cell's feature")
-    parser.add_argument("--repeats", type=int, default=5, help="timed one-feature cells per way")
-
-
 def from_runs(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """cold_vs_warm and workers_over_cores, from the matrix runs already made."""
     warm = {r["workers"]: r for r in runs if r["envs"] == "reused"}

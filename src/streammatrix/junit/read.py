@@ -67,8 +67,11 @@ def _number_problem(what: str, read: Callable[[], object]) -> str:
     return ""
 
 
-def unreadable(suite: JUnitSuite, props: dict[str, str]) -> str:
-    """What in one cell's ``<testsuite>`` cannot be read as the report reads it ("" if all)."""
+def unreadable(
+    suite: JUnitSuite, props: dict[str, str], cases: list[tuple[TestCase, dict[str, str]]]
+) -> str:
+    """What in one cell's ``<testsuite>`` (its ``cases``, each with its properties) cannot be
+    read as the report reads it ("" if all)."""
     problems = [_number_problem("testsuite time", lambda: suite.time)]
     problems += [_number_problem(f"property {n}", lambda n=n: props.get(n)) for n in _SECONDS]
     for name, allowed in _NAMES.items():
@@ -81,8 +84,7 @@ def unreadable(suite: JUnitSuite, props: dict[str, str]) -> str:
             problems.append(
                 f"property {name} is {props[name][:80]!r}, not a whole number of 1-9 digits"
             )
-    for case in suite:
-        case_props = properties(case)
+    for case, case_props in cases:
         label = f"test {(case.name or '')[:80]!r}"
         problems.append(_number_problem(f"{label}: time", lambda case=case: case.time))
         problems += [
@@ -143,7 +145,8 @@ def _record(suite: JUnitSuite, path: Path, warnings: list[str]) -> CellRecord:
     props = properties(suite)
     cell_id = props.get(o.SUITE_CELL) or (suite.name if suite.name not in (None, "pytest") else "")
     cell_id = cell_id or path.stem
-    problem = unreadable(suite, props)
+    cases = [(case, properties(case)) for case in suite]  # read once: checked, then recorded
+    problem = unreadable(suite, props, cases)
     if problem:
         warnings.append(f"{path}: cell {cell_id!r}: {problem}; shown as an error cell")
         return _unreadable_cell(cell_id, path, props, problem)
@@ -155,8 +158,7 @@ def _record(suite: JUnitSuite, path: Path, warnings: list[str]) -> CellRecord:
         )
     record = CellRecord(cell_id, path, props, time=suite.time or 0.0)
     problems: list[str] = []
-    for case in suite:
-        case_props = properties(case)
+    for case, case_props in cases:
         if o.CASE_FEATURE not in case_props and (
             record.status != o.CELL_OK or case.classname == PLACEHOLDER_CLASSNAME
         ):

@@ -35,7 +35,10 @@ def _write(xml: JUnitXml, path: Path, *, pretty: bool = False) -> None:
     if not pretty:
         files.write_with(path, lambda tmp: xml.write(str(tmp)))
         return
-    tree = ElementTree.ElementTree(ElementTree.fromstring(xml.tostring()))  # lxml or not
+    root = xml._elem  # junitparser's element: indented in place, never written and read back
+    if not isinstance(root, ElementTree.Element):  # lxml's, when installed: stdlib indents its own
+        root = ElementTree.fromstring(xml.tostring())
+    tree = ElementTree.ElementTree(root)
     ElementTree.indent(tree, space="\t")
     files.write_with(path, lambda tmp: tree.write(tmp, encoding="utf-8", xml_declaration=True))
 

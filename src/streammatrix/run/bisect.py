@@ -28,6 +28,7 @@ from streammatrix.releases import Row
 from streammatrix.run.bisect_cells import BisectPaths, BisectRunner
 from streammatrix.run.events import BisectStepped, Events
 from streammatrix.run.matrix import RunOptions
+from streammatrix.run.pool import RunServers
 
 DEFAULT_BUDGET = 40  # bisection cells per run
 SKIP = "not-installable"
@@ -174,8 +175,10 @@ def bisect(
     events: Events,
     *,
     budget: int = DEFAULT_BUDGET,
+    servers: RunServers | None = None,
 ) -> BisectResult:
-    """Bisect every flip in the grid's cell files under ``options.report_dir``."""
+    """Bisect every flip in the grid's cell files under ``options.report_dir``, on the run's
+    ``servers`` (the grid's, still running) when given, else on servers of its own."""
     began = time.monotonic()
     result = BisectResult()
     paths = BisectPaths(options.report_dir)
@@ -186,7 +189,7 @@ def bisect(
     for record in records:
         state.add(record)
     intervals = state.flips()
-    runner = BisectRunner(matrix, options, events, paths)
+    runner = BisectRunner(matrix, options, events, paths, servers)
     processes.arm()
     try:
         with processes.stop_on_signals():

@@ -27,10 +27,9 @@ from streammatrix.run.launch import Launcher, client_preload
 from streammatrix.run.matrix import RunOptions
 from streammatrix.run.parsers import ParserNotInstallable
 from streammatrix.run.paths import ReportPaths
-from streammatrix.run.pool import ServerPool
+from streammatrix.run.pool import RunServers, ServerPool
 from streammatrix.run.properties import base_properties
 from streammatrix.servers.base import Provider
-from streammatrix.servers.select import make_provider
 
 
 class BisectPaths(ReportPaths):
@@ -47,13 +46,17 @@ class BisectPaths(ReportPaths):
 
 class BisectRunner:
     """Runs bisection cells: one pool of environments (made ahead: the releases a later step
-    may need are asked for while this one runs) and one of servers for the whole bisection."""
+    may need are asked for while this one runs) and one of servers for the whole bisection,
+    the run's (``servers``: those the grid started) or, without them, its own."""
 
     def __init__(
         self, matrix: Matrix, options: RunOptions, events: Events, paths: BisectPaths,
+        servers: RunServers | None = None,
     ) -> None:  # fmt: skip
         self.matrix, self.options, self.events = matrix, options, events
         self.paths = paths
+        self.servers = servers
+        self._own: RunServers | None = None
         self.provider: Provider | None = None
         self.pool: ServerPool | None = None
         start = options.start or matrix.start
@@ -74,8 +77,8 @@ class BisectRunner:
     def stop(self) -> None:
         self.envs.close()
         self.launcher.close()
-        if self.pool is not None:
-            self.pool.stop_all()
+        if self._own is not None:
+            self._own.__exit__(None, None, None)
 
     def run(
         self,
@@ -87,9 +90,11 @@ class BisectRunner:
         """Run ``cells`` (each with its features; ``tests`` names each feature's tests; ``axes``
         the axis each cell steps along)."""
         stepped = {c.id: axis for (c, _), axis in zip(cells, axes)}
-        if self.provider is None:
-            self.provider = make_provider(self.options.provider, notify=self.events.say)
-            self.pool = ServerPool(self.provider, self.events)
+        if self.pool is None:
+            if self.servers is None:
+                self.servers = self._own = RunServers(self.options.provider, self.events)
+            self.pool = self.servers.pool()
+            self.provider = self.pool.provider
         options, paths = self.options, self.paths
         self.envs.want([c for c, _ in cells])
         plugin_dir = plugin_path(options.envdir)

@@ -33,16 +33,14 @@ from streammatrix.run.events import (
     CellEnded,
     CellStarted,
     Events,
-    ProviderReady,
     RunPlanned,
 )
 from streammatrix.run.launch import Launcher, client_preload
 from streammatrix.run.parsers import ParserNotInstallable
 from streammatrix.run.paths import ReportPaths
-from streammatrix.run.pool import ServerPool
+from streammatrix.run.pool import RunServers, ServerPool
 from streammatrix.run.properties import base_properties
 from streammatrix.servers.base import Provider
-from streammatrix.servers.select import make_provider
 
 SIGNAL_LATENCY = 0.1  # seconds the main thread waits at most before it looks at signals
 INTERRUPTED_BEFORE = "interrupted: the run was stopped before this cell started"
@@ -70,14 +68,22 @@ class RunOptions:
 
 
 def run_matrix(
-    matrix: Matrix, cells: Sequence[Cell], options: RunOptions, events: Events
+    matrix: Matrix,
+    cells: Sequence[Cell],
+    options: RunOptions,
+    events: Events,
+    servers: RunServers | None = None,
 ) -> list[CellResult]:
-    """Start the provider ``options.provider`` names, then run every cell (:func:`run_cells`)."""
+    """Start the provider ``options.provider`` names, then run every cell (:func:`run_cells`).
+
+    ``servers``: the run's servers, which its caller stops (the bisection after the grid runs on
+    them); without it the grid's servers stop when its cells end."""
     events.emit(RunPlanned(len(cells), options.workers, options.provider))
-    began = time.monotonic()
-    provider = make_provider(options.provider, notify=events.say)
-    events.emit(ProviderReady(provider.kind, time.monotonic() - began))
-    return run_cells(matrix, cells, provider, options, events)
+    with contextlib.ExitStack() as own:
+        if servers is None:
+            servers = own.enter_context(RunServers(options.provider, events))
+        pool = servers.pool()
+        return run_cells(matrix, cells, pool.provider, options, events, pool=pool)
 
 
 def run_cells(
@@ -86,15 +92,20 @@ def run_cells(
     provider: Provider,
     options: RunOptions,
     events: Events,
+    pool: ServerPool | None = None,
 ) -> list[CellResult]:
-    """Run every cell; return one result per cell, in plan order.
+    """Run every cell; return one result per cell, in plan order. The cells' servers come from
+    ``pool``, which its owner stops; without it, from one of their own, stopped at their end.
 
     A signal at any moment of it (making environments, starting servers, running cells)
     interrupts the run; the handlers come back only once every server and cell is stopped, so a
     second signal cannot cut that short.
     """
-    with processes.stop_on_signals():
-        return _run_cells(matrix, cells, provider, options, events)
+    with processes.stop_on_signals(), contextlib.ExitStack() as own:
+        if pool is None:
+            pool = ServerPool(provider, events)
+            own.callback(pool.stop_all)
+        return _run_cells(matrix, cells, provider, options, events, pool)
 
 
 def _run_cells(
@@ -103,6 +114,7 @@ def _run_cells(
     provider: Provider,
     options: RunOptions,
     events: Events,
+    pool: ServerPool,
 ) -> list[CellResult]:
     paths = ReportPaths(options.report_dir)
     paths.prepare(keep=options.keep)
@@ -124,7 +136,6 @@ def _run_cells(
             done(record_not_run(cell, paths, o.CELL_EXCLUDED, cell.excluded, props), None)
     runnable = [c for c in cells if c.excluded is None]
     begun: set[str] = set()  # cells whose turn came: each one writes its file, whatever happens
-    pool = ServerPool(provider, events)
     launcher: Launcher | None = None
     envs: EnvPool | None = None
     executor = ThreadPoolExecutor(max(1, options.workers), thread_name_prefix="cell")
@@ -197,7 +208,6 @@ def _run_cells(
             envs.close()
         if launcher is not None:
             launcher.close()
-        pool.stop_all()
         if processes.interrupted():
             # a cell file that cannot be written must not hide what ended the run
             with contextlib.suppress(StreamMatrixError):

@@ -1,5 +1,6 @@
 """One server per matrix row and topology, started on first use and shared by every cell that
-needs it (a cluster is one server here: :mod:`streammatrix.servers.topology`)."""
+needs it: the grid's cells and, after them, the bisection's (:class:`RunServers`); a cluster
+is one server here (:mod:`streammatrix.servers.topology`)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ import time
 from streammatrix import processes
 from streammatrix.config.model import ServerSpec
 from streammatrix.errors import ProviderError, ServerStartError
-from streammatrix.run.events import Events, ServerStarted
+from streammatrix.run.events import Events, ProviderReady, ServerStarted
 from streammatrix.servers import topology as topologies
 from streammatrix.servers.base import Provider, RunningServer
+from streammatrix.servers.select import make_provider
 
 
 class ServerPool:
@@ -90,3 +92,28 @@ class ServerPool:
         """Stop every server, side by side (each stop waits for its server to exit)."""
         processes.side_by_side(lambda server: server.stop(), list(self._servers.values()))
         self._servers.clear()
+
+
+class RunServers:
+    """The servers of one run: its provider, made on first use, and one pool that the grid and
+    the bisection after it share, so the bisection's cells run on the servers the grid started.
+    Every server stops when the run leaves the ``with`` block (a signal's too)."""
+
+    def __init__(self, provider: str, events: Events) -> None:
+        self.kind, self.events = provider, events
+        self._pool: ServerPool | None = None
+
+    def pool(self) -> ServerPool:
+        if self._pool is None:
+            began = time.monotonic()
+            provider = make_provider(self.kind, notify=self.events.say)
+            self.events.emit(ProviderReady(provider.kind, time.monotonic() - began))
+            self._pool = ServerPool(provider, self.events)
+        return self._pool
+
+    def __enter__(self) -> RunServers:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._pool is not None:
+            self._pool.stop_all()

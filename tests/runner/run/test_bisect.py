@@ -173,3 +173,10 @@ def test_a_release_that_does_not_install_on_the_python_is_a_skipped_cell(tmp_pat
     assert "does not install on python 3.9" in skipped["reason"]
     assert ">=3.10" in skipped["reason"]
     assert not any(u["cell"] == skipped["id"] for u in data["unexpected"])
+
+
+def test_the_bisection_runs_on_the_servers_the_grid_started(tmp_path, envdir):
+    _, data, output = run(tmp_path, envdir, "--bisect", "--bisect-budget", "2")
+    assert data["ranges"]["bisection"]["steps"], output  # the bisection ran cells
+    # one start of the one server: the grid's, still running when the bisection's cells run
+    assert output.count("server redis-7.0 ready at") == 1, output

@@ -25,6 +25,7 @@ from support.servers import eventually, runner_pids, server_port
 from streammatrix import cli
 from streammatrix.plugin import outcomes as o
 from streammatrix.plugin import resp
+from streammatrix.report import build
 from streammatrix.report.analysis.stored import expand
 from streammatrix.report.build import write_reports
 from streammatrix.run.events import CellEnded
@@ -124,13 +125,13 @@ def test_a_signal_while_the_report_is_written_lets_it_finish(tmp_path, monkeypat
             "exclude": [{"server": "s", "reason": "only this cell, excluded: nothing starts"}],
         })
     )  # fmt: skip
-    real = cli.write_reports
+    real = build.write_reports  # the command line imports it when the report is written
 
     def signalled(*args, **kwargs):
         os.kill(os.getpid(), signal.SIGTERM)  # delivered here, before the files are written
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(cli, "write_reports", signalled)
+    monkeypatch.setattr(build, "write_reports", signalled)
     report = tmp_path / "report"
     code = cli.main(
         ["run", "--config", str(config), "--report-dir", str(report),
