@@ -38,7 +38,7 @@ def test_an_error_naming_a_hostile_path_and_key_prints_verbatim(tmp_path):
     assert done.stdout.splitlines() == [
         f"error: {config}:3: {HOSTILE}: unknown key {HOSTILE!r} "
         "(allowed: bisect, clients, declared, exclude, expected, history, protocols, provider, "
-        "python, required, reruns, servers, start, suite, timeout)"
+        "python, required, reruns, servers, start, suite, timeout, topologies)"
     ]
 
 

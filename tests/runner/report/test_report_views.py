@@ -74,6 +74,32 @@ def test_the_headline_is_three_short_lines_that_say_why_a_protocol_fails(default
     assert red.startswith(f"{len(default_like.report.unexpected)} red result")
 
 
+def cluster_needs_five(feature, since, base, server, client):
+    """A cluster client that routes every stream command from redis-py 5 on."""
+    if client < Version("5"):
+        return o.FAIL
+    return default_rule(feature, since, base, server, client)
+
+
+def test_the_headline_keeps_one_line_per_protocol_with_a_cluster_row(tmp_path):
+    """The default matrix's shape with a cluster row on one server (both protocols): the
+    standalone answer and its requirement lead each protocol's line, the cluster's follows
+    it, and RESP3 still says why it fails, all in 300 characters."""
+    cells = tmp_path / "cells"
+    for protocol, rule in (("2", default_rule), ("3", resp3_breaks_reads)):
+        write_cells(cells, SERVERS, CLIENTS, ("3.11",), rule, protocol, "standalone")
+        cluster_rule = cluster_needs_five if protocol == "2" else resp3_breaks_reads
+        write_cells(cells, SERVERS[1:2], CLIENTS, ("3.11",), cluster_rule, protocol, "cluster")
+    report = write_reports([cells], tmp_path / "report", matrix(), None).report
+    lines = headline.lines(report)
+    assert len(lines) == 3 and len("\n".join(lines)) <= 300, lines
+    resp2, resp3, _ = lines
+    assert resp2.startswith("RESP2: Redis >= 6.2.5"), resp2
+    assert "with redis-py >= 4.0.0" in resp2 and ": redis>=4.0.0" in resp2
+    assert "; cluster: Redis >= 7.0.15 with redis-py >= 5.0.8" in resp2
+    assert resp3.startswith("RESP3: none passes on Redis, Valkey: xread"), resp3
+
+
 def test_the_glance_stays_a_glance(default_like):
     table = overview(default_like.report)
     assert table.columns <= COLUMN_LIMIT

@@ -146,7 +146,8 @@ def test_each_parser_of_a_range_row_is_a_line_of_its_own():
         state.add(record("1.0", "pass", parser))
         state.add(record("1.2", "pass" if parser == "python" else "fail", parser))
     (flip,) = state.flips()
-    assert flip.key[-1] == "hiredis" and (flip.lo, flip.hi) == ("1.0", "1.2")
+    # a line's key: axis, row, other entry, python, protocol, parser, topology
+    assert flip.key[5] == "hiredis" and (flip.lo, flip.hi) == ("1.0", "1.2")
     cell = axes.cell(flip.key, "1.1")
     assert (cell.client.version, cell.parser) == ("==1.1", "hiredis")
     assert cell.id == "redis-7.0--redis-1.1--py3.11--parser-hiredis"

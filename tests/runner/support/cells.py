@@ -49,17 +49,21 @@ def write_cells(
     pythons: Sequence[str] = ("3.11",),
     rule: Rule = default_rule,
     protocol: str = "",
+    topology: str = "",
 ) -> list[Path]:
     """One cell file per server x client x python under ``target``; their paths. With a
-    ``protocol`` ("2", "3") the cells claim it, measured so, and their ids end in ``--respN``."""
+    ``protocol`` ("2", "3") the cells claim it, measured so, and their ids end in ``--respN``;
+    with a ``topology`` likewise (a cluster's ids end in ``--cluster``)."""
     target.mkdir(parents=True, exist_ok=True)
     real = JUnitXml.fromfile(str(REAL_CELL))
     written = []
     for server, family, server_version in servers:
         for client, client_version in clients:
             for python in pythons:
-                cell_id = f"{server}--{client}--py{python}" + (
-                    f"--resp{protocol}" if protocol else ""
+                cell_id = (
+                    f"{server}--{client}--py{python}"
+                    + (f"--resp{protocol}" if protocol else "")
+                    + ("--cluster" if topology == "cluster" else "")
                 )
                 xml = copy.deepcopy(real)
                 suite = next(iter(xml))
@@ -78,6 +82,8 @@ def write_cells(
                     o.SUITE_CELL_PROTOCOL: protocol,
                     o.SUITE_CELL_RESP: protocol,
                 }
+                if topology:
+                    values[o.SUITE_CELL_TOPOLOGY] = values[o.SUITE_CELL_MODE] = topology
                 for name, value in values.items():
                     for prop in [p for p in suite.properties() if p.name == name]:
                         suite.remove_property(prop)

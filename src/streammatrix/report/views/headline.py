@@ -1,24 +1,31 @@
 """The headline: the answer in at most three short lines, everything else below it.
 
-One line per protocol (and topology) claim (one line when the matrix claims neither): the minimum
-server of each family, the minimum client and the requirement to paste; where nothing passes,
-one clause says why with the features, their shared message and the client releases they
-fail on. The last line counts the red results. Each line stays under ``LINE_LIMIT``
-characters: what does not fit is named as "+N more", and the sections below have it all.
+One line per protocol claim (one line when the matrix claims none): the minimum server of each
+family, the minimum client and the requirement to paste; where nothing passes, one clause says
+why with the features, their shared message and the client releases they fail on. Topologies
+other than a standalone server follow on their protocol's line as a clause of their own
+("cluster: Redis >= 7.0.15 with redis-py >= 5.0.8"), so the standalone answer always leads.
+The last line counts the red results. Each line stays under ``LINE_LIMIT`` characters: what
+does not fit is named as "+N more", and the sections below have it all.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 from streammatrix.plugin import outcomes as o
+from streammatrix.plugin.outcomes import TOPOLOGY_STANDALONE
 from streammatrix.report.analysis.model import Blocker, Minimum, Report
 from streammatrix.report.analysis.vocabulary import BOUND_LOWEST_TESTED
 from streammatrix.report.views.markdown import one_line
 from streammatrix.versions import CLIENT_LABELS, SERVER_LABELS
 
-LINE_LIMIT = 110  # characters per line; three lines stay under 300 with the separators
+LINE_LIMIT = 110  # characters a clause plans for (a line may take more of TOTAL_LIMIT)
+TOTAL_LIMIT = 300  # characters of the three lines, newlines included
 FEATURES_NAMED = 2  # features a "none passes" clause names before "+N"
+# what a "none passes" clause (_why) adds where it has room, in the order a short line drops it
+_EXTRAS = (re.compile(r"; RESP[0-9/ a-z]+ passes"), re.compile(r" \([^()]*\)(?=;|$)"))
 
 
 def _server(m: Minimum) -> str:
@@ -65,9 +72,11 @@ def _why(b: Blocker, m: Minimum, room: int) -> str:
     return text
 
 
-def _parts(report: Report, claim: tuple[str, str], minimums: list[Minimum], head: str) -> list[str]:
+def _parts(
+    report: Report, claim: tuple[str, str], minimums: list[Minimum], head: str, *, brief=False
+) -> list[str]:
     """The clauses of one protocol's line: a family pair's minimums (servers of one client
-    minimum together), then, where none passes, why."""
+    minimum together; ``brief``: without the requirement), then, where none passes, why."""
     parts: list[str] = []
     by_client: dict[tuple[str, str], list[Minimum]] = {}
     for m in minimums:
@@ -77,7 +86,8 @@ def _parts(report: Report, claim: tuple[str, str], minimums: list[Minimum], head
         servers = ", ".join(_server(m) for m in group)
         text = f"{servers} with {_client(group[0])}"
         need = _requirement(report, claim, family, client)
-        if len(head) + len(text) + len(need) + 3 <= LINE_LIMIT:
+        # the requirement before the remarks: a line too long drops those first (_shorten)
+        if not brief and len(head) + len(_plain(text)) + len(need) + 3 <= LINE_LIMIT:
             text += f": {need}"
         parts.append(text)
     failing = [m for m in minimums if not (m.server and m.client)]
@@ -92,68 +102,117 @@ def _parts(report: Report, claim: tuple[str, str], minimums: list[Minimum], head
     return parts
 
 
-def _shorten(text: str, limit: int) -> str:
+def _plain(text: str) -> str:
+    """``text`` without its "(lowest tested)" remarks (the minimum table below keeps them)."""
+    return text.replace(f" ({BOUND_LOWEST_TESTED})", "")
+
+
+def _shorten(text: str, limit: int, *, extras: bool = True) -> str:
     """``text`` in ``limit`` characters: first without the "(lowest tested)" remarks (the
-    minimum table below keeps them), only then cut at a word, so a minimum is not cut off
-    for a remark about it."""
+    minimum table below keeps them), then (``extras``) without what a "none passes" clause
+    adds where it has room, only then cut at a word, so a minimum is not cut off for a remark
+    about it."""
     if len(text) > limit:
-        text = text.replace(f" ({BOUND_LOWEST_TESTED})", "")
+        text = _plain(text)
+    for extra in _EXTRAS if extras else ():
+        if len(text) > limit:
+            text = extra.sub("", text, count=1)
     if len(text) > limit:
         text = text[: limit - 1].rsplit(" ", 1)[0] + "…"
     return text
 
 
-def _fit(head: str, parts: list[str]) -> tuple[str, list[str]]:
-    """As many of ``parts`` as fit on one line after ``head``; the rest."""
+def _fit(head: str, parts: list[str], limit: int, *, squeeze: bool) -> tuple[str, list[str]]:
+    """As many of ``parts`` as fit on one line of ``limit`` characters after ``head`` (with
+    ``squeeze``, the remarks give way to a further clause); the rest."""
     text = head
     for i, part in enumerate(parts):
         candidate = text + ("; " if text != head else "") + part
-        if len(candidate) > LINE_LIMIT:
+        if squeeze and len(candidate) > limit and len(_plain(candidate)) <= limit:
+            candidate = _plain(candidate)  # the remarks give way to a further clause
+        if len(candidate) > limit:
             if text == head:  # even the first part is too long: shorten it
-                return _shorten(candidate, LINE_LIMIT), parts[i + 1 :]
+                return _shorten(candidate, limit), parts[i + 1 :]
             return text, parts[i:]
         text = candidate
     return text, []
 
 
+def _standalone_first(topology: str) -> tuple[bool, str]:
+    return (topology not in ("", TOPOLOGY_STANDALONE), topology)
+
+
+def _protocol_parts(report: Report, protocol: str, claims: dict[str, list[Minimum]]) -> list[str]:
+    """The clauses of one protocol's line: the standalone server's (or the only topology's),
+    then each other topology's, led by its name and brief (the minimum table has the rest)."""
+    parts: list[str] = []
+    for topology in sorted(claims, key=_standalone_first):
+        minimums = claims[topology]
+        if parts and not any(m.server and m.client for m in minimums):
+            parts.append(f"{topology}: none passes")  # why: in the sections below
+            continue
+        other = topology not in ("", TOPOLOGY_STANDALONE)
+        claim = (protocol, topology)
+        own = [one_line(p) for p in _parts(report, claim, minimums, "", brief=bool(parts))]
+        if own and other:
+            own = [f"{topology}: " + _plain(own[0]), *own[1:]]
+        parts += own
+    return parts
+
+
 def lines(report: Report) -> list[str]:
-    """At most three lines: the minimums per protocol (two lines; the rest "+N more below"),
-    then the red count."""
+    """At most three lines, ``TOTAL_LIMIT`` characters in all: the minimums of one protocol a
+    line (the rest "+N more below"; a single protocol may go on to the second line), then the
+    red count."""
+    red = _red(report)
     if not report.minimums:  # nothing to order: the red count says how many
         ran = [c for c in report.cells if c.status == o.CELL_OK]
         versions = ", ".join(sorted({f"{c.at.server_label} / {c.at.client_label}" for c in ran}))
         why = (
-            _shorten(f"No cell that ran has versions that order ({versions})", LINE_LIMIT - 40)
+            _shorten(
+                f"No cell that ran has versions that order ({versions})",
+                LINE_LIMIT - 40,
+                extras=False,
+            )
             if ran
             else "No cell ran to the end"
         )
-        return [one_line(f"{why}, so no minimum supported version can be stated."), _red(report)]
-    by_claim: dict[tuple[str, str], list[Minimum]] = {}
+        return [one_line(f"{why}, so no minimum supported version can be stated."), red]
+    by_protocol: dict[str, dict[str, list[Minimum]]] = {}
     for m in report.minimums:
-        by_claim.setdefault((m.protocol, m.topology), []).append(m)
-    out: list[str] = []
-    pending = list(by_claim.items())
-    rest: list[str] = []
-    while pending and len(out) < 2:
-        claim, minimums = pending[0]
-        protocol, topology = claim
-        said = " ".join(x for x in (f"RESP{protocol.replace('-', ' ')}" if protocol else "",
-                                    topology) if x)  # fmt: skip
-        head = f"{said}: " if said else ""
-        # Feature names, messages and versions come from cell files: one line each, so the
-        # headline stays its three lines on the console, in report.json and in the badge.
-        parts = rest or [one_line(p) for p in _parts(report, claim, minimums, head)]
-        line, rest = _fit(head, parts)
-        out.append(line)
-        if not rest:
-            pending.pop(0)
-    left = len(rest) + sum(len(_parts(report, p, ms, "")) for p, ms in pending[1 if rest else 0 :])
+        by_protocol.setdefault(m.protocol, {}).setdefault(m.topology, []).append(m)
+    heads = [f"RESP{p.replace('-', ' ')}: " if p else "" for p in by_protocol]
+    # Feature names, messages and versions come from cell files: one line each, so the
+    # headline stays its three lines on the console, in report.json and in the badge.
+    parts = [_protocol_parts(report, p, claims) for p, claims in by_protocol.items()]
+    budget = TOTAL_LIMIT - len(red) - 2  # for the lines above the red count, with newlines
+    if len(parts) == 1:  # one protocol (or none claimed): it may take both lines
+        first, rest = _fit(heads[0], parts[0], budget // 2, squeeze=False)
+        out = [first]
+        if rest:
+            second, rest = _fit(heads[0], rest, budget - len(first), squeeze=True)
+            out.append(second)
+        left = len(rest)
+    else:
+        # the second line needs room for its first clause; the first line takes what is left
+        need = min(len(heads[1]) + len(parts[1][0]), budget // 2) if parts[1] else 0
+        first, rest = _fit(heads[0], parts[0], budget - need, squeeze=True)
+        second, more = _fit(heads[1], parts[1], budget - len(first), squeeze=True)
+        out = [first, second]
+        if rest:  # the first protocol's own remainder is said on its own line
+            out[0] = _more(first, len(rest), budget - need)
+            out[1], more = _fit(heads[1], parts[1], budget - len(out[0]), squeeze=True)
+        left = len(more) + sum(len(p) for p in parts[2:])
     if left:
-        more = f"; +{left} more below"
-        out[-1] = _shorten(out[-1], LINE_LIMIT - len(more))
-        out[-1] += more
-    out.append(_red(report))
+        out[-1] = _more(out[-1], left, budget - sum(len(line) for line in out[:-1]))
+    out.append(red)
     return out
+
+
+def _more(line: str, left: int, limit: int) -> str:
+    """``line`` ending in "; +N more below", within ``limit`` characters."""
+    more = f"; +{left} more below"
+    return _shorten(line, limit - len(more)) + more
 
 
 def _red(report: Report) -> str:
