@@ -17,6 +17,7 @@ from streammatrix.junit.records import CellRecord
 from streammatrix.plugin import outcomes as o
 from streammatrix.plugin.parser import family
 from streammatrix.report.analysis.model import Cell, FeatureRow, Report
+from streammatrix.report.analysis.protocols import deciding_message
 
 
 @dataclass
@@ -60,18 +61,11 @@ def measured(cell: Cell) -> str:
     return used.pop() if len(used) == 1 else ""
 
 
-def _first_line(text: str) -> str:
-    return next((line.strip() for line in text.splitlines() if line.strip()), "")
-
-
 def _side(cell: Cell, row: FeatureRow) -> Side | None:
     entry = row.entries.get(cell.id)
     if entry is None or entry.measured is None:
         return None
-    message = ""
-    if entry.measured != o.PASS:
-        texts = [t.message or t.reason for t in entry.tests if t.outcome == entry.measured]
-        message = _first_line(next((t for t in texts if t), ""))
+    message = deciding_message(entry)
     shown = cell.at.parser or f"{measured(cell)} (measured, none named)"
     return Side(cell.id, shown, cell.record.parser_classes, entry.measured, message)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from streammatrix.plugin import outcomes as o
-from streammatrix.report.analysis.model import Cell, FeatureRow, Report
+from streammatrix.report.analysis.model import Cell, Entry, FeatureRow, Report
 
 
 @dataclass
@@ -41,7 +41,13 @@ class ProtocolDependence:
         return f"{self.group}/{self.feature}"
 
 
-def _first_line(text: str) -> str:
+def deciding_message(entry: Entry) -> str:
+    """The first line of the message of the test that decided ``entry``'s measured outcome
+    ("" for a pass): what each side of a dependence shows."""
+    if entry.measured == o.PASS:
+        return ""
+    texts = [t.message or t.reason for t in entry.tests if t.outcome == entry.measured]
+    text = next((t for t in texts if t), "")
     return next((line.strip() for line in text.splitlines() if line.strip()), "")
 
 
@@ -49,11 +55,7 @@ def _side(cell: Cell, row: FeatureRow) -> Side | None:
     entry = row.entries.get(cell.id)
     if entry is None or entry.measured is None:
         return None
-    message = ""
-    if entry.measured != o.PASS:
-        deciding = [t for t in entry.tests if t.outcome == entry.measured]
-        texts = [t.message or t.reason for t in deciding]
-        message = _first_line(next((t for t in texts if t), ""))
+    message = deciding_message(entry)
     return Side(cell.id, cell.at.protocol_label, cell.at.resp, entry.measured, message)
 
 
