@@ -190,9 +190,9 @@ def _build(path: Path, data: dict[str, Any], check: Checker) -> Matrix:
             client=_selector(check, ["expected", i, "client"], raw.get("client", "*")),
             outcome=raw["outcome"],
             reason=raw.get("reason", ""),
-            protocol=_expected_protocol(check, ["expected", i], raw, protocols),
+            protocol=_expected_claim(check, ["expected", i], raw, "protocol", protocols),
             parser=_expected_parser(check, ["expected", i], raw, clients),
-            topology=_expected_topology(check, ["expected", i], raw, topologies),
+            topology=_expected_claim(check, ["expected", i], raw, "topology", topologies),
         )
         for i, raw in enumerate(data.get("expected") or ())
     )
@@ -283,36 +283,22 @@ def _claims(check: Checker, key: str, noun: str, raw: list[Any] | None) -> tuple
     return tuple(found)
 
 
-def _expected_topology(
-    check: Checker, keys: list[Any], raw: dict[str, Any], topologies: tuple[str | None, ...]
+def _expected_claim(
+    check: Checker, keys: list[Any], raw: dict[str, Any], axis: str, values: tuple[str | None, ...]
 ) -> str:
-    """An expectation's ``topology:`` (a glob), which must match a topology the matrix runs."""
-    pattern = str(raw.get("topology", "*"))
-    claimed = [t for t in topologies if t]
+    """An expectation's ``protocol:`` or ``topology:`` (``axis``, a glob), which must match a
+    value the matrix runs: one that matches none (``resp3``, ``4``, ``3`` without
+    ``protocols:``) would expect nothing."""
+    pattern = str(raw.get(axis, "*"))
+    claimed = [v for v in values if v]
     if pattern == "*" or fnmatch.filter(claimed, pattern):
         return pattern
     allowed = ", ".join(["*", *claimed])
-    why = "" if claimed else "; the matrix has no topologies:, so its cells claim none"
+    plural = {"protocol": "protocols", "topology": "topologies"}[axis]
+    why = "" if claimed else f"; the matrix has no {plural}:, so its cells claim none"
     raise check.fail(
-        [*keys, "topology"],
-        f"{pattern!r} matches none of the topologies the matrix runs (allowed: {allowed}){why}",
-    )
-
-
-def _expected_protocol(
-    check: Checker, keys: list[Any], raw: dict[str, Any], protocols: tuple[str | None, ...]
-) -> str:
-    """An expectation's ``protocol:`` (a glob), which must match a protocol the matrix runs:
-    one that matches none (``resp3``, ``4``, ``3`` without ``protocols:``) would expect nothing."""
-    pattern = str(raw.get("protocol", "*"))
-    claimed = [p for p in protocols if p]
-    if pattern == "*" or fnmatch.filter(claimed, pattern):
-        return pattern
-    allowed = ", ".join(["*", *claimed])
-    why = "" if claimed else "; the matrix has no protocols:, so its cells claim none"
-    raise check.fail(
-        [*keys, "protocol"],
-        f"{pattern!r} matches none of the protocols the matrix runs (allowed: {allowed}){why}",
+        [*keys, axis],
+        f"{pattern!r} matches none of the {plural} the matrix runs (allowed: {allowed}){why}",
     )
 
 
