@@ -17,6 +17,7 @@ from streammatrix.report.analysis import axes, stored
 from streammatrix.report.analysis.grid import group_of
 from streammatrix.report.analysis.minimums import DEFINITION
 from streammatrix.report.analysis.model import Cause, Minimum, Report, Unexpected
+from streammatrix.report.analysis.protocols import ProtocolDependence
 from streammatrix.report.analysis.stored import Messages
 from streammatrix.report.views import headline
 from streammatrix.report.views import ranges_json as report_ranges
@@ -136,6 +137,21 @@ def _unexpected(items: list[Unexpected], text: Messages, causes: list[Cause]) ->
     )  # fmt: skip
 
 
+def _dependence_table(found: list[ProtocolDependence], text: Messages) -> dict[str, Any]:
+    """Features whose outcome differs between protocols (or topologies), each side's cell,
+    label, measured value, outcome and message."""
+    return stored.table(
+        ("group", "feature", "server", "client", "python", "sides"),
+        (
+            [
+                d.group, d.feature, d.server, d.client, d.python,
+                [[s.cell, s.protocol, s.resp, s.outcome, text(s.message)] for s in d.sides],
+            ]
+            for d in found
+        ),
+    )  # fmt: skip
+
+
 def _cause(cause: Cause, text: Messages) -> dict[str, Any]:
     fields = ("kind", "outcome", "feature", "test", "expected", "shared")
     return {
@@ -192,20 +208,7 @@ def to_dict(report: Report) -> dict[str, Any]:
         ),
         "unexpected": _unexpected(report.unexpected, text, report.causes),
         "causes": [_cause(c, text) for c in report.causes],
-        "protocol_dependent": stored.table(
-            ("group", "feature", "server", "client", "python", "sides"),
-            (
-                [
-                    d.group,
-                    d.feature,
-                    d.server,
-                    d.client,
-                    d.python,
-                    [[s.cell, s.protocol, s.resp, s.outcome, text(s.message)] for s in d.sides],
-                ]
-                for d in report.protocol_dependent
-            ),
-        ),
+        "protocol_dependent": _dependence_table(report.protocol_dependent, text),
         "parser_dependent": stored.table(
             ("group", "feature", "server", "client", "python", "protocol", "sides"),
             (
@@ -222,20 +225,7 @@ def to_dict(report: Report) -> dict[str, Any]:
             ),
         ),
         # the same table between topologies: each side's topology, and its measured mode
-        "topology_dependent": stored.table(
-            ("group", "feature", "server", "client", "python", "sides"),
-            (
-                [
-                    d.group,
-                    d.feature,
-                    d.server,
-                    d.client,
-                    d.python,
-                    [[s.cell, s.protocol, s.resp, s.outcome, text(s.message)] for s in d.sides],
-                ]
-                for d in report.topology_dependent
-            ),
-        ),
+        "topology_dependent": _dependence_table(report.topology_dependent, text),
         "baseline": None
         if diff is None
         else {
